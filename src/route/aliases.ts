@@ -1,0 +1,582 @@
+// Aliases, :include: files, .forward files and mailing-list files: parsing and
+// recursive expansion, as pure functions over file-reading callbacks.
+//
+// ALIASES FILE (sendmail/smail syntax):
+//   # comment                      ('#' at line start or after white space)
+//   name: rcpt, rcpt,
+//         rcpt                     (a line starting with white space continues)
+//   root: \root, admin@example.org
+//   news: :include:/etc/mail/news.list
+//   bug:  "|/usr/bin/bugtrack --queue mail"
+//   log:  /var/log/mail.copy
+// Names are case-insensitive. Each recipient is an address, `\user` (local,
+// do not alias again), `:include:/path`, `|command args` or `"|command args"`
+// (a program, split into argv with shell-like quoting but never run by a
+// shell), or `/path` (append to a file). A duplicate name is an error.
+// Errors read `file:line: what`.
+//
+// .FORWARD, LIST AND INCLUDE FILES: the same recipients separated by commas
+// or newlines, with '#' comments.
+//
+// EXPANSION is recursive. Each node records where its definition came from
+// (provenance). Security rules:
+//   - include, .forward and list files that are group- or world-writable (or
+//     not regular files) are refused (the stat callback supplies the mode);
+//   - programs and files are allowed only when they come straight from the
+//     aliases file (configurable), never from include/forward/list files or
+//     from the envelope;
+//   - `:include:` is honoured only from the aliases file, .forward files and
+//     include files, never from the envelope.
+// Errors during NAME's expansion go to `owner-NAME` when that alias exists
+// (the nearest one up the tree wins); .forward errors go to `real-USER`.
+// A name that expands to itself (`bob: \bob, bob@elsewhere` or plain `bob`)
+// delivers locally; any other repetition of a name up the tree is a loop and
+// becomes an error node.
+
+import { configError } from '../util/errors.js';
+import { AddressError } from '../address/errors.js';
+import { decompose } from '../address/parse.js';
+
+export type ItemKind = 'address' | 'include' | 'program' | 'file';
+
+export interface AliasItem {
+  kind: ItemKind;
+  /** Address, include/file path, or program command line (unsplit). */
+  value: string;
+  /** For programs: the argument vector. */
+  argv?: string[];
+  /** `\user`: deliver locally without aliasing again. */
+  noAlias?: boolean;
+  file: string;
+  line: number;
+}
+
+export interface AliasEntry {
+  /** Name as written. */
+  name: string;
+  items: AliasItem[];
+  file: string;
+  line: number;
+}
+
+/** Keyed by lower-cased name. */
+export type AliasTable = Map<string, AliasEntry>;
+
+// ---------------------------------------------------------------------------
+// Program argument splitting
+
+/**
+ * Splits a command line into argv: white space separates, '...' is literal,
+ * "..." allows \" and \\, a backslash outside quotes escapes the next
+ * character. No expansion of any kind. Throws GatewayError (config).
+ */
+export function splitCommand(cmd: string, where = 'command'): string[] {
+  const argv: string[] = [];
+  let cur = '';
+  let inArg = false;
+  let i = 0;
+  while (i < cmd.length) {
+    const c = cmd[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      if (inArg) argv.push(cur);
+      cur = '';
+      inArg = false;
+      i++;
+      continue;
+    }
+    inArg = true;
+    if (c === "'") {
+      const j = cmd.indexOf("'", i + 1);
+      if (j < 0) throw configError(where, 'unterminated \' in command');
+      cur += cmd.slice(i + 1, j);
+      i = j + 1;
+    } else if (c === '"') {
+      i++;
+      for (;;) {
+        if (i >= cmd.length) throw configError(where, 'unterminated " in command');
+        const d = cmd[i]!;
+        if (d === '"') break;
+        if (d === '\\' && (cmd[i + 1] === '"' || cmd[i + 1] === '\\')) {
+          cur += cmd[i + 1];
+          i += 2;
+          continue;
+        }
+        cur += d;
+        i++;
+      }
+      i++;
+    } else if (c === '\\') {
+      if (i + 1 >= cmd.length) throw configError(where, 'backslash at end of command');
+      cur += cmd[i + 1];
+      i += 2;
+    } else {
+      cur += c;
+      i++;
+    }
+  }
+  if (inArg) argv.push(cur);
+  return argv;
+}
+
+// ---------------------------------------------------------------------------
+// Recipient lists
+
+/** Removes a '#' comment (at line start or after white space, outside quotes). */
+function stripComment(line: string): string {
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && q) i++;
+    else if (c === '"') q = !q;
+    else if (c === '#' && !q && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t' || line[i - 1] === ','))
+      return line.slice(0, i);
+  }
+  return line;
+}
+
+/** Splits one line of recipients at commas outside quotes, <> and (). */
+function splitLine(text: string, where: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  let angle = 0;
+  let paren = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (q) {
+      cur += c;
+      if (c === '\\' && i + 1 < text.length) cur += text[++i];
+      else if (c === '"') q = false;
+      continue;
+    }
+    if (c === '"') q = true;
+    else if (c === '<') angle++;
+    else if (c === '>') angle = Math.max(0, angle - 1);
+    else if (c === '(') paren++;
+    else if (c === ')') paren = Math.max(0, paren - 1);
+    else if (c === ',' && angle === 0 && paren === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  if (q) throw configError(where, 'unterminated quoted string');
+  out.push(cur);
+  return out.map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function unquote(s: string): string {
+  return s.slice(1, -1).replace(/\\(.)/g, '$1');
+}
+
+/** Classifies one recipient as written. Throws GatewayError (config) with where. */
+export function parseItem(raw: string, file: string, line: number): AliasItem {
+  const where = `${file}:${line}`;
+  let s = raw.trim();
+  const whole = /^"(?:[^"\\]|\\.)*"$/.test(s);
+  if (whole) {
+    const inner = unquote(s);
+    if (inner.startsWith('|') || inner.startsWith('/')) s = inner;
+  }
+  if (s.startsWith('|')) {
+    const command = s.slice(1).trim();
+    if (command === '') throw configError(where, 'empty program');
+    return { kind: 'program', value: command, argv: splitCommand(command, where), file, line };
+  }
+  if (s.startsWith('/')) return { kind: 'file', value: s, file, line };
+  if (/^:include:/i.test(s)) {
+    const path = s.slice(':include:'.length).trim();
+    if (!path.startsWith('/')) throw configError(where, `:include: needs an absolute path, got ${JSON.stringify(path)}`);
+    return { kind: 'include', value: path, file, line };
+  }
+  let noAlias = false;
+  if (s.startsWith('\\')) {
+    noAlias = true;
+    s = s.slice(1);
+  }
+  // `Name <addr>` and `addr (comment)`.
+  const angle = /<([^<>]*)>/.exec(s);
+  if (angle) s = angle[1]!.trim();
+  else s = s.replace(/\([^()]*\)/g, '').trim();
+  try {
+    decompose(s);
+  } catch (err) {
+    if (err instanceof AddressError) throw configError(where, `bad address ${JSON.stringify(raw)}: ${err.message}`);
+    throw err;
+  }
+  return noAlias ? { kind: 'address', value: s, noAlias, file, line } : { kind: 'address', value: s, file, line };
+}
+
+/** Parses a .forward, list or include file: recipients by comma or newline. */
+export function parseAddressFile(text: string, file: string): AliasItem[] {
+  const items: AliasItem[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const body = stripComment(lines[i]!.replace(/\r$/, ''));
+    for (const piece of splitLine(body, `${file}:${i + 1}`)) items.push(parseItem(piece, file, i + 1));
+  }
+  return items;
+}
+
+/** Parses an aliases file. Throws GatewayError (EX_CONFIG) `file:line: what`. */
+export function parseAliases(text: string, file: string): AliasTable {
+  const table: AliasTable = new Map();
+  const lines = text.split('\n');
+  let cur: AliasEntry | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const where = `${file}:${lineNo}`;
+    const raw = lines[i]!.replace(/\r$/, '');
+    if (raw.startsWith('#')) continue;
+    const body = stripComment(raw);
+    if (body.trim() === '') continue;
+    if (body[0] === ' ' || body[0] === '\t') {
+      if (!cur) throw configError(where, 'continuation line with no alias above it');
+      for (const piece of splitLine(body, where)) cur.items.push(parseItem(piece, file, lineNo));
+      continue;
+    }
+    const colon = body.indexOf(':');
+    if (colon < 0) throw configError(where, 'expected "name: recipients"');
+    const name = body.slice(0, colon).trim();
+    if (name === '' || /[\s,"]/.test(name)) throw configError(where, `invalid alias name ${JSON.stringify(name)}`);
+    const key = name.toLowerCase();
+    const prev = table.get(key);
+    if (prev) throw configError(where, `duplicate alias ${JSON.stringify(name)} (first at line ${prev.line})`);
+    cur = { name, items: [], file, line: lineNo };
+    table.set(key, cur);
+    for (const piece of splitLine(body.slice(colon + 1), where)) cur.items.push(parseItem(piece, file, lineNo));
+  }
+  for (const e of table.values())
+    if (e.items.length === 0) throw configError(`${file}:${e.line}`, `alias ${JSON.stringify(e.name)} has no recipients`);
+  return table;
+}
+
+// ---------------------------------------------------------------------------
+// Security helpers
+
+export interface StatLike {
+  mode: number;
+  uid?: number;
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** Why a file may not be trusted as an include/forward/list file, or null if fine. */
+export function fileModeProblem(st: StatLike): string | null {
+  if ((st.mode & S_IFMT) !== 0 && (st.mode & S_IFMT) !== S_IFREG) return 'is not a regular file';
+  if (st.mode & 0o002) return 'is world-writable';
+  if (st.mode & 0o020) return 'is group-writable';
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Expansion
+
+export type ProvenanceKind = 'input' | 'aliases' | 'include' | 'forward' | 'list';
+
+export interface Provenance {
+  kind: ProvenanceKind;
+  file?: string;
+  line?: number;
+}
+
+export type NodeKind = 'address' | 'alias' | 'include' | 'forward' | 'list' | 'program' | 'file' | 'error';
+
+export interface ExpansionNode {
+  kind: NodeKind;
+  /** What was written: the address, alias name, file path or command. */
+  label: string;
+  provenance: Provenance;
+  /** Where delivery errors for this node go (owner-NAME, real-USER), or null = the sender. */
+  errorsTo: string | null;
+  children: ExpansionNode[];
+  /** A delivery (address, program or file) rather than an expansion. */
+  final: boolean;
+  argv?: string[];
+  noAlias?: boolean;
+  error?: string;
+}
+
+export interface Delivery {
+  kind: 'address' | 'program' | 'file';
+  value: string;
+  argv?: string[];
+  errorsTo: string | null;
+  provenance: Provenance;
+  /** Already local and not to be aliased again. */
+  noAlias: boolean;
+}
+
+export interface ExpansionError {
+  label: string;
+  error: string;
+  errorsTo: string | null;
+  provenance: Provenance;
+}
+
+export interface ExpandContext {
+  aliases: AliasTable;
+  /** Reads a whole file (include/forward/list). Rejections become error nodes. */
+  readFile(path: string): Promise<string>;
+  /** fstat-like; a rejection with code ENOENT means "no such file". */
+  stat(path: string): Promise<StatLike>;
+  /** Path of USER's .forward, or null if USER has none / is not a user. */
+  forwardPath?(user: string): string | null;
+  /** Path of the list file for NAME (config/lists/NAME), or null. */
+  listPath?(name: string): string | null;
+  /** The local name an address means, or null if it is remote. Default: addresses with no route. */
+  localName?(address: string): string | null;
+  /** Where programs and files may come from. Default ['aliases']. */
+  programsFrom?: readonly ProvenanceKind[];
+  /** Maximum depth of the tree. Default 20. */
+  maxDepth?: number;
+}
+
+export interface ExpansionResult {
+  tree: ExpansionNode;
+  deliveries: Delivery[];
+  errors: ExpansionError[];
+}
+
+const INCLUDE_FROM: readonly ProvenanceKind[] = ['aliases', 'include', 'forward'];
+
+function defaultLocalName(address: string): string | null {
+  try {
+    const steps = decompose(address);
+    return steps.length === 1 ? steps[0]!.remainder : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Frame {
+  /** "alias:x", "forward:x", "list:x", "include:/p" */
+  key: string;
+  name: string;
+}
+
+/** Expands one address through aliases, includes, .forward files and lists. */
+export async function expandAddress(address: string, ctx: ExpandContext): Promise<ExpansionResult> {
+  const maxDepth = ctx.maxDepth ?? 20;
+  const programsFrom = new Set(ctx.programsFrom ?? ['aliases']);
+  const localName = ctx.localName ?? defaultLocalName;
+
+  const errNode = (label: string, provenance: Provenance, errorsTo: string | null, error: string): ExpansionNode => ({
+    kind: 'error',
+    label,
+    provenance,
+    errorsTo,
+    children: [],
+    final: false,
+    error,
+  });
+
+  /** Stat + safety check + read + parse; returns items or an error string. */
+  const loadFile = async (path: string, missingOk: boolean): Promise<AliasItem[] | string | null> => {
+    let st: StatLike;
+    try {
+      st = await ctx.stat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return missingOk ? null : `${path}: no such file`;
+      return `${path}: ${(err as Error)?.message ?? String(err)}`;
+    }
+    const bad = fileModeProblem(st);
+    if (bad) return `${path} ${bad}; refused`;
+    try {
+      return parseAddressFile(await ctx.readFile(path), path);
+    } catch (err) {
+      return (err as Error)?.message ?? String(err);
+    }
+  };
+
+  const expandItems = async (
+    items: AliasItem[],
+    kind: ProvenanceKind,
+    stack: Frame[],
+    errorsTo: string | null,
+  ): Promise<ExpansionNode[]> => {
+    const out: ExpansionNode[] = [];
+    for (const it of items) out.push(await expandItem(it, { kind, file: it.file, line: it.line }, stack, errorsTo));
+    return out;
+  };
+
+  const expandItem = async (
+    it: Pick<AliasItem, 'kind' | 'value' | 'argv' | 'noAlias'>,
+    prov: Provenance,
+    stack: Frame[],
+    errorsTo: string | null,
+  ): Promise<ExpansionNode> => {
+    if (stack.length > maxDepth) return errNode(it.value, prov, errorsTo, `expansion deeper than ${maxDepth} levels`);
+    switch (it.kind) {
+      case 'program':
+      case 'file':
+        if (!programsFrom.has(prov.kind))
+          return errNode(
+            it.value,
+            prov,
+            errorsTo,
+            `${it.kind === 'program' ? 'program' : 'file'} delivery not allowed from ${prov.kind}${prov.file ? ` ${prov.file}` : ''}`,
+          );
+        return { kind: it.kind, label: it.value, provenance: prov, errorsTo, children: [], final: true, argv: it.argv };
+      case 'include': {
+        if (!INCLUDE_FROM.includes(prov.kind))
+          return errNode(it.value, prov, errorsTo, `:include: not allowed from ${prov.kind}`);
+        const key = `include:${it.value}`;
+        if (stack.some((f) => f.key === key))
+          return errNode(it.value, prov, errorsTo, `include loop: ${[...stack.map((f) => f.name), it.value].join(' -> ')}`);
+        const items = await loadFile(it.value, false);
+        if (typeof items === 'string' || items === null) return errNode(it.value, prov, errorsTo, items ?? 'missing');
+        const node: ExpansionNode = { kind: 'include', label: it.value, provenance: prov, errorsTo, children: [], final: false };
+        node.children = await expandItems(items, 'include', [...stack, { key, name: `:include:${it.value}` }], errorsTo);
+        return node;
+      }
+      case 'address':
+        return expandAddressItem(it.value, !!it.noAlias, prov, stack, errorsTo);
+    }
+  };
+
+  const expandAddressItem = async (
+    addr: string,
+    noAlias: boolean,
+    prov: Provenance,
+    stack: Frame[],
+    errorsTo: string | null,
+  ): Promise<ExpansionNode> => {
+    const final = (): ExpansionNode => ({
+      kind: 'address',
+      label: addr,
+      provenance: prov,
+      errorsTo,
+      children: [],
+      final: true,
+      ...(noAlias ? { noAlias: true } : {}),
+    });
+    const name = localName(addr);
+    if (name === null) {
+      if (prov.kind === 'input') {
+        try {
+          decompose(addr);
+        } catch (err) {
+          return errNode(addr, prov, errorsTo, (err as Error).message);
+        }
+      }
+      return final();
+    }
+    if (noAlias) return final();
+    const lname = name.toLowerCase();
+    const parent = stack[stack.length - 1];
+    // Self reference: `bob: bob, ...` delivers to bob's mailbox.
+    if (parent && parent.name.toLowerCase() === lname && !parent.key.startsWith('include:')) {
+      noAlias = true;
+      return final();
+    }
+    const loopCheck = (key: string): ExpansionNode | null =>
+      stack.some((f) => f.key === key)
+        ? errNode(addr, prov, errorsTo, `alias loop: ${[...stack.map((f) => f.name), name].join(' -> ')}`)
+        : null;
+
+    const entry = ctx.aliases.get(lname);
+    if (entry) {
+      const key = `alias:${lname}`;
+      const loop = loopCheck(key);
+      if (loop) return loop;
+      const owner = ctx.aliases.get(`owner-${lname}`);
+      const et = owner ? owner.name : errorsTo;
+      const node: ExpansionNode = { kind: 'alias', label: name, provenance: prov, errorsTo: et, children: [], final: false };
+      node.children = await expandItems(entry.items, 'aliases', [...stack, { key, name }], et);
+      return node;
+    }
+    const fwd = ctx.forwardPath?.(name) ?? null;
+    if (fwd) {
+      const key = `forward:${lname}`;
+      const loop = loopCheck(key);
+      if (loop) return loop;
+      const items = await loadFile(fwd, true);
+      if (typeof items === 'string') return errNode(addr, prov, errorsTo, items);
+      if (items !== null) {
+        const et = `real-${name}`;
+        const node: ExpansionNode = { kind: 'forward', label: name, provenance: prov, errorsTo: et, children: [], final: false };
+        node.children = await expandItems(items, 'forward', [...stack, { key, name }], et);
+        return node;
+      }
+    }
+    const lst = ctx.listPath?.(name) ?? null;
+    if (lst) {
+      const key = `list:${lname}`;
+      const loop = loopCheck(key);
+      if (loop) return loop;
+      const items = await loadFile(lst, true);
+      if (typeof items === 'string') return errNode(addr, prov, errorsTo, items);
+      if (items !== null) {
+        const owner = ctx.aliases.get(`owner-${lname}`);
+        const et = owner ? owner.name : errorsTo;
+        const node: ExpansionNode = { kind: 'list', label: name, provenance: prov, errorsTo: et, children: [], final: false };
+        node.children = await expandItems(items, 'list', [...stack, { key, name }], et);
+        return node;
+      }
+    }
+    return final();
+  };
+
+  const tree = await expandItem({ kind: 'address', value: address.trim() }, { kind: 'input' }, [], null);
+
+  const deliveries: Delivery[] = [];
+  const errors: ExpansionError[] = [];
+  const seen = new Set<string>();
+  const walk = (n: ExpansionNode): void => {
+    if (n.kind === 'error') {
+      errors.push({ label: n.label, error: n.error ?? 'error', errorsTo: n.errorsTo, provenance: n.provenance });
+      return;
+    }
+    if (n.final) {
+      const kind = n.kind as Delivery['kind'];
+      const id = `${kind}\0${kind === 'address' ? n.label.toLowerCase() : n.label}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        deliveries.push({
+          kind,
+          value: n.label,
+          ...(n.argv ? { argv: n.argv } : {}),
+          errorsTo: n.errorsTo,
+          provenance: n.provenance,
+          noAlias: !!n.noAlias,
+        });
+      }
+      return;
+    }
+    for (const c of n.children) walk(c);
+  };
+  walk(tree);
+  return { tree, deliveries, errors };
+}
+
+/** The tree as indented text, for `uugate route`. */
+export function formatExpansionTree(node: ExpansionNode, indent = ''): string {
+  const where = node.provenance.file ? ` [${node.provenance.file}:${node.provenance.line}]` : '';
+  const errs = node.errorsTo ? ` (errors to ${node.errorsTo})` : '';
+  let head: string;
+  switch (node.kind) {
+    case 'error':
+      head = `${node.label}: ERROR ${node.error}`;
+      break;
+    case 'program':
+      head = `program ${JSON.stringify(node.argv ?? [node.label])}`;
+      break;
+    case 'file':
+      head = `file ${node.label}`;
+      break;
+    case 'include':
+      head = `:include:${node.label}`;
+      break;
+    case 'address':
+      head = node.label;
+      break;
+    default:
+      head = `${node.label} (${node.kind})`;
+  }
+  let out = `${indent}${head}${errs}${where}\n`;
+  for (const c of node.children) out += formatExpansionTree(c, `${indent}  `);
+  return out;
+}

@@ -1,0 +1,546 @@
+// The paths database: pathalias output, searched in place.
+//
+// FILE FORMAT. One entry per line: `key<TAB>path`. The key ends at the first
+// TAB, space or ':'; the path is the next field (anything after further white
+// space, e.g. a pathalias cost, is ignored; '#' ends it). Paths contain `%s`
+// where the user goes: `%s` (local), `host!%s` (one hop), `h1!h2!host!%s`.
+// Domain gateways are keys with a leading dot: `.bar.com<TAB>gw!%s`.
+// No comments or blank lines are expected (a blank line has the empty key and
+// therefore may only appear first).
+//
+// ORDER. Keys are compared as UTF-8 bytes after folding ASCII 'A'-'Z' to
+// 'a'-'z' (and nothing else); a key that is a prefix of another sorts first.
+// This is smail's strcmpic() order. Note that `LC_ALL=C sort -f` folds to
+// UPPER case and therefore orders keys containing any of [ \ ] ^ _ ` the
+// other way ('_' sorts after letters here, before them under sort -f): use
+// sortPaths(), or `LC_ALL=C sort -t'<TAB>' -k1,1` on lower-cased keys, and
+// check with checkPaths(). Equal keys (ignoring case) may repeat; the first
+// one found wins.
+//
+// LOOKUP (smail's pathalias router) for a target T:
+//   1. A trailing '.' on T is moved to the front; a trailing `.domain`
+//      (the configured pseudo-domain, default "uucp") is removed.
+//   2. T itself (full match).
+//   3. T with its leading dot removed, or with one added (full match). If
+//      `.T` matched and its path ends in `!%s`, T is inserted: `gw!%s` ->
+//      `gw!T!%s`.
+//   4. The parent domains of T, keeping the leading dot: `.bar.com`, `.com`
+//      (partial matches). The rest of the target is added to the route.
+//      A partial match whose path is just `%s` does not count as a route;
+//      it stops the search and is returned with `blocked: true` (we are
+//      authoritative for that domain: the host is unknown, and a smarthost
+//      must not take it).
+//
+// Lookups binary-search the file with positioned reads of a small buffer
+// (seek to the middle, skip to the next line start, compare); the file is
+// never loaded. Keys met during a search that are out of order throw a loud
+// GatewayError (EX_CONFIG, temporary so mail is deferred) naming the byte
+// offset and line number.
+
+import { open as fsOpen, type FileHandle } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { EX, GatewayError, fromSystemError } from '../util/errors.js';
+
+export interface PathMatch {
+  /** The key as written in the file. */
+  key: string;
+  /** The path as written in the file (cleaned: cost and '#...' removed). */
+  path: string;
+  /** The path with the target inserted/appended where smail does so. */
+  expandedPath: string;
+  /** Characters of the target covered by the key (".bar.com" -> 8). */
+  matchedLength: number;
+  /** The whole target matched (allowing for a leading dot). */
+  full: boolean;
+  /** First '!' field of the expanded path; null if the path is `%s` (us). */
+  nextHop: string | null;
+  /** Hosts after nextHop, up to and including the target. */
+  route: string[];
+  /** A partial match on a `%s` path: not a route, and no smarthost either. */
+  blocked: boolean;
+  /** Byte offset of the entry's line in the file (-1 for in-memory tables). */
+  offset: number;
+}
+
+export interface LookupOptions {
+  /** Pseudo-domain stripped from the target first. Default 'uucp'; '' = none. */
+  domain?: string;
+}
+
+// ---------------------------------------------------------------------------
+// Key order
+
+const foldByte = (b: number): number => (b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+
+/** Compares two keys (bytes) in paths-file order. */
+export function compareKeyBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = foldByte(a[i]!) - foldByte(b[i]!);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Compares two keys (strings) in paths-file order. */
+export function compareKeys(a: string, b: string): number {
+  return compareKeyBytes(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The key and path of one line (without its newline). */
+export function parsePathsLine(line: string): { key: string; path: string | null } {
+  const m = /^([^\t :]*)(?:[\t :]+([^\t #]*))?/.exec(line)!;
+  const key = m[1]!;
+  const path = m[2] ? m[2] : null;
+  return { key, path };
+}
+
+/** Key length in bytes of a raw line buffer slice. */
+function keyEnd(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = buf[i]!;
+    if (c === 0x09 || c === 0x20 || c === 0x3a || c === 0x0d) break;
+    i++;
+  }
+  return i;
+}
+
+// ---------------------------------------------------------------------------
+// Lookup order and match building (shared with the in-memory table)
+
+export interface Candidate {
+  key: string;
+  /** 'exact' = T, 'dot' = T with its leading dot toggled, 'parent' = a parent domain. */
+  kind: 'exact' | 'dot' | 'parent';
+}
+
+/** The normalised target: trailing dot moved to the front, pseudo-domain removed. */
+export function normaliseTarget(name: string, opts: LookupOptions = {}): string {
+  let t = name.trim();
+  if (t.length > 1 && t.endsWith('.')) t = `.${t.slice(0, -1)}`;
+  const dom = opts.domain ?? 'uucp';
+  if (dom) {
+    const suf = `.${dom}`.toLowerCase();
+    if (t.length > suf.length && t.toLowerCase().endsWith(suf)) t = t.slice(0, -suf.length);
+  }
+  return t;
+}
+
+/** smail's lookup order for a target (after normaliseTarget). */
+export function lookupCandidates(target: string): Candidate[] {
+  if (target === '' || target === '.') return [];
+  const out: Candidate[] = [{ key: target, kind: 'exact' }];
+  out.push({ key: target.startsWith('.') ? target.slice(1) : `.${target}`, kind: 'dot' });
+  const bare = target.startsWith('.') ? target.slice(1) : target;
+  let i = bare.indexOf('.');
+  while (i >= 0 && i < bare.length - 1) {
+    out.push({ key: bare.slice(i), kind: 'parent' });
+    i = bare.indexOf('.', i + 1);
+  }
+  return out;
+}
+
+/** Builds a PathMatch for a found candidate. */
+export function buildMatch(target: string, cand: Candidate, key: string, path: string, offset: number): PathMatch {
+  const bare = target.startsWith('.') ? target.slice(1) : target;
+  let expanded = path;
+  let full = true;
+  let matchedLength = target.length;
+  if (cand.kind === 'dot' && key.startsWith('.') && path.endsWith('!%s')) {
+    expanded = `${path.slice(0, -2)}${bare}!%s`;
+  } else if (cand.kind === 'parent') {
+    full = false;
+    matchedLength = key.length;
+    // A partial match on a gateway: the whole target goes after the route.
+    if (path !== '%s' && path.endsWith('!%s')) expanded = `${path.slice(0, -2)}${bare}!%s`;
+  }
+  const blocked = cand.kind === 'parent' && path === '%s';
+  let nextHop: string | null = null;
+  let route: string[] = [];
+  if (expanded !== '%s') {
+    const hops = expanded.split('!');
+    const last = hops.pop();
+    if (last !== '%s' || hops.length === 0) {
+      // Not a plain bang path (e.g. `a!%s@b`): first field is the hop, the
+      // rest is kept as one opaque route element.
+      const i = expanded.indexOf('!');
+      nextHop = i > 0 ? expanded.slice(0, i) : expanded;
+      route = i > 0 ? [expanded.slice(i + 1)] : [];
+    } else {
+      nextHop = hops[0]!;
+      route = hops.slice(1);
+    }
+  }
+  return { key, path, expandedPath: expanded, matchedLength, full, nextHop, route, blocked, offset };
+}
+
+function cleanPath(raw: string | null): string | null {
+  if (raw === null) return null;
+  const p = raw.trim();
+  return p === '' ? null : p;
+}
+
+// ---------------------------------------------------------------------------
+// The on-disk database
+
+const CHUNK = 512;
+
+function orderError(file: string, offset: number, line: number | null, detail: string): GatewayError {
+  const where = line !== null ? `${file}:${line}` : `${file}@${offset}`;
+  return new GatewayError(`paths file is not sorted (${detail}, byte offset ${offset}); run checkPaths/sortPaths`, {
+    exitCode: EX.CONFIG,
+    temporary: true,
+    status: '4.3.5',
+    where,
+  });
+}
+
+interface RawLine {
+  start: number;
+  /** Offset after the line's newline (or EOF). */
+  next: number;
+  key: Buffer;
+  line: string;
+}
+
+export class PathsDb {
+  readonly file: string;
+  readonly size: number;
+  private fh: FileHandle | null;
+  private readonly opts: LookupOptions;
+  /** Number of positioned reads done so far (for tests and benches). */
+  reads = 0;
+
+  private constructor(file: string, fh: FileHandle, size: number, opts: LookupOptions) {
+    this.file = file;
+    this.fh = fh;
+    this.size = size;
+    this.opts = opts;
+  }
+
+  /** Opens the file (one open + one fstat). */
+  static async open(file: string, opts: LookupOptions = {}): Promise<PathsDb> {
+    let fh: FileHandle;
+    try {
+      fh = await fsOpen(file, 'r');
+    } catch (err) {
+      throw fromSystemError(err, `paths file ${file}`);
+    }
+    try {
+      const st = await fh.stat();
+      return new PathsDb(file, fh, st.size, opts);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw fromSystemError(err, `paths file ${file}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    if (fh) await fh.close();
+  }
+
+  private handle(): FileHandle {
+    if (!this.fh) throw new GatewayError('paths database is closed', { where: this.file });
+    return this.fh;
+  }
+
+  private async readAt(pos: number, len: number): Promise<Buffer> {
+    // A fresh (pooled) buffer per read: lookups may run concurrently.
+    const buf = Buffer.allocUnsafe(len);
+    this.reads++;
+    try {
+      const { bytesRead } = await this.handle().read(buf, 0, len, pos);
+      return buf.subarray(0, bytesRead);
+    } catch (err) {
+      throw fromSystemError(err, `reading paths file ${this.file}`);
+    }
+  }
+
+  /**
+   * Reads the first line that starts at or after `from` (from = 0, or the
+   * byte before it is '\n') and before `limit`. Null if none.
+   */
+  private async lineFrom(from: number, limit: number): Promise<RawLine | null> {
+    let pos = from === 0 ? 0 : from - 1;
+    let skipping = from !== 0;
+    let start = from;
+    let len = CHUNK;
+    for (;;) {
+      if (pos >= this.size || (!skipping && start >= limit)) return null;
+      const buf = await this.readAt(pos, len);
+      if (buf.length === 0) return null;
+      let i = 0;
+      if (skipping) {
+        const nl = buf.indexOf(0x0a);
+        if (nl < 0) {
+          pos += buf.length;
+          continue;
+        }
+        start = pos + nl + 1;
+        if (start >= limit || start >= this.size) return null;
+        skipping = false;
+        i = nl + 1;
+      }
+      const nl = buf.indexOf(0x0a, i);
+      if (nl >= 0 || pos + buf.length >= this.size) {
+        const end = nl >= 0 ? nl : buf.length;
+        const ke = keyEnd(buf, i, end);
+        let lineEnd = end;
+        if (lineEnd > i && buf[lineEnd - 1] === 0x0d) lineEnd--;
+        return {
+          start,
+          next: pos + (nl >= 0 ? nl + 1 : buf.length),
+          key: buf.subarray(i, ke),
+          line: buf.toString('utf8', i, lineEnd),
+        };
+      }
+      // Line longer than the buffer: read again from its start, bigger.
+      pos = start;
+      len *= 2;
+    }
+  }
+
+  /** Counts newlines before offset (only used to report errors). */
+  private async lineNumberAt(offset: number): Promise<number | null> {
+    try {
+      let n = 1;
+      const chunk = Buffer.allocUnsafe(1 << 16);
+      let pos = 0;
+      while (pos < offset) {
+        const { bytesRead } = await this.handle().read(chunk, 0, Math.min(chunk.length, offset - pos), pos);
+        if (bytesRead === 0) break;
+        for (let i = 0; i < bytesRead; i++) if (chunk[i] === 0x0a) n++;
+        pos += bytesRead;
+      }
+      return n;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Binary search for one key. Returns the first line (ignoring case) with
+   * that key, or null. Throws on out-of-order keys met on the way.
+   */
+  async findKey(key: string): Promise<{ key: string; path: string | null; offset: number } | null> {
+    const want = Buffer.from(key, 'utf8');
+    let lo = 0;
+    let hi = this.size;
+    let loKey: Buffer | null = null;
+    let loAt = -1;
+    let hiKey: Buffer | null = null;
+    let hiAt = -1;
+    let found: RawLine | null = null;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const ln = await this.lineFrom(mid, hi);
+      if (!ln) {
+        hi = mid;
+        continue;
+      }
+      if (loKey && compareKeyBytes(loKey, ln.key) > 0)
+        throw orderError(
+          this.file,
+          ln.start,
+          await this.lineNumberAt(ln.start),
+          `key ${JSON.stringify(ln.key.toString())} follows ${JSON.stringify(loKey.toString())} at offset ${loAt}`,
+        );
+      if (hiKey && compareKeyBytes(ln.key, hiKey) > 0)
+        throw orderError(
+          this.file,
+          ln.start,
+          await this.lineNumberAt(ln.start),
+          `key ${JSON.stringify(ln.key.toString())} precedes ${JSON.stringify(hiKey.toString())} at offset ${hiAt}`,
+        );
+      const c = compareKeyBytes(want, ln.key);
+      if (c > 0) {
+        lo = ln.next;
+        loKey = ln.key;
+        loAt = ln.start;
+      } else {
+        // Equal keys: keep searching left for the first one.
+        if (c === 0) found = ln;
+        hi = ln.start;
+        hiKey = ln.key;
+        hiAt = ln.start;
+      }
+    }
+    if (!found) return null;
+    const { key: k, path } = parsePathsLine(found.line);
+    return { key: k, path: cleanPath(path), offset: found.start };
+  }
+
+  /** smail's lookup (see the header comment). Null if nothing matched. */
+  async lookup(name: string): Promise<PathMatch | null> {
+    const target = normaliseTarget(name, this.opts);
+    for (const cand of lookupCandidates(target)) {
+      const hit = await this.findKey(cand.key);
+      if (!hit || hit.path === null) continue;
+      return buildMatch(target, cand, hit.key, hit.path, hit.offset);
+    }
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// In-memory table (tests, routeByPaths, and the bench's comparison)
+
+export class MemoryPaths {
+  private readonly map = new Map<string, { key: string; path: string; offset: number }>();
+  private readonly opts: LookupOptions;
+
+  constructor(entries: Iterable<readonly [string, string]> = [], opts: LookupOptions = {}) {
+    this.opts = opts;
+    let i = 0;
+    for (const [k, p] of entries) this.add(k, p, i++);
+  }
+
+  add(key: string, path: string, offset = -1): void {
+    const lk = foldKey(key);
+    if (!this.map.has(lk)) this.map.set(lk, { key, path, offset });
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Loads a whole paths file (what the on-disk search avoids). */
+  static fromText(text: string, opts: LookupOptions = {}): MemoryPaths {
+    const m = new MemoryPaths([], opts);
+    let pos = 0;
+    while (pos < text.length) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = text.length;
+      const { key, path } = parsePathsLine(text.slice(pos, nl).replace(/\r$/, ''));
+      const p = cleanPath(path);
+      if (p !== null) m.add(key, p, pos);
+      pos = nl + 1;
+    }
+    return m;
+  }
+
+  findKey(key: string): { key: string; path: string; offset: number } | null {
+    return this.map.get(foldKey(key)) ?? null;
+  }
+
+  lookup(name: string): PathMatch | null {
+    const target = normaliseTarget(name, this.opts);
+    for (const cand of lookupCandidates(target)) {
+      const hit = this.findKey(cand.key);
+      if (hit) return buildMatch(target, cand, hit.key, hit.path, hit.offset);
+    }
+    return null;
+  }
+}
+
+/** ASCII-only lower-casing, the fold used for keys. */
+export function foldKey(key: string): string {
+  return key.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+// ---------------------------------------------------------------------------
+// Checking and sorting
+
+export interface PathsProblem {
+  line: number;
+  offset: number;
+  message: string;
+}
+
+/**
+ * Reads the file once, streaming, and reports the first line out of order
+ * (or without a path). Null when the file is sorted and well formed.
+ */
+export async function checkPaths(file: string): Promise<PathsProblem | null> {
+  let prev: Buffer | null = null;
+  let lineNo = 0;
+  let offset = 0;
+  let carry = Buffer.alloc(0);
+  const checkLine = (raw: Buffer, at: number): PathsProblem | null => {
+    lineNo++;
+    let end = raw.length;
+    if (end > 0 && raw[end - 1] === 0x0d) end--;
+    const ke = keyEnd(raw, 0, end);
+    const key = raw.subarray(0, ke);
+    const { path } = parsePathsLine(raw.toString('utf8', 0, end));
+    if (cleanPath(path) === null)
+      return { line: lineNo, offset: at, message: `no path for key ${JSON.stringify(key.toString())}` };
+    if (prev && compareKeyBytes(prev, key) > 0)
+      return {
+        line: lineNo,
+        offset: at,
+        message: `key ${JSON.stringify(key.toString())} is out of order after ${JSON.stringify(prev.toString())}`,
+      };
+    prev = Buffer.from(key);
+    return null;
+  };
+  try {
+    const stream = createReadStream(file, { highWaterMark: 1 << 16 });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      let pos = 0;
+      for (;;) {
+        const nl = data.indexOf(0x0a, pos);
+        if (nl < 0) break;
+        const p = checkLine(data.subarray(pos, nl), offset);
+        if (p) {
+          stream.destroy();
+          return p;
+        }
+        offset += nl + 1 - pos;
+        pos = nl + 1;
+      }
+      carry = Buffer.from(data.subarray(pos));
+    }
+    if (carry.length) return checkLine(carry, offset);
+    return null;
+  } catch (err) {
+    throw fromSystemError(err, `paths file ${file}`);
+  }
+}
+
+/**
+ * Sorts a paths file into lookup order (in memory; this is an admin tool, not
+ * the lookup path). Lines without a path are kept; CRLF becomes LF; the
+ * relative order of equal keys is kept (the first stays the winner).
+ */
+export async function sortPaths(input: string, output: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  let text: Buffer;
+  try {
+    text = await readFile(input);
+  } catch (err) {
+    throw fromSystemError(err, `paths file ${input}`);
+  }
+  const lines: Array<{ key: Buffer; line: Buffer; i: number }> = [];
+  let pos = 0;
+  while (pos < text.length) {
+    let nl = text.indexOf(0x0a, pos);
+    if (nl < 0) nl = text.length;
+    let end = nl;
+    if (end > pos && text[end - 1] === 0x0d) end--;
+    if (end > pos) {
+      const line = text.subarray(pos, end);
+      lines.push({ key: line.subarray(0, keyEnd(line, 0, line.length)), line, i: lines.length });
+    }
+    pos = nl + 1;
+  }
+  lines.sort((a, b) => compareKeyBytes(a.key, b.key) || a.i - b.i);
+  const out = createWriteStream(output);
+  try {
+    for (const l of lines) {
+      if (!out.write(l.line)) await once(out, 'drain');
+      if (!out.write('\n')) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (err) {
+    out.destroy();
+    throw fromSystemError(err, `writing ${output}`);
+  }
+  return lines.length;
+}
