@@ -1,0 +1,55 @@
+// sendmail's historical option syntax (-oi, -bm, -F name, -fsender, -odq, -oem …)
+// does not fit a modern option parser, so it is parsed here by hand.
+import { usageError } from '../util/errors.js';
+
+export type SendmailMode = 'deliver' | 'print-queue' | 'run-queue' | 'smtp' | 'batch-smtp' | 'test-route' | 'verify';
+
+export interface SendmailArgs {
+  mode: SendmailMode;
+  fromHeaders: boolean;
+  ignoreDots: boolean;
+  sender?: string;
+  fullName?: string;
+  verbose: boolean;
+  recipients: string[];
+  locations: { config?: string; uucp?: string; spool?: string };
+}
+
+const MODES: Record<string, SendmailMode> = { m: 'deliver', p: 'print-queue', s: 'smtp', S: 'batch-smtp', t: 'test-route', v: 'verify' };
+// Options that take a value, attached (-fsender) or as the next word (-f sender).
+const WITH_VALUE = new Set(['f', 'F', 'r', 'N', 'R', 'V', 'X', 'B', 'L', 'h', 'C', 'p']);
+
+export function parseSendmailArgs(argv: string[]): SendmailArgs {
+  const a: SendmailArgs = { mode: 'deliver', fromHeaders: false, ignoreDots: false, verbose: false, recipients: [], locations: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') { a.recipients.push(...argv.slice(i + 1)); break; }
+    const loc = /^--(config|uucp|spool)(?:=(.*))?$/.exec(arg);
+    if (loc) { a.locations[loc[1] as 'config'] = loc[2] ?? argv[++i]; continue; }
+    if (!arg.startsWith('-') || arg === '-') { a.recipients.push(arg); continue; }
+    const flag = arg[1];
+    const attached = arg.slice(2);
+    const value = (): string => {
+      const v = attached || argv[++i];
+      if (v === undefined) throw usageError(`option -${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case 't': a.fromHeaders = true; break;
+      case 'i': a.ignoreDots = true; break;
+      case 'v': a.verbose = true; break;
+      case 'b':
+        if (!MODES[attached]) throw usageError(`unsupported mode -b${attached}`);
+        a.mode = MODES[attached];
+        break;
+      case 'q': a.mode = 'run-queue'; break;
+      case 'o': if (attached === 'i') a.ignoreDots = true; break; // -oem, -odq, -oee…: accepted, not needed
+      case 'f': case 'r': a.sender = value(); break;
+      case 'F': a.fullName = value(); break;
+      default:
+        if (WITH_VALUE.has(flag)) value();
+        else if (!'UGnemd'.includes(flag)) throw usageError(`unknown option ${arg}`);
+    }
+  }
+  return a;
+}

@@ -1,0 +1,45 @@
+// sendmail-compatible entry point: -bm (deliver, default), -bp (mailq), -q (runq),
+// -bs (SMTP on stdin/stdout), -t, -i/-oi, -f, -F.
+import { parseSendmailArgs } from './sendmail-args.js';
+import { readStdin } from './run.js';
+import { accept, loadGateway } from '../runtime/gateway.js';
+import { deliverAccepted } from '../runtime/after-accept.js';
+import { runQueue } from '../runtime/runq.js';
+import { submit } from '../inject/submission.js';
+import { formatQueue, listQueue } from '../queue/mailq.js';
+import { runSmtpSession } from '../smtp/stream-session.js';
+import { GatewayError, EX } from '../util/errors.js';
+
+export async function sendmailMain(argv: string[]): Promise<void> {
+  const a = parseSendmailArgs(argv);
+  const gw = await loadGateway(a.locations);
+  switch (a.mode) {
+    case 'print-queue':
+      process.stdout.write(formatQueue(await listQueue(gw.spool), gw.clock(), a.verbose));
+      return;
+    case 'run-queue':
+      await runQueue(gw);
+      return;
+    case 'smtp': {
+      const ids: string[] = [];
+      await runSmtpSession(process.stdin, process.stdout, {
+        hostname: gw.cfg.visible_name,
+        sizeLimit: gw.cfg.message_size_limit,
+        accept: async (sender, recipients, data, helo) => {
+          const id = await accept(gw, { sender, recipients, data, origin: 'sendmail-bs', protocol: 'SMTP', receivedFrom: helo });
+          ids.push(id);
+          return id;
+        },
+      });
+      if (ids.length) await deliverAccepted(gw, ids);
+      return;
+    }
+    case 'deliver': {
+      const id = await submit(gw, { ...a, sender: a.sender === '<>' ? '' : a.sender, data: await readStdin() });
+      await deliverAccepted(gw, [id]);
+      return;
+    }
+    default:
+      throw new GatewayError(`sendmail -b mode "${a.mode}" is not built yet`, { exitCode: EX.CONFIG });
+  }
+}

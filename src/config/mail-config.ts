@@ -1,0 +1,95 @@
+// The mail configuration (`config/` directory): uugate.conf settings and the users table.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { bool, duration, int, list, oneOf, parseSettings, str, type Settings } from './conf-file.js';
+import { configError, GatewayError, EX } from '../util/errors.js';
+
+const SPECS = {
+  hostnames: { parse: list, default: [] as string[] },
+  visible_name: { parse: str, default: '' },
+  visible_domain: { parse: str, default: '' },
+  uucp_name: { parse: str, default: '' },
+  smart_path: { parse: str, default: '' },
+  smart_transport: { parse: str, default: 'uux' },
+  auth_domains: { parse: list, default: [] as string[] },
+  max_hop_count: { parse: int, default: 20 },
+  postmaster: { parse: str, default: 'root' },
+  error_copy_postmaster: { parse: bool, default: false, boolean: true },
+  delivery_mode: { parse: oneOf('foreground', 'background', 'queued'), default: 'background' as 'foreground' | 'background' | 'queued' },
+  queue_only: { parse: bool, default: false, boolean: true },
+  queue_lifetime: { parse: duration, default: 7 * 86400 },
+  queue_interval: { parse: duration, default: 15 * 60 },
+  queue_concurrency: { parse: int, default: 4 },
+  local_delivery: { parse: str, default: '' },
+  log_json: { parse: bool, default: false, boolean: true },
+  message_size_limit: { parse: int, default: 50 * 1024 * 1024 },
+};
+
+export type MailSettings = Settings<typeof SPECS>;
+
+export interface LocalUser {
+  name: string; // lower-cased
+  destination: string; // absolute path; ends in '/' for a maildir
+  kind: 'maildir' | 'mbox';
+}
+
+export interface MailConfig extends MailSettings {
+  configDir: string;
+  spoolDir: string;
+  /** Primary name of this host (first of hostnames, else the OS hostname). */
+  primaryName: string;
+  users: Map<string, LocalUser>;
+}
+
+export function parseMailSettings(text: string, file: string): MailSettings {
+  return parseSettings(text, file, SPECS);
+}
+
+/** Parses `config/users`: `name destination` per line (destination/ = maildir). */
+export function parseUsers(text: string, file: string, spoolDir: string): Map<string, LocalUser> {
+  const users = new Map<string, LocalUser>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    const parts = line.split(/\s+/);
+    if (parts.length !== 2) throw configError(`${file}:${i + 1}`, `expected "name destination", got "${line}"`);
+    users.set(parts[0].toLowerCase(), localDestination(parts[0].toLowerCase(), parts[1], spoolDir));
+  });
+  return users;
+}
+
+/** A destination ending in '/' is a maildir, anything else an mbox (qmail's convention). */
+export function localDestination(name: string, dest: string, spoolDir: string): LocalUser {
+  const abs = path.resolve(spoolDir, dest.replaceAll('%s', name));
+  const maildir = dest.endsWith('/');
+  return { name, destination: maildir ? abs + '/' : abs, kind: maildir ? 'maildir' : 'mbox' };
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new GatewayError(`cannot read ${file}: ${(err as Error).message}`, { exitCode: EX.CONFIG, where: file });
+  }
+}
+
+export async function loadMailConfig(configDir: string, spoolDir: string): Promise<MailConfig> {
+  const confFile = path.join(configDir, 'uugate.conf');
+  const text = await readOptional(confFile);
+  if (text === undefined) throw configError(confFile, 'configuration file not found');
+  const settings = parseMailSettings(text, confFile);
+  const usersFile = path.join(configDir, 'users');
+  const users = parseUsers((await readOptional(usersFile)) ?? '', usersFile, spoolDir);
+  const primaryName = settings.hostnames[0] ?? os.hostname().split('.')[0];
+  return {
+    ...settings,
+    uucp_name: settings.uucp_name || primaryName,
+    visible_name: settings.visible_name || primaryName,
+    configDir,
+    spoolDir,
+    primaryName,
+    users,
+  };
+}

@@ -1,0 +1,116 @@
+// The gateway daemon: owns the queue, runs it every queue_interval and as soon as
+// a message arrives (incoming/ is watched; SIGUSR1 also nudges), reloads its
+// configuration on SIGHUP and finishes in-flight work before exiting on SIGTERM.
+// Other services (SMTP listener, UUCP call scheduler) plug in as DaemonService.
+import { watch, promises as fsp, type FSWatcher } from 'node:fs';
+import { daemonPid, openQueue, type Gateway, type OpenQueue, type QueueOptions } from '../runtime/gateway.js';
+import { loadMailConfig } from '../config/mail-config.js';
+import { GatewayError, EX } from '../util/errors.js';
+import { writeFileAtomic } from '../util/durable.js';
+
+export interface DaemonService {
+  name: string;
+  start(d: Daemon): Promise<string>; // returns a one-line description for the start-up summary
+  stop(): Promise<void>;
+  reload?(gw: Gateway): Promise<void>;
+}
+
+export class Daemon {
+  private queue?: OpenQueue;
+  private interval?: NodeJS.Timeout;
+  private watcher?: FSWatcher;
+  private running?: Promise<void>;
+  private again = false;
+  private stopping = false;
+  private paused = false;
+
+  constructor(
+    public gw: Gateway,
+    private readonly services: DaemonService[] = [],
+    private readonly queueOpts: QueueOptions = {},
+    private readonly out: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  ) {}
+
+  async start(): Promise<void> {
+    const other = await daemonPid(this.gw);
+    if (other) throw new GatewayError(`a uugate daemon (pid ${other}) already runs on spool ${this.gw.spool.root}`, { exitCode: EX.TEMPFAIL });
+    this.queue = await openQueue(this.gw, this.queueOpts);
+    await writeFileAtomic(this.gw.spool.pidFile, `${process.pid}\n`, 0o644);
+    const lines = [`uugate daemon pid ${process.pid}`, `  spool ${this.gw.spool.root}`, `  config ${this.gw.loc.configDir}, uucp ${this.gw.loc.uucpDir}`, `  queue run every ${this.gw.cfg.queue_interval}s and on arrival`];
+    for (const s of this.services) lines.push(`  ${s.name}: ${await s.start(this)}`);
+    lines.forEach((l) => this.out(l));
+    this.gw.log.log({ event: 'info', reason: `daemon started, pid ${process.pid}` });
+    this.interval = setInterval(() => this.kick(), this.gw.cfg.queue_interval * 1000);
+    this.watcher = watch(this.gw.spool.incoming, () => this.kick());
+    this.kick();
+  }
+
+  /** Requests a queue run; runs coalesce, and a request during a run causes one more. */
+  kick(): void {
+    if (this.stopping) return;
+    if (this.running || this.paused) {
+      this.again = true;
+      return;
+    }
+    this.running = this.runOnce().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async runOnce(): Promise<void> {
+    try {
+      await this.queue!.runner.runDue();
+    } catch (err) {
+      this.gw.log.panic(`queue run failed: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  /** SIGHUP: re-read the configuration; a broken file is reported and the old one kept. */
+  async reload(): Promise<void> {
+    try {
+      const cfg = await loadMailConfig(this.gw.loc.configDir, this.gw.loc.spoolDir);
+      this.gw = { ...this.gw, cfg };
+      this.paused = true;
+      await this.running;
+      await this.queue!.close();
+      this.queue = await openQueue(this.gw, this.queueOpts);
+      this.paused = false;
+      for (const s of this.services) await s.reload?.(this.gw);
+      this.kick();
+      this.out('configuration reloaded');
+      this.gw.log.log({ event: 'info', reason: 'configuration reloaded' });
+    } catch (err) {
+      this.paused = false;
+      this.out(`reload failed, keeping the old configuration: ${(err as Error).message}`);
+      this.gw.log.panic(`reload failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** SIGTERM: stop taking work, let the current run finish, release everything. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.interval);
+    this.watcher?.close();
+    for (const s of this.services) await s.stop();
+    await this.running;
+    await this.queue?.close();
+    await fsp.unlink(this.gw.spool.pidFile).catch(() => undefined);
+    this.gw.log.log({ event: 'info', reason: 'daemon stopped' });
+  }
+}
+
+export async function runDaemon(gw: Gateway, services: DaemonService[] = []): Promise<void> {
+  const d = new Daemon(gw, services);
+  await d.start();
+  process.on('SIGUSR1', () => d.kick());
+  process.on('SIGHUP', () => void d.reload());
+  await new Promise<void>((resolve) => {
+    const stop = (): void => void d.stop().then(resolve);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

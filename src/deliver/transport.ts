@@ -1,0 +1,56 @@
+// The contract between the queue and every transport: a message, the recipients
+// routed to this transport (and next hop), and one result per recipient.
+import type { Envelope } from '../queue/spool.js';
+
+export type Outcome = 'ok' | 'temp' | 'perm';
+
+export interface DeliveryResult {
+  rcpt: string; // the envelope recipient as queued
+  outcome: Outcome;
+  status: string; // RFC 3463, e.g. 2.0.0, 4.4.1, 5.1.1
+  reason: string;
+}
+
+/** Where the router sent one recipient. */
+export interface Route {
+  transport: string;
+  /** The address as the next hop should see it (rewritten for its world). */
+  address: string;
+  nextHop?: string;
+  /** Local destination: a maildir (ending '/'), mbox or file path, or a program argv. */
+  destination?: string;
+  argv?: string[];
+  /** Router or director that decided, and the reasoning, for logs and `uugate route`. */
+  router: string;
+  why: string[];
+}
+
+export interface RoutedRecipient {
+  rcpt: string;
+  route: Route;
+}
+
+export interface DeliveryJob {
+  envelope: Envelope;
+  data: Buffer;
+  recipients: RoutedRecipient[];
+}
+
+export interface Transport {
+  readonly name: string;
+  /** c in the retry schedule: the n-th retry comes about (c·n)² seconds after arrival. */
+  readonly retryFactor: number;
+  deliver(job: DeliveryJob): Promise<DeliveryResult[]>;
+}
+
+export const ok = (rcpt: string, reason: string): DeliveryResult => ({ rcpt, outcome: 'ok', status: '2.0.0', reason });
+export const temp = (rcpt: string, reason: string, status = '4.3.0'): DeliveryResult => ({ rcpt, outcome: 'temp', status, reason });
+export const perm = (rcpt: string, reason: string, status = '5.3.0'): DeliveryResult => ({ rcpt, outcome: 'perm', status, reason });
+
+/** Classifies a thrown file-system error: a missing or full disk is temporary. */
+export function fsFailure(rcpt: string, err: unknown, what: string): DeliveryResult {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  const reason = `${what}: ${(err as Error)?.message ?? String(err)}`;
+  if (['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP'].includes(code)) return perm(rcpt, reason, '5.2.0');
+  return temp(rcpt, reason, code === 'ENOSPC' || code === 'EDQUOT' ? '4.2.2' : '4.3.0');
+}

@@ -1,0 +1,82 @@
+// The one accept path for every entry point (rmail, sendmail, SMTP, BSMTP, uuxqt,
+// bounces): validate, add Received:, write the queue file durably into incoming/.
+// Nothing here needs the queue index, so separate processes can hand messages over
+// while the daemon owns LevelDB; the queue runner indexes incoming/ when it looks.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { encodeQueueFile, newQueueId, SpoolLayout, type Envelope } from './spool.js';
+import { fsyncDir, writeNewFile } from '../util/durable.js';
+import { validateMessage } from '../message/validate.js';
+import { joinMessage, lineEnding, splitMessage } from '../message/headers.js';
+import { rfc5322Date } from '../message/date.js';
+import { fromSystemError, GatewayError, EX } from '../util/errors.js';
+
+export interface AcceptRequest {
+  sender: string;
+  recipients: string[];
+  data: Buffer;
+  origin: string;
+  /** Who handed it to us, for Received: (`from hub`), and the protocol (`UUCP`, `SMTP`). */
+  receivedFrom?: string;
+  protocol?: string;
+  errorsTo?: string;
+  /** Skip the Received: header (bounces we generate). */
+  noReceived?: boolean;
+}
+
+export interface AcceptContext {
+  spool: SpoolLayout;
+  hostname: string;
+  sizeLimit: number;
+  clock?: () => number;
+}
+
+export async function acceptMessage(ctx: AcceptContext, req: AcceptRequest): Promise<string> {
+  if (req.recipients.length === 0) throw new GatewayError('no recipients', { exitCode: EX.USAGE, status: '5.5.1' });
+  validateMessage(req.data);
+  if (req.data.length > ctx.sizeLimit)
+    throw new GatewayError(`message is ${req.data.length} bytes, over the limit of ${ctx.sizeLimit}`, {
+      exitCode: EX.DATAERR,
+      status: '5.3.4',
+    });
+  const now = ctx.clock?.() ?? Date.now();
+  const id = newQueueId(now);
+  const message = repairSeparator(req.noReceived ? req.data : addReceived(req, ctx.hostname, id, now));
+  const envelope: Envelope = {
+    id,
+    sender: req.sender,
+    recipients: req.recipients,
+    arrival: now,
+    origin: req.origin,
+    ...(req.errorsTo ? { errorsTo: req.errorsTo } : {}),
+  };
+  await writeDurably(ctx.spool, id, encodeQueueFile(envelope, message));
+  return id;
+}
+
+async function writeDurably(spool: SpoolLayout, id: string, bytes: Buffer): Promise<void> {
+  const tmp = path.join(spool.tmp, id);
+  try {
+    await writeNewFile(tmp, bytes);
+    await fsp.rename(tmp, path.join(spool.incoming, id));
+    await fsyncDir(spool.incoming);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw fromSystemError(err, `cannot queue message in ${spool.root}`);
+  }
+}
+
+function addReceived(req: AcceptRequest, host: string, id: string, now: number): Buffer {
+  const eol = lineEnding(req.data);
+  const from = req.receivedFrom ? `from ${req.receivedFrom}${eol}\t` : '';
+  const rcpt = req.recipients.length === 1 ? `${eol}\tfor <${req.recipients[0]}>` : '';
+  const line = `Received: ${from}by ${host} with ${req.protocol ?? 'local'} (uugate ${req.origin})${eol}\tid ${id}${rcpt}; ${rfc5322Date(new Date(now))}${eol}`;
+  return Buffer.concat([Buffer.from(line, 'latin1'), req.data]);
+}
+
+/** A header block that runs straight into body text gets the blank line sendmail would add. */
+function repairSeparator(data: Buffer): Buffer {
+  const split = splitMessage(data);
+  if (split.separator !== '' || split.body.length === 0) return data;
+  return joinMessage(split.header, split.body, lineEnding(data));
+}

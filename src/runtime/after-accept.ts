@@ -1,0 +1,44 @@
+// What happens once a message is durable: delivery_mode decides whether we deliver
+// now (foreground), in a detached child (background) or leave it to the queue
+// runner (queued). A running daemon owns the queue; it is nudged instead.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../config/locations.js';
+import { daemonPid, openQueue, type Gateway } from './gateway.js';
+import { GatewayError } from '../util/errors.js';
+
+export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void> {
+  const mode = gw.cfg.queue_only ? 'queued' : gw.cfg.delivery_mode;
+  const pid = await daemonPid(gw);
+  if (pid) {
+    process.kill(pid, 'SIGUSR1');
+    return;
+  }
+  if (mode === 'foreground') await deliverNow(gw, ids);
+  else if (mode === 'background') spawnRunner(gw, ids);
+}
+
+async function deliverNow(gw: Gateway, ids: string[]): Promise<void> {
+  let q;
+  try {
+    q = await openQueue(gw);
+  } catch (err) {
+    if (err instanceof GatewayError && err.temporary) return; // someone else owns the queue; it will deliver
+    throw err;
+  }
+  try {
+    await q.runner.ingest();
+    for (const id of ids) await q.runner.runMessage(id);
+  } finally {
+    await q.close();
+  }
+}
+
+function spawnRunner(gw: Gateway, ids: string[]): void {
+  const child = spawn(
+    process.execPath,
+    [path.join(PACKAGE_ROOT, 'bin/uugate'), 'runq', '--config', gw.loc.configDir, '--uucp', gw.loc.uucpDir, '--spool', gw.loc.spoolDir, '--quiet', ...ids.flatMap((id) => ['--id', id])],
+    { detached: true, stdio: 'ignore' },
+  );
+  child.unref();
+}

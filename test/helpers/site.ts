@@ -1,0 +1,87 @@
+// Test sites: a temporary config/ + spool/ pair, and helpers to run uugate commands
+// as child processes against it, exactly as a user (or Taylor's uuxqt) would.
+import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const UUGATE = path.join(ROOT, 'bin/uugate');
+
+export interface Site {
+  dir: string;
+  config: string;
+  uucp: string;
+  spool: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface SiteOptions {
+  conf?: Record<string, string | boolean>;
+  users?: string;
+  files?: Record<string, string>; // extra files under config/
+}
+
+export function makeSite(opts: SiteOptions = {}): Site {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'uugate-test-'));
+  const config = path.join(dir, 'config');
+  const uucp = path.join(dir, 'uucp');
+  const spool = path.join(dir, 'spool');
+  for (const d of [config, uucp, spool]) mkdirSync(d);
+  const conf: Record<string, string | boolean> = {
+    hostnames: 'leaf:leaf.example.org',
+    visible_name: 'leaf.example.org',
+    uucp_name: 'leaf',
+    postmaster: 'alice',
+    delivery_mode: 'foreground',
+    ...opts.conf,
+  };
+  const text = Object.entries(conf)
+    .map(([k, v]) => (typeof v === 'boolean' ? `${v ? '+' : '-'}${k}` : `${k}=${v}`))
+    .join('\n');
+  writeFileSync(path.join(config, 'uugate.conf'), `${text}\n`);
+  writeFileSync(path.join(config, 'users'), opts.users ?? 'alice mail/alice/\nbob mail/bob/\ncarol mail/carol.mbox\n');
+  for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(config, name), content);
+  writeFileSync(path.join(uucp, 'sys'), '');
+  return { dir, config, uucp, spool, env: { ...process.env, UUGATE_CONFIG: config, UUGATE_UUCP: uucp, UUGATE_SPOOL: spool } };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(site: Site, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [UUGATE, ...args], { env: { ...site.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input ?? '');
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Contents of every message in a maildir's new/ (sorted by name). */
+export function maildirMessages(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(path.join(dir, 'new')).sort();
+  } catch {
+    return [];
+  }
+  return names.map((n) => readFileSync(path.join(dir, 'new', n), 'latin1'));
+}
+
+/** Replaces the parts of a delivered message that vary per run (ids, dates). */
+export function normalise(text: string): string {
+  return text
+    .replace(/\bid [\w-]+/g, 'id ID')
+    .replace(/(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}/g, 'DATE')
+    .replace(/(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}/g, 'ASCTIME');
+}
