@@ -1,0 +1,257 @@
+/**
+ * UUCP 'g' protocol packet layer: header and checksum, data-area framing
+ * (full, short and zero-padded command packets) and a streaming decoder that
+ * resynchronises on the next DLE after garbage.
+ *
+ *   byte:   0     1     2       3       4     5      6 ...
+ *         +-----+-----+-------+-------+-----+-----+---------------------+
+ *         | DLE |  K  | sumLo | sumHi |  C  | xor | 2^(K+4) data bytes  |
+ *         +-----+-----+-------+-------+-----+-----+---------------------+
+ *         C = tt<<6 | xxx<<3 | yyy     xor = K^sumLo^sumHi^C
+ *         K = 9: control packet, no data; K = 1..8: 32..4096 data bytes
+ *
+ * Facts: /work/shared/reference/protocol-facts.md §1 (checked against
+ * captured Taylor UUCP 1.07 traffic) and the Taylor UUCP manual, "g Protocol".
+ */
+
+export const DLE = 0x10;
+export const HEADER_LEN = 6;
+export const K_CONTROL = 9;
+export const MIN_PACKET = 32;
+export const MAX_PACKET = 4096;
+
+/** Packet types (the tt field). */
+export const TT = { CONTROL: 0, ALTCHAN: 1, DATA: 2, SHORT: 3 } as const;
+
+/** Control packet types (the xxx field of a tt=0 packet). */
+export const Ctl = { CLOSE: 1, RJ: 2, SRJ: 3, RR: 4, INITC: 5, INITB: 6, INITA: 7 } as const;
+export type ControlType = (typeof Ctl)[keyof typeof Ctl];
+
+export const nextSeq = (seq: number): number => (seq + 1) & 7;
+/** a − b modulo 8. */
+export const seqDiff = (a: number, b: number): number => (a - b) & 7;
+
+export const sizeOfK = (k: number): number => 1 << (k + 4);
+
+export function isPacketSize(size: number): boolean {
+  return Number.isInteger(size) && size >= MIN_PACKET && size <= MAX_PACKET && (size & (size - 1)) === 0;
+}
+
+/** K for a data size (32 → 1 … 4096 → 8); INITB carries K − 1. */
+export function kOfSize(size: number): number {
+  if (!isPacketSize(size)) throw new RangeError(`g: packet size ${size} is not a power of two in 32..4096`);
+  return Math.log2(size) - 4;
+}
+
+/** Smallest power of two ≥ n (strict: > n), at least 32. */
+function pow2Fit(n: number, strict: boolean): number {
+  let size = MIN_PACKET;
+  while (strict ? size <= n : size < n) size <<= 1;
+  return size;
+}
+
+/**
+ * The checksum function f over a whole data area (padding and short-length
+ * bytes included). Taylor lets its accumulators grow past 16 bits; only the
+ * low 16 bits ever influence the result, so we mask as we go.
+ */
+export function checksum(data: Uint8Array): number {
+  let s1 = 0xffff;
+  let s2 = 0;
+  for (let i = 0, left = data.length; i < data.length; i++, left--) {
+    s1 = ((s1 << 1) | (s1 >>> 15)) & 0xffff;
+    const b = data[i]!;
+    const t = s1 + b;
+    s1 = t & 0xffff;
+    s2 = (s2 + (s1 ^ left)) & 0xffff;
+    if (b === 0 || t > 0xffff) s1 ^= s2;
+  }
+  return s1;
+}
+
+/** Header checksum: 0xAAAA − C for control packets (f = 0), 0xAAAA − (f ^ C) for data. */
+export const headerChecksum = (control: number, f = 0): number => (0xaaaa - (f ^ control)) & 0xffff;
+
+const controlByte = (tt: number, xxx: number, yyy: number): number => (tt << 6) | ((xxx & 7) << 3) | (yyy & 7);
+
+function writeHeader(into: Uint8Array, k: number, control: number, check: number): void {
+  const lo = check & 0xff;
+  const hi = check >> 8;
+  into[0] = DLE;
+  into[1] = k;
+  into[2] = lo;
+  into[3] = hi;
+  into[4] = control;
+  into[5] = k ^ lo ^ hi ^ control;
+}
+
+export function encodeControl(type: ControlType, value: number): Uint8Array {
+  const c = controlByte(TT.CONTROL, type, value);
+  const out = new Uint8Array(HEADER_LEN);
+  writeHeader(out, K_CONTROL, c, headerChecksum(c));
+  return out;
+}
+
+/**
+ * A data area ready to send. f is kept so that a resend with a new ack
+ * (which changes C) only recomputes the header.
+ */
+export interface DataFrame {
+  readonly tt: typeof TT.DATA | typeof TT.SHORT;
+  readonly k: number;
+  readonly area: Uint8Array;
+  readonly f: number;
+  /** Valid payload bytes carried. */
+  readonly length: number;
+}
+
+function frame(tt: DataFrame['tt'], area: Uint8Array, length: number): DataFrame {
+  return { tt, k: kOfSize(area.length), area, f: checksum(area), length };
+}
+
+/** Header + data area with this sequence number and piggy-backed ack. */
+export function encodeData(f: DataFrame, seq: number, ack: number): Uint8Array {
+  const out = new Uint8Array(HEADER_LEN + f.area.length);
+  const c = controlByte(f.tt, seq, ack);
+  writeHeader(out, f.k, c, headerChecksum(c, f.f));
+  out.set(f.area, HEADER_LEN);
+  return out;
+}
+
+/**
+ * File data: a full tt=2 packet when the payload fills `size`, otherwise a
+ * tt=3 short packet whose first one or two bytes say how many bytes are unused
+ * (u, counting the length bytes themselves); an empty payload is end of file.
+ */
+export function dataArea(payload: Uint8Array, size: number): DataFrame {
+  if (payload.length > size) throw new RangeError(`g: ${payload.length} bytes do not fit a ${size}-byte packet`);
+  if (payload.length === size) return frame(TT.DATA, payload.slice(), size);
+  const area = new Uint8Array(size);
+  const unused = size - payload.length;
+  if (unused <= 0x7f) {
+    area[0] = unused;
+    area.set(payload, 1);
+  } else {
+    area[0] = 0x80 | (unused & 0x7f);
+    area[1] = unused >> 7;
+    area.set(payload, 2);
+  }
+  return frame(TT.SHORT, area, payload.length);
+}
+
+/** Command bytes in a zero-padded tt=2 packet (some peers insist on padding). */
+export function commandArea(payload: Uint8Array, size: number): DataFrame {
+  if (payload.length > size) throw new RangeError(`g: ${payload.length} bytes do not fit a ${size}-byte packet`);
+  const area = new Uint8Array(size);
+  area.set(payload);
+  return frame(TT.DATA, area, payload.length);
+}
+
+/**
+ * Taylor's size choice. A peer that asked for more than 64 bytes is assumed
+ * to take smaller packets too: file data goes in the smallest power of two
+ * ≥ n, a command (which must keep a NUL) in the smallest one > n. Peers that
+ * asked for ≤ 64, and 'G' peers, always get exactly their size.
+ */
+export function chooseSize(n: number, peerSize: number, shrink: boolean, command: boolean): number {
+  if (n >= peerSize || !shrink || peerSize <= 64) return peerSize;
+  return pow2Fit(n, command);
+}
+
+// ---------------------------------------------------------------- decoding
+
+export type Decoded =
+  | { kind: 'control'; type: number; value: number }
+  | { kind: 'data'; seq: number; ack: number; short: boolean; size: number; payload: Uint8Array }
+  /** Bytes skipped while looking for a DLE. */
+  | { kind: 'garbage'; bytes: number }
+  /** DLE followed by an invalid header; the decoder moved on one byte. */
+  | { kind: 'bad-header' }
+  /** Valid header but the data does not match it; the decoder moved on one byte. */
+  | { kind: 'bad-checksum'; tt: number; seq: number }
+  /** Checksum fine but the short-packet length is impossible (a peer bug). */
+  | { kind: 'bad-length'; seq: number };
+
+function headerOk(k: number, tt: number, xorOk: boolean): boolean {
+  if (!xorOk || k < 1 || k > K_CONTROL || tt === TT.ALTCHAN) return false;
+  return (k === K_CONTROL) === (tt === TT.CONTROL);
+}
+
+/** Payload of a short packet, or undefined if its length prefix is impossible. */
+function shortPayload(area: Uint8Array): Uint8Array | undefined {
+  const b0 = area[0]!;
+  const wide = (b0 & 0x80) !== 0;
+  const start = wide ? 2 : 1;
+  const unused = wide ? (b0 & 0x7f) | (area[1]! << 7) : b0;
+  if (unused < start || unused > area.length) return undefined;
+  return area.subarray(start, area.length - unused + start);
+}
+
+/**
+ * Streaming decoder. push() bytes as they arrive, then call next() until it
+ * returns undefined (more input needed). After a bad header or checksum it
+ * advances a single byte, never the claimed length: if bytes were lost, the
+ * next real DLE may lie inside what looked like this packet's data.
+ */
+export class PacketDecoder {
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+
+  push(bytes: Uint8Array): void {
+    const rest = this.buf.length - this.pos;
+    const merged = new Uint8Array(rest + bytes.length);
+    merged.set(this.buf.subarray(this.pos));
+    merged.set(bytes, rest);
+    // Payloads handed out are views of this buffer; it is never written again.
+    this.buf = merged;
+    this.pos = 0;
+  }
+
+  /** Bytes received but not consumed (e.g. what followed a CLOSE). */
+  leftover(): Uint8Array {
+    return this.buf.subarray(this.pos);
+  }
+
+  next(): Decoded | undefined {
+    const b = this.buf;
+    const at = this.pos;
+    if (at >= b.length) return undefined;
+    if (b[at] !== DLE) {
+      const dle = b.indexOf(DLE, at);
+      this.pos = dle < 0 ? b.length : dle;
+      return { kind: 'garbage', bytes: this.pos - at };
+    }
+    if (b.length - at < HEADER_LEN) return undefined;
+    const k = b[at + 1]!;
+    const lo = b[at + 2]!;
+    const hi = b[at + 3]!;
+    const c = b[at + 4]!;
+    const tt = c >> 6;
+    if (!headerOk(k, tt, b[at + 5] === (k ^ lo ^ hi ^ c))) {
+      this.pos = at + 1;
+      return { kind: 'bad-header' };
+    }
+    const check = lo | (hi << 8);
+    const xxx = (c >> 3) & 7;
+    const yyy = c & 7;
+    if (k === K_CONTROL) {
+      if (check !== headerChecksum(c)) return this.badChecksum(tt, xxx);
+      this.pos = at + HEADER_LEN;
+      return { kind: 'control', type: xxx, value: yyy };
+    }
+    const size = sizeOfK(k);
+    if (b.length - at < HEADER_LEN + size) return undefined;
+    const area = b.subarray(at + HEADER_LEN, at + HEADER_LEN + size);
+    if (check !== headerChecksum(c, checksum(area))) return this.badChecksum(tt, xxx);
+    this.pos = at + HEADER_LEN + size;
+    if (tt === TT.DATA) return { kind: 'data', seq: xxx, ack: yyy, short: false, size, payload: area };
+    const payload = shortPayload(area);
+    if (!payload) return { kind: 'bad-length', seq: xxx };
+    return { kind: 'data', seq: xxx, ack: yyy, short: true, size, payload };
+  }
+
+  private badChecksum(tt: number, seq: number): Decoded {
+    this.pos += 1;
+    return { kind: 'bad-checksum', tt, seq };
+  }
+}
