@@ -1,0 +1,150 @@
+/**
+ * A simulated serial line for exercising the g protocol deterministically
+ * with a ManualClock: seeded faults per packet written (each engine write is
+ * one packet), random latency (so packets can overtake each other), and
+ * deliveries split into random pieces to exercise the streaming decoder.
+ *
+ *   packet: DLE | K | sumLo | sumHi | C | xor | data     (see packet.ts)
+ *
+ * Corruption model. g's 16-bit checksum is weak (it misses some bit errors),
+ * so a fault here must be one the protocol is able to notice:
+ * - garbage replaces a whole packet with DLE-free bytes, so it can never
+ *   look like a packet and only tests resynchronisation;
+ * - a header bit flip hits bytes 1..5, which the header xor always catches;
+ * - a data bit flip is kept only if the checksum catches it (else the packet
+ *   goes through unchanged).
+ * Truncation is left out: what a cut packet merges with is unknowable here,
+ * and one time in 65536 the merge would pass the checksum.
+ */
+
+import type { ManualClock } from './clock.js';
+import { DLE, HEADER_LEN, PacketDecoder } from './packet.js';
+
+export interface LinkFaults {
+  /** Probability that a packet is lost. */
+  drop?: number;
+  /** Probability that a packet is delivered twice. */
+  duplicate?: number;
+  /** Probability that a packet is replaced by DLE-free garbage. */
+  garbage?: number;
+  /** Probability of one flipped bit in header bytes 1..5. */
+  headerFlip?: number;
+  /** Probability of one flipped bit in the data area (only if the checksum catches it). */
+  dataFlip?: number;
+  /** Extra random delay, ms, on top of the latency: lets packets overtake. */
+  jitterMs?: number;
+}
+
+/** mulberry32: small, fast, good enough for test randomness. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function passesChecks(packet: Uint8Array): boolean {
+  const d = new PacketDecoder();
+  d.push(packet);
+  const ev = d.next();
+  return ev?.kind === 'data' || ev?.kind === 'control';
+}
+
+export class SimLink {
+  faults: LinkFaults;
+  /** Packets written, per side. */
+  readonly written = [0, 0];
+  private readonly random: () => number;
+  private readonly sinks: ((bytes: Uint8Array) => void)[] = [];
+
+  constructor(
+    private readonly clock: ManualClock,
+    seed: number,
+    faults: LinkFaults = {},
+    private readonly latencyMs = 5,
+  ) {
+    this.random = seededRandom(seed);
+    this.faults = faults;
+  }
+
+  /** Where side `side` receives. */
+  attach(side: 0 | 1, receive: (bytes: Uint8Array) => void): void {
+    this.sinks[side] = receive;
+  }
+
+  /** The write function for side `side`; bytes go to the other side. */
+  writer(side: 0 | 1): (bytes: Uint8Array) => void {
+    return (bytes) => {
+      this.written[side]!++;
+      this.send(1 - side, bytes.slice());
+    };
+  }
+
+  private chance(p = 0): boolean {
+    return p > 0 && this.random() < p;
+  }
+
+  private int(n: number): number {
+    return Math.floor(this.random() * n);
+  }
+
+  private send(to: number, packet: Uint8Array): void {
+    const f = this.faults;
+    if (this.chance(f.drop)) return;
+    const copies = this.chance(f.duplicate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) this.schedule(to, this.damage(packet));
+  }
+
+  private damage(packet: Uint8Array): Uint8Array {
+    const f = this.faults;
+    if (this.chance(f.garbage)) return this.garbageBytes(1 + this.int(40));
+    const out = packet.slice();
+    if (this.chance(f.headerFlip)) out[1 + this.int(HEADER_LEN - 1)]! ^= 1 << this.int(8);
+    if (out.length > HEADER_LEN && this.chance(f.dataFlip)) {
+      const flipped = out.slice();
+      flipped[HEADER_LEN + this.int(out.length - HEADER_LEN)]! ^= 1 << this.int(8);
+      if (!passesChecks(flipped)) return flipped;
+    }
+    return out;
+  }
+
+  private garbageBytes(n: number): Uint8Array {
+    return Uint8Array.from({ length: n }, () => {
+      const b = this.int(255);
+      return b >= DLE ? b + 1 : b;
+    });
+  }
+
+  private schedule(to: number, bytes: Uint8Array): void {
+    const delay = this.latencyMs + this.random() * (this.faults.jitterMs ?? 0);
+    const cut = this.int(bytes.length + 1);
+    this.clock.setTimer(delay, () => {
+      const sink = this.sinks[to];
+      if (!sink) return;
+      if (cut > 0) sink(bytes.subarray(0, cut));
+      if (cut < bytes.length) sink(bytes.subarray(cut));
+    });
+  }
+}
+
+/**
+ * Lets promise chains run between timer firings until `settled` resolves.
+ * Returns false if the simulation stalls (no timers left) or passes `limitMs`.
+ */
+export async function drive(clock: ManualClock, settled: Promise<unknown>, limitMs: number): Promise<boolean> {
+  let finished = false;
+  void settled.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  for (;;) {
+    await turn();
+    if (finished) return true;
+    if (clock.now() > limitMs || !clock.runNext()) return false;
+  }
+}

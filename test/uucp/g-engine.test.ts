@@ -1,0 +1,340 @@
+import test from 'ava';
+import { ManualClock } from '../../src/uucp/g/clock.js';
+import { GEngine, type GEngineOptions, type GEvent } from '../../src/uucp/g/engine.js';
+import { Ctl, PacketDecoder, commandArea, dataArea, encodeControl, encodeData, kOfSize, type Decoded } from '../../src/uucp/g/packet.js';
+
+/** One engine, with everything it writes decoded and every event recorded. */
+class Harness {
+  readonly clock = new ManualClock();
+  readonly engine: GEngine;
+  readonly events: GEvent[] = [];
+  out: Decoded[] = [];
+  private readonly decoder = new PacketDecoder();
+
+  constructor(options: GEngineOptions = {}) {
+    this.engine = new GEngine(
+      {
+        write: (bytes) => {
+          this.decoder.push(bytes);
+          for (let d = this.decoder.next(); d; d = this.decoder.next()) this.out.push(d);
+        },
+        event: (ev) => this.events.push(ev),
+      },
+      this.clock,
+      options,
+    );
+  }
+
+  feed(...packets: Uint8Array[]): void {
+    for (const p of packets) this.engine.receive(p);
+  }
+
+  /** Output since the last call, as short strings: "INITA 7", "RR 3", "D 1/0 H". */
+  take(): string[] {
+    const names = Object.fromEntries(Object.entries(Ctl).map(([k, v]) => [v, k]));
+    const shown = this.out.map((d) => {
+      if (d.kind === 'control') return `${names[d.type]} ${d.value}`;
+      if (d.kind === 'data') return `D ${d.seq}/${d.ack} ${Buffer.from(d.payload).toString('latin1').replace(/\0+$/, '')}`;
+      return d.kind;
+    });
+    this.out = [];
+    return shown;
+  }
+
+  /** Runs startup as slave against a scripted peer that asks for `window`/`packetSize`. */
+  startAsSlave(window = 7, packetSize = 64): this {
+    this.engine.start('slave');
+    this.feed(encodeControl(Ctl.INITA, window), encodeControl(Ctl.INITB, kOfSize(packetSize) - 1), encodeControl(Ctl.INITC, window));
+    this.take();
+    return this;
+  }
+}
+
+const ctl = (type: number, value: number) => encodeControl(type as Parameters<typeof encodeControl>[0], value);
+const text = (s: string) => Buffer.from(s, 'latin1');
+const peerData = (seq: number, ack: number, s: string, size = 64) => encodeData(commandArea(text(s), size), seq, ack);
+
+/** Two engines wired back to back through the clock (5 ms each way). */
+function pair(a: GEngineOptions, b: GEngineOptions) {
+  const clock = new ManualClock();
+  const wire: string[] = [];
+  const events: [GEvent[], GEvent[]] = [[], []];
+  const engines: GEngine[] = [];
+  const link = (from: 0 | 1) => (bytes: Uint8Array) => {
+    const d = new PacketDecoder();
+    d.push(bytes);
+    const p = d.next();
+    if (p?.kind === 'control') wire.push(`${from === 0 ? 'A' : 'B'}:${Object.entries(Ctl).find(([, v]) => v === p.type)![0]} ${p.value}`);
+    clock.setTimer(5, () => engines[1 - from]!.receive(bytes));
+  };
+  engines.push(new GEngine({ write: link(0), event: (e) => events[0].push(e) }, clock, a));
+  engines.push(new GEngine({ write: link(1), event: (e) => events[1].push(e) }, clock, b));
+  return { clock, wire, events, a: engines[0]!, b: engines[1]! };
+}
+
+test('INIT: caller first, callee answers each step; asymmetric 128/3 vs 64/7', (t) => {
+  const p = pair({ window: 7, packetSize: 64 }, { window: 3, packetSize: 128 });
+  p.b.start('slave');
+  p.clock.advance(1000);
+  t.deepEqual(p.wire, [], 'the callee waits for the caller');
+  p.a.start('master');
+  p.clock.advance(1000);
+  t.deepEqual(p.wire, ['A:INITA 7', 'B:INITA 3', 'A:INITB 1', 'B:INITB 2', 'A:INITC 7', 'B:INITC 3']);
+  t.deepEqual(p.events[0], [{ type: 'started', send: { window: 3, packetSize: 128 }, receive: { window: 7, packetSize: 64 } }]);
+  t.deepEqual(p.events[1], [{ type: 'started', send: { window: 7, packetSize: 64 }, receive: { window: 3, packetSize: 128 } }]);
+});
+
+test('INIT: a lost callee INITC is recovered from the caller side by the peer running', (t) => {
+  const h = new Harness();
+  h.engine.start('master');
+  h.feed(ctl(Ctl.INITA, 7), ctl(Ctl.INITB, 1));
+  t.deepEqual(h.take(), ['INITA 7', 'INITB 1', 'INITC 7']);
+  // The callee's INITC never arrives, but its first data packet does.
+  h.feed(peerData(1, 0, 'SY'));
+  t.like(h.events[0], { type: 'started' });
+  t.deepEqual(h.take(), ['RR 1']);
+});
+
+test('INIT: retries each step 4 times, 8 attempts, then fails and sends CLOSE', (t) => {
+  const h = new Harness();
+  h.engine.start('master');
+  h.clock.advance(8 * 4 * 10_000);
+  const sent = h.take();
+  t.is(sent.filter((s) => s === 'INITA 7').length, 32);
+  t.deepEqual(sent.slice(-2), ['CLOSE 0', 'CLOSE 0']);
+  t.deepEqual(h.events, [{ type: 'failed', reason: 'g startup failed' }]);
+});
+
+test('INIT: go back to INITA on INITC while sending INITB; re-send what was already answered', (t) => {
+  const h = new Harness({ window: 5, packetSize: 256 });
+  h.engine.start('master');
+  h.feed(ctl(Ctl.INITA, 3));
+  t.deepEqual(h.take(), ['INITA 5', 'INITB 3']);
+  h.feed(ctl(Ctl.INITC, 3)); // peer is ahead: we lost its INITB
+  t.deepEqual(h.take(), ['INITA 5', 'INITB 3'], 'INITA already answered: re-sent at once, then INITB again');
+  h.feed(ctl(Ctl.INITB, 0), ctl(Ctl.INITC, 3));
+  t.deepEqual(h.take(), ['INITC 5']);
+  t.like(h.events[0], { type: 'started', send: { window: 3, packetSize: 32 } });
+});
+
+test('INIT: INITA while sending INITC restarts; INIT packets after startup are ignored', (t) => {
+  const h = new Harness();
+  h.engine.start('master');
+  h.feed(ctl(Ctl.INITA, 7), ctl(Ctl.INITB, 1));
+  h.take();
+  h.feed(ctl(Ctl.INITA, 7));
+  t.deepEqual(h.take(), ['INITA 7', 'INITB 1', 'INITC 7']);
+  h.feed(ctl(Ctl.INITC, 7));
+  t.is(h.events.length, 1);
+  h.feed(ctl(Ctl.INITA, 7), ctl(Ctl.INITB, 1), ctl(Ctl.INITC, 7));
+  t.deepEqual(h.take(), []);
+  t.is(h.events.length, 1);
+});
+
+test('window 1: one packet in flight at a time', (t) => {
+  const h = new Harness().startAsSlave(1, 64);
+  h.engine.sendData(text('one'), 'command');
+  t.false(h.engine.canSend());
+  t.throws(() => h.engine.sendData(text('two'), 'command'));
+  h.feed(ctl(Ctl.RR, 1));
+  t.true(h.engine.canSend());
+  h.engine.sendData(text('two'), 'command');
+  t.deepEqual(h.take(), ['D 1/0 one', 'D 2/0 two']);
+});
+
+test('window 7 and sequence wrap 7 → 0', (t) => {
+  const h = new Harness().startAsSlave(7, 64);
+  for (let i = 0; i < 7; i++) h.engine.sendData(text(`p${i}`), 'file');
+  t.false(h.engine.canSend(), 'seven outstanding fill the window');
+  t.deepEqual(h.take().map((s) => s.split(' ')[1]), ['1/0', '2/0', '3/0', '4/0', '5/0', '6/0', '7/0']);
+  h.feed(ctl(Ctl.RR, 7));
+  for (let i = 0; i < 3; i++) h.engine.sendData(text(`q${i}`), 'file');
+  t.deepEqual(h.take().map((s) => s.split(' ')[1]), ['0/0', '1/0', '2/0']);
+  h.feed(ctl(Ctl.RR, 2));
+  t.true(h.engine.canSend());
+});
+
+test('receiving: in-order packets are RR\'d at once; duplicates and gaps are dropped silently', (t) => {
+  const h = new Harness().startAsSlave();
+  h.feed(peerData(1, 0, 'a'), peerData(1, 0, 'a'), peerData(3, 0, 'c'), peerData(2, 0, 'b'));
+  t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+  const data = h.events.filter((e) => e.type === 'data').map((e) => Buffer.from((e as { payload: Uint8Array }).payload).toString().replace(/\0+$/, ''));
+  t.deepEqual(data, ['a', 'b']);
+  t.is(h.engine.stats.badOrder, 2);
+  // Sequence numbers wrap: 3..7, 0 are all accepted in order.
+  for (const seq of [3, 4, 5, 6, 7, 0]) h.feed(peerData(seq, 0, `s${seq}`));
+  t.deepEqual(h.take(), ['RR 3', 'RR 4', 'RR 5', 'RR 6', 'RR 7', 'RR 0']);
+});
+
+test('a damaged copy of the expected packet draws RJ(last good)', (t) => {
+  const h = new Harness().startAsSlave();
+  h.feed(peerData(1, 0, 'a'));
+  const bad = peerData(2, 0, 'b');
+  bad[20]! ^= 0x40;
+  h.feed(bad);
+  t.deepEqual(h.take(), ['RR 1', 'RJ 1']);
+  t.is(h.engine.stats.badChecksums, 1);
+});
+
+test('RJ: resend from the packet after yyy, with the current ack and a valid checksum', (t) => {
+  const h = new Harness().startAsSlave();
+  for (const s of ['a', 'b', 'c', 'd', 'e']) h.engine.sendData(text(s), 'command');
+  h.feed(peerData(1, 0, 'x'), peerData(2, 0, 'y')); // we have now received up to 2
+  h.take();
+  h.feed(ctl(Ctl.RJ, 1));
+  t.deepEqual(h.take(), ['D 2/2 b'], 'only the oldest unacked, ack field updated');
+  h.feed(ctl(Ctl.RR, 2));
+  t.deepEqual(h.take(), ['D 3/2 c', 'D 4/2 d'], 'each ack releases up to two more');
+  h.engine.sendData(text('f'), 'command');
+  t.deepEqual(h.take(), [], 'new packets wait while recovering');
+  h.feed(ctl(Ctl.RR, 3));
+  t.deepEqual(h.take(), ['D 5/2 e', 'D 6/2 f']);
+  h.feed(ctl(Ctl.RR, 6));
+  h.engine.sendData(text('g'), 'command');
+  t.deepEqual(h.take(), ['D 7/2 g'], 'recovery over: sent at once');
+});
+
+test('timeout: resend the oldest unacked packet with the current ack; RJ when nothing is outstanding', (t) => {
+  const h = new Harness().startAsSlave();
+  h.clock.advance(10_000);
+  t.deepEqual(h.take(), ['RJ 0']);
+  h.engine.sendData(text('a'), 'command');
+  h.engine.sendData(text('b'), 'command');
+  h.feed(peerData(1, 0, 'x'));
+  h.take();
+  h.clock.advance(10_000);
+  t.deepEqual(h.take(), ['D 1/1 a']);
+  t.is(h.engine.stats.resent, 1);
+});
+
+test('duplicate RR counts as RJ while recovering, until the peer has sent a real RJ', (t) => {
+  const h = new Harness().startAsSlave();
+  for (const s of ['a', 'b', 'c']) h.engine.sendData(text(s), 'command');
+  h.take();
+  h.feed(ctl(Ctl.RR, 0));
+  t.deepEqual(h.take(), [], 'not recovering: a repeated RR is just ignored');
+  h.clock.advance(10_000);
+  t.deepEqual(h.take(), ['D 1/0 a']);
+  h.feed(ctl(Ctl.RR, 0));
+  t.deepEqual(h.take(), ['D 1/0 a'], 'duplicate RR treated as RJ');
+  h.feed(ctl(Ctl.RJ, 0));
+  t.deepEqual(h.take(), ['D 1/0 a']);
+  h.feed(ctl(Ctl.RR, 0));
+  t.deepEqual(h.take(), [], 'after a real RJ, duplicate RRs are only RRs');
+});
+
+test('SRJ resends exactly the named packet; we never send SRJ', (t) => {
+  const h = new Harness().startAsSlave();
+  for (const s of ['a', 'b', 'c']) h.engine.sendData(text(s), 'command');
+  h.take();
+  h.feed(ctl(Ctl.SRJ, 2));
+  t.deepEqual(h.take(), ['D 2/0 b']);
+});
+
+test('stale or impossible acks are ignored', (t) => {
+  const h = new Harness().startAsSlave();
+  h.engine.sendData(text('a'), 'command');
+  h.take();
+  h.feed(ctl(Ctl.RR, 5), ctl(Ctl.RJ, 4));
+  t.deepEqual(h.take(), []);
+  t.false(h.events.some((e) => e.type === 'acked'));
+});
+
+test('Taylor bound: window × (packet + 6) ≤ 16384 when asked', (t) => {
+  const cases: [number, number, number][] = [
+    [4096, 7, 3],
+    [4096, 3, 3],
+    [2048, 7, 7],
+    [1024, 7, 7],
+  ];
+  for (const [size, window, expected] of cases) {
+    const h = new Harness({ maxSendBytesInFlight: 16384 }).startAsSlave(window, size);
+    t.is(h.engine.sending.window, expected, `${size}/${window}`);
+  }
+  t.is(new Harness().startAsSlave(7, 4096).engine.sending.window, 7, 'no bound unless asked');
+});
+
+test('retries exhausted: failure event, CLOSE sent, engine stops', (t) => {
+  const h = new Harness({ retries: 2 }).startAsSlave();
+  h.engine.sendData(text('a'), 'command');
+  h.take();
+  h.clock.advance(30_000);
+  t.deepEqual(h.take(), ['D 1/0 a', 'D 1/0 a', 'CLOSE 0', 'CLOSE 0']);
+  t.deepEqual(h.events.at(-1), { type: 'failed', reason: 'timed out waiting for the peer' });
+  t.false(h.engine.canSend());
+  h.feed(ctl(Ctl.RR, 1));
+  t.deepEqual(h.take(), []);
+});
+
+test('error budget and garbage limit end the session', (t) => {
+  const noisy = new Harness({ maxErrors: 5 }).startAsSlave();
+  for (let i = 0; i < 6; i++) noisy.feed(Uint8Array.of(0x10, 1, 2, 3, 4, 5));
+  t.like(noisy.events.at(-1), { type: 'failed' });
+  const garbage = new Harness({ garbageLimit: 100 }).startAsSlave();
+  garbage.feed(new Uint8Array(101).fill(0x55));
+  t.deepEqual(garbage.events.at(-1), { type: 'failed', reason: 'more than 100 bytes of garbage' });
+});
+
+test('error level decays by one per 10 good packets', (t) => {
+  const h = new Harness({ maxErrors: 2 }).startAsSlave();
+  const badHeader = Uint8Array.of(0x10, 1, 2, 3, 4, 5);
+  h.feed(badHeader, badHeader);
+  for (let seq = 1; seq <= 10; seq++) h.feed(peerData(seq & 7, 0, 'x'));
+  h.feed(badHeader);
+  t.false(h.events.some((e) => e.type === 'failed'), 'level went 2 → 1 → 2');
+  h.feed(badHeader);
+  t.like(h.events.at(-1), { type: 'failed' });
+});
+
+test('CLOSE: unexpected CLOSE is answered with one CLOSE; orderly close waits for acks, then two', (t) => {
+  const h = new Harness().startAsSlave();
+  h.feed(ctl(Ctl.CLOSE, 0));
+  t.deepEqual(h.take(), ['CLOSE 0']);
+  t.deepEqual(h.events.at(-1), { type: 'closed', byPeer: true });
+
+  const o = new Harness().startAsSlave();
+  o.engine.sendData(text('HY'), 'command');
+  o.engine.close();
+  t.deepEqual(o.take(), ['D 1/0 HY']);
+  t.false(o.engine.canSend());
+  o.feed(ctl(Ctl.RR, 1));
+  t.deepEqual(o.take(), ['CLOSE 0', 'CLOSE 0']);
+  t.deepEqual(o.events.at(-1), { type: 'closed', byPeer: false });
+});
+
+test('bytes after the peer CLOSE are kept for the session layer', (t) => {
+  const h = new Harness().startAsSlave();
+  h.feed(Buffer.concat([ctl(Ctl.CLOSE, 0), text('\x10OOOOOO\0')]));
+  t.is(Buffer.from(h.engine.leftover()).toString('latin1'), '\x10OOOOOO\0');
+});
+
+test('two engines: file data in full packets, a short last packet, then an empty EOF packet', (t) => {
+  const p = pair({ packetSize: 64 }, { packetSize: 512 });
+  p.b.start('slave');
+  p.a.start('master');
+  p.clock.advance(100);
+  // A sends to B, which asked for 512: the 1110-byte example from the captures.
+  const file = Uint8Array.from({ length: 1110 }, (_, i) => i & 0xff);
+  const sizes: number[] = [];
+  const send = (chunk: Uint8Array) => {
+    sizes.push(dataArea(chunk, 512).area.length);
+    p.a.sendData(chunk, 'file');
+  };
+  send(file.subarray(0, 512));
+  send(file.subarray(512, 1024));
+  send(file.subarray(1024));
+  send(new Uint8Array(0));
+  p.clock.advance(100);
+  const got = p.events[1].filter((e) => e.type === 'data').map((e) => (e as { payload: Uint8Array }).payload);
+  t.deepEqual(got.map((g) => g.length), [512, 512, 86, 0]);
+  t.deepEqual(Buffer.concat(got), Buffer.from(file));
+  t.deepEqual([...p.wire.filter((w) => w.startsWith('B:RR'))], ['B:RR 1', 'B:RR 2', 'B:RR 3', 'B:RR 4']);
+});
+
+test('G variant: every packet is exactly the peer size', (t) => {
+  const h = new Harness({ shortPackets: false }).startAsSlave(7, 512);
+  h.engine.sendData(text('S x y'), 'command');
+  h.engine.sendData(new Uint8Array(86), 'file');
+  h.engine.sendData(new Uint8Array(0), 'file');
+  t.deepEqual(h.out.map((d) => (d.kind === 'data' ? d.size : 0)), [512, 512, 512]);
+});
