@@ -29,6 +29,19 @@ export interface AddressSpan extends HeaderAddress {
   angle: boolean;
 }
 
+/**
+ * Removes folding and the white space RFC 5322's obsolete syntax allows around
+ * '@', '.' (and '!', '%', ',', ':'), outside quoted strings. Other white space
+ * is kept, so `joe smith` stays invalid instead of becoming `joesmith`.
+ */
+function squeeze(raw: string): string {
+  return raw
+    .split(/("(?:[^"\\]|\\.)*")/)
+    .map((part, i) => (i % 2 ? part : part.replace(/[\r\n]+/g, ' ').replace(/\s*([@.!%,:])\s*/g, '$1')))
+    .join('')
+    .trim();
+}
+
 const isWsp = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 
 /**
@@ -55,13 +68,16 @@ export function scanAddressList(value: string): AddressSpan[] {
   const finish = (i: number): void => {
     closeAtom(i);
     if (angleStart >= 0 && angleEnd >= 0) {
-      const raw = value.slice(angleStart, angleEnd);
-      const address = raw.replace(/[\s]+/g, '');
+      const address = squeeze(value.slice(angleStart, angleEnd));
       const displayRaw = value.slice(elemStart, angleOpen).trim();
       if (address !== '')
         out.push({ address, display: displayRaw || null, group, start: angleStart, end: angleEnd, angle: true });
     } else if (atoms.length) {
-      const address = atoms.map(([a, b]) => value.slice(a, b)).join('');
+      let joined = '';
+      atoms.forEach(([a, b], k) => {
+        joined += (k > 0 && a > atoms[k - 1]![1] ? ' ' : '') + value.slice(a, b);
+      });
+      const address = squeeze(joined);
       out.push({
         address,
         display: null,

@@ -4,7 +4,9 @@
 // size before our append; a stale lock of ours (dead pid) lets the next writer
 // truncate away an append that a crash cut short, so no half message survives.
 import { promises as fsp, constants } from 'node:fs';
+import path from 'node:path';
 import { asctime } from '../message/date.js';
+import { mkdirp } from '../util/durable.js';
 
 export interface MboxOptions {
   lockTimeoutMs?: number; // give up (temporary failure) after this long
@@ -24,6 +26,7 @@ export function mboxEntry(sender: string, parts: Buffer[], when: Date): Buffer {
 }
 
 export async function deliverToMbox(file: string, entry: Buffer, opts: MboxOptions = {}): Promise<void> {
+  await mkdirp(path.dirname(file));
   const release = await lockMbox(file, opts);
   try {
     await appendWhole(file, entry);

@@ -3,8 +3,10 @@
 // given as arguments (bang, domain or local form). Taylor's uuxqt and our own
 // uuxqt call this same function.
 import { parseFromLines } from '../message/from-line.js';
+import { validateMessage } from '../message/validate.js';
 import { accept, type Gateway } from '../runtime/gateway.js';
 import { usageError } from '../util/errors.js';
+import { refuseUnknownLocalUsers } from '../runtime/recipient-check.js';
 
 export interface RmailRequest {
   recipients: string[];
@@ -19,11 +21,14 @@ export async function rmail(gw: Gateway, req: RmailRequest): Promise<string> {
   if (req.recipients.length === 0) throw usageError('usage: rmail recipient ...');
   const bad = req.recipients.find((r) => r.startsWith('-'));
   if (bad) throw usageError(`recipient starts with '-': ${bad}`);
+  const recipients = req.recipients.map(unwrap);
+  await refuseUnknownLocalUsers(gw, recipients);
+  validateMessage(req.data); // offsets in errors then count from the start of stdin
   const from = parseFromLines(req.data);
   const sender = from.sender ?? defaultSender(req);
   return accept(gw, {
     sender: sender === '<>' ? '' : sender,
-    recipients: req.recipients.map(unwrap),
+    recipients,
     data: req.data.subarray(from.length),
     origin: 'rmail',
     receivedFrom: req.fromSystem ?? firstHop(sender),

@@ -8,6 +8,7 @@ import { rfc5322Date } from '../message/date.js';
 import { accept, type Gateway } from '../runtime/gateway.js';
 import { usageError } from '../util/errors.js';
 import { addressesOf } from '../message/header-addresses.js';
+import { refuseUnknownLocalUsers } from '../runtime/recipient-check.js';
 
 export interface SubmitRequest {
   recipients: string[];
@@ -36,6 +37,7 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
     header = removeFields(header, 'Bcc');
   }
   if (recipients.length === 0) throw usageError(req.fromHeaders ? 'no recipients in To:, Cc: or Bcc:' : 'no recipients given (use -t to take them from the header)');
+  await refuseUnknownLocalUsers(gw, recipients);
   const add: string[] = [];
   if (!hasField(header, 'From')) add.push(`From: ${req.fullName ? `${quoteName(req.fullName)} ` : ''}<${user}@${gw.cfg.visible_name}>`);
   if (!hasField(header, 'Date')) add.push(`Date: ${rfc5322Date(new Date(gw.clock()))}`);

@@ -85,3 +85,6 @@ export function normalise(text: string): string {
     .replace(/(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}/g, 'DATE')
     .replace(/(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}/g, 'ASCTIME');
 }
+
+/** Location flags for in-process use of a site. */
+export const flags = (site: Site): { config: string; uucp: string; spool: string } => ({ config: site.config, uucp: site.uucp, spool: site.spool });

@@ -1,7 +1,7 @@
 /**
  * A simulated serial line for exercising the g protocol deterministically
  * with a ManualClock: seeded faults per packet written (each engine write is
- * one packet), random latency (so packets can overtake each other), and
+ * one packet), occasional extra delay (so packets can overtake each other), and
  * deliveries split into random pieces to exercise the streaming decoder.
  *
  *   packet: DLE | K | sumLo | sumHi | C | xor | data     (see packet.ts)
@@ -31,8 +31,10 @@ export interface LinkFaults {
   headerFlip?: number;
   /** Probability of one flipped bit in the data area (only if the checksum catches it). */
   dataFlip?: number;
-  /** Extra random delay, ms, on top of the latency: lets packets overtake. */
-  jitterMs?: number;
+  /** Probability that a packet is held back up to `reorderMs`, letting later ones overtake it. */
+  reorder?: number;
+  /** Longest hold-back for a reordered packet, ms. Default 30. */
+  reorderMs?: number;
 }
 
 /** mulberry32: small, fast, good enough for test randomness. */
@@ -120,7 +122,8 @@ export class SimLink {
   }
 
   private schedule(to: number, bytes: Uint8Array): void {
-    const delay = this.latencyMs + this.random() * (this.faults.jitterMs ?? 0);
+    const hold = this.chance(this.faults.reorder) ? this.random() * (this.faults.reorderMs ?? 30) : 0;
+    const delay = this.latencyMs + hold;
     const cut = this.int(bytes.length + 1);
     this.clock.setTimer(delay, () => {
       const sink = this.sinks[to];
