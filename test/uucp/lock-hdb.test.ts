@@ -87,18 +87,19 @@ test('locks are released when a child process is killed with SIGTERM (and on nor
   const dir = await tmp();
   const run = (exitHow: 'wait' | 'exit'): Promise<{ code: number | null; signal: NodeJS.Signals | null; sawLock: boolean }> =>
     new Promise((resolve) => {
-      const script = `import { lockSystem, lockDevice } from ${JSON.stringify(lockJs)};
+      // The child lists the lock directory itself once it holds both locks.
+      const script = `import { readdirSync } from 'node:fs';
+import { lockSystem, lockDevice } from ${JSON.stringify(lockJs)};
 const a = await lockSystem(process.argv[1], 'hub'); const b = await lockDevice(process.argv[1], '/dev/ttyUSB0');
 if (!a.ok || !b.ok) process.exit(3);
-console.log('locked');
+console.log('locked ' + readdirSync(process.argv[1]).sort().join(' '));
 if (process.argv[2] === 'exit') process.exit(0);
 setInterval(() => {}, 1000);`;
       const p = spawn(process.execPath, ['--input-type=module', '-e', script, dir, exitHow], { stdio: ['ignore', 'pipe', 'inherit'] });
       let sawLock = false;
-      p.stdout.on('data', async (d: Buffer) => {
-        if (!d.toString().includes('locked')) return;
-        const names = await fsp.readdir(dir);
-        sawLock = names.includes('LCK..hub') && names.includes('LCK..ttyUSB0');
+      p.stdout.on('data', (d: Buffer) => {
+        if (!d.toString().startsWith('locked')) return;
+        sawLock = d.toString().trim() === 'locked LCK..hub LCK..ttyUSB0';
         if (exitHow === 'wait') p.kill('SIGTERM');
       });
       p.on('exit', (code, signal) => resolve({ code, signal, sawLock }));
