@@ -160,3 +160,41 @@ taylorTest('status file: Taylor writes what we parse, we write what Taylor shows
   giveToUucp(s);
   t.regex(uustat(s, '-m'), /Conversation complete\n$/);
 });
+
+taylorTest('Taylor uucico sends our queued job to a Taylor peer, whose uuxqt runs it with our bytes', async (t) => {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'uutaylor2-'));
+  await fsp.chmod(root, 0o755);
+  const bin = path.join(root, 'bin');
+  await fsp.mkdir(bin);
+  // A stand-in rmail: records its arguments and standard input.
+  await fsp.writeFile(path.join(bin, 'rmail'), `#!/bin/sh\n{ printf 'ARGS:'; for a in "$@"; do printf ' [%s]' "$a"; done; echo; /bin/cat; } > ${root}/out\n`, { mode: 0o755 });
+  for (const s of ['leaf', 'hub']) {
+    for (const d of ['spool', 'lock', 'pub']) await fsp.mkdir(path.join(root, s, d), { recursive: true });
+    const files = ['sys', 'port', 'dial', 'call', 'passwd'];
+    await fsp.writeFile(path.join(root, s, 'config'), [
+      `nodename ${s}`, `spool ${root}/${s}/spool`, `pubdir ${root}/${s}/pub`, `lockdir ${root}/${s}/lock`,
+      `logfile ${root}/${s}/log`, `statfile ${root}/${s}/stats`, `debugfile ${root}/${s}/debug`,
+      ...files.map((f) => `${f === 'sys' ? 'sysfile' : `${f}file`} ${root}/${s}/${f}`),
+      'hdb-files false', 'v2-files false', 'run-uuxqt never', '',
+    ].join('\n'));
+    for (const f of files) await fsp.writeFile(path.join(root, s, f), '');
+  }
+  await fsp.writeFile(path.join(root, 'leaf/sys'), [
+    'system hub', 'time any', 'port type pipe', `port command /usr/sbin/uucico -I ${root}/hub/config -l`,
+    'chat ogin: \\L word: \\P', 'call-login Uleaf', 'call-password pw', 'protocol g', '',
+  ].join('\n'));
+  await fsp.writeFile(path.join(root, 'hub/sys'), ['system leaf', 'called-login Uleaf', 'commands rmail', `command-path ${bin}`, 'protocol g', ''].join('\n'));
+  await fsp.writeFile(path.join(root, 'hub/passwd'), 'Uleaf pw\n');
+
+  const body = Buffer.from('From alice Thu Nov 26 10:00:00 2026 remote from leaf\nSubject: via Taylor\n\nline 1\n\x00binary\xff\n');
+  await queueExecution({ spoolDir: path.join(root, 'leaf/spool'), system: 'hub', localName: 'leaf', command: 'rmail', args: ['bob@example.org', 'a!b!carol', '$HOME;x'], stdin: body, requester: 'alice' });
+  execFileSync('chown', ['-R', 'uucp', root]);
+  spawnSync('/usr/sbin/uucico', ['-I', path.join(root, 'leaf/config'), '-D', '-q', '-S', 'hub'], { timeout: 60_000 });
+  const log = await fsp.readFile(path.join(root, 'leaf/log'), 'latin1');
+  t.regex(log, /Sending D\.0001/);
+  t.regex(log, /Call complete/);
+  t.deepEqual(await listPendingWork(path.join(root, 'leaf/spool'), 'hub'), [], 'job done and removed by Taylor');
+  spawnSync('/usr/sbin/uuxqt', ['-I', path.join(root, 'hub/config')], { timeout: 60_000 });
+  const out = await fsp.readFile(path.join(root, 'out'));
+  t.deepEqual(out, Buffer.concat([Buffer.from('ARGS: [bob@example.org] [a!b!carol] [$HOME;x]\n'), body]));
+});
