@@ -520,7 +520,18 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
     return final();
   };
 
-  const tree = await expandItem({ kind: 'address', value: address.trim() }, { kind: 'input' }, [], null);
+  // Classify the envelope address the way a file entry would be, so that
+  // `|cmd`, `/file` and `:include:` from outside are refused, not delivered.
+  const top = address.trim();
+  const unq = /^"(?:[^"\\]|\\.)*"$/.test(top) ? unquote(top) : top;
+  const topKind: ItemKind =
+    unq.startsWith('|') ? 'program' : unq.startsWith('/') ? 'file' : /^:include:/i.test(unq) ? 'include' : 'address';
+  const tree = await expandItem(
+    topKind === 'address' ? { kind: 'address', value: top } : { kind: topKind, value: unq },
+    { kind: 'input' },
+    [],
+    null,
+  );
 
   const deliveries: Delivery[] = [];
   const errors: ExpansionError[] = [];
