@@ -1,30 +1,12 @@
-// Thin wrappers: rmail, mailq, runq, daemon. Each parses flags and calls the library.
+// Thin wrappers: mailq, runq, daemon. Each parses flags and calls the library.
 import type { Command } from 'commander';
-import { readStdin, withLocationFlags } from './run.js';
+import { withLocationFlags } from './command-flags.js';
 import { loadGateway, type LocationFlags } from '../runtime/gateway.js';
-import { deliverAccepted } from '../runtime/after-accept.js';
 import { runQueue } from '../runtime/runq.js';
-import { rmail } from '../inject/rmail.js';
-import { currentUser } from '../inject/submission.js';
 import { formatQueue, listQueue } from '../queue/mailq.js';
 import { runDaemon } from '../daemon/daemon.js';
 
 export function registerMailCommands(program: Command): void {
-  withLocationFlags(program.command('rmail'))
-    .description('accept mail from UUCP (RFC 976 From_ lines) for the given recipients')
-    .argument('<recipients...>')
-    .action(async (recipients: string[], opts: LocationFlags) => {
-      const gw = await loadGateway(opts);
-      const data = await readStdin();
-      const id = await rmail(gw, {
-        recipients,
-        data,
-        fromSystem: process.env.UU_MACHINE,
-        defaultSender: process.env.UU_USER ?? currentUser(),
-      });
-      await deliverAccepted(gw, [id]);
-    });
-
   withLocationFlags(program.command('mailq'))
     .description('list the mail queue')
     .option('-v, --verbose', 'add each message\'s transaction log')

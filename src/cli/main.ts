@@ -1,11 +1,9 @@
 // The uugate command: `uugate <command> ...`, or invoked through a link named after
 // a command (rmail, sendmail, mailq, ...), which then behaves as that command.
 import path from 'node:path';
-import { Command } from 'commander';
-import { reportAndExit, usageExits, withLocationFlags } from './run.js';
+import type { Command } from 'commander';
+import { reportAndExit } from './run.js';
 import { GatewayError, EX } from '../util/errors.js';
-import { registerMailCommands } from './mail-commands.js';
-import { sendmailMain } from './sendmail.js';
 
 /** Commands that later work will provide: they say so and exit 78, never pretend. */
 const NOT_BUILT: Record<string, string> = {
@@ -18,9 +16,16 @@ const NOT_BUILT: Record<string, string> = {
 
 export const LINK_NAMES = ['rmail', 'rsmtp', 'sendmail', 'mailq', 'runq', 'uucico', 'uuxqt', 'uux', 'uustat'];
 
-export function buildProgram(): Command {
-  const program = new Command('uugate').description('UUCP-oriented store-and-forward mail gateway');
+export async function buildProgram(): Promise<Command> {
+  const { Command: Program } = await import('commander');
+  const { registerMailCommands } = await import('./mail-commands.js');
+  const { registerUucicoCommand } = await import('./uucico-command.js');
+  const { registerUuxCommands } = await import('./uux-commands.js');
+  const { usageExits, withLocationFlags } = await import('./command-flags.js');
+  const program = new Program('uugate').description('UUCP-oriented store-and-forward mail gateway');
   registerMailCommands(program);
+  registerUucicoCommand(program);
+  registerUuxCommands(program);
   for (const [name, what] of Object.entries(NOT_BUILT)) {
     if (program.commands.some((c) => c.name() === name)) continue;
     withLocationFlags(program.command(name).description(`${what} (not built yet)`).allowUnknownOption().argument('[args...]')).action(() => {
@@ -33,13 +38,13 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const invoked = path.basename(argv[1] ?? 'uugate');
   const name = LINK_NAMES.includes(invoked) ? invoked : invoked === 'maildirsmtp' ? invoked : 'uugate';
+  const args = name === 'uugate' ? argv.slice(2) : [name, ...argv.slice(2)];
   try {
-    if (name === 'sendmail') await sendmailMain(argv.slice(2));
-    else if (name === 'uugate' && argv[2] === 'sendmail') await sendmailMain(argv.slice(3));
-    else {
-      const args = name === 'uugate' ? argv.slice(2) : [name, ...argv.slice(2)];
-      await buildProgram().parseAsync(args, { from: 'user' });
-    }
+    // rmail and sendmail are started once per message: they skip commander and
+    // load only what their path needs (see bench/inject for the start-up cost).
+    if (args[0] === 'sendmail') await (await import('./sendmail.js')).sendmailMain(args.slice(1));
+    else if (args[0] === 'rmail') await (await import('./rmail.js')).rmailMain(args.slice(1));
+    else await (await buildProgram()).parseAsync(args, { from: 'user' });
   } catch (err) {
     reportAndExit(name === 'uugate' ? `uugate ${argv[2] ?? ''}`.trim() : name, err);
   }

@@ -12,20 +12,32 @@ export interface SendmailArgs {
   fullName?: string;
   verbose: boolean;
   recipients: string[];
-  locations: { config?: string; uucp?: string; spool?: string };
+  locations: LocationArgs;
 }
 
 const MODES: Record<string, SendmailMode> = { m: 'deliver', p: 'print-queue', s: 'smtp', S: 'batch-smtp', t: 'test-route', v: 'verify' };
 // Options that take a value, attached (-fsender) or as the next word (-f sender).
 const WITH_VALUE = new Set(['f', 'F', 'r', 'N', 'R', 'V', 'X', 'B', 'L', 'h', 'C', 'p']);
 
+export type LocationArgs = { config?: string; uucp?: string; spool?: string };
+
+/** Consumes `--config DIR` / `--spool=DIR` style flags at argv[i]; returns how many words it took. */
+export function takeLocationFlag(argv: string[], i: number, into: LocationArgs): number {
+  const m = /^--(config|uucp|spool)(?:=(.*))?$/.exec(argv[i]);
+  if (!m) return 0;
+  const value = m[2] ?? argv[i + 1];
+  if (value === undefined) throw usageError(`${argv[i]} needs a directory`);
+  into[m[1] as keyof LocationArgs] = value;
+  return m[2] === undefined ? 2 : 1;
+}
+
 export function parseSendmailArgs(argv: string[]): SendmailArgs {
   const a: SendmailArgs = { mode: 'deliver', fromHeaders: false, ignoreDots: false, verbose: false, recipients: [], locations: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') { a.recipients.push(...argv.slice(i + 1)); break; }
-    const loc = /^--(config|uucp|spool)(?:=(.*))?$/.exec(arg);
-    if (loc) { a.locations[loc[1] as 'config'] = loc[2] ?? argv[++i]; continue; }
+    const taken = takeLocationFlag(argv, i, a.locations);
+    if (taken) { i += taken - 1; continue; }
     if (!arg.startsWith('-') || arg === '-') { a.recipients.push(arg); continue; }
     const flag = arg[1];
     const attached = arg.slice(2);

@@ -1,5 +1,6 @@
 // Where configuration and spool live: flags beat environment variables, which beat
 // the package's embedded defaults (config/, uucp/, spool/ beside package.json).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,8 +10,15 @@ export interface Locations {
   spoolDir: string;
 }
 
-/** The package root: dist/src/config/ → three levels up. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The package root: the nearest directory above this file holding package.json (works compiled or bundled). */
+export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
 
 export function resolveLocations(
   flags: { config?: string; uucp?: string; spool?: string },

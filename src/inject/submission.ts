@@ -33,7 +33,7 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
   let header = split.header;
   const recipients = [...req.recipients];
   if (req.fromHeaders) {
-    for (const f of ['To', 'Cc', 'Bcc']) for (const v of getFields(header, f)) recipients.push(...addressesOf(v));
+    for (const f of ['To', 'Cc', 'Bcc']) for (const v of getFields(header, f)) recipients.push(...(await addressesOf(v)));
     header = removeFields(header, 'Bcc');
   }
   if (recipients.length === 0) throw usageError(req.fromHeaders ? 'no recipients in To:, Cc: or Bcc:' : 'no recipients given (use -t to take them from the header)');

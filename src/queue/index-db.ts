@@ -3,7 +3,7 @@
 //   t!<13-digit ms>!<id>  → ''   (next attempt)
 // Writes that record delivery outcomes use sync so the index never runs behind
 // the msglog for long. LevelDB admits one process: whoever opens this owns the queue.
-import { Level } from 'level';
+import type { Level } from 'level';
 import { GatewayError, EX } from '../util/errors.js';
 import type { Provenance } from '../route/types.js';
 
@@ -39,7 +39,9 @@ export class QueueIndex {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(dir: string): Promise<QueueIndex> {
-    const db = new Level<string, string>(dir);
+    // Loaded on demand: short-lived entry points (rmail) never open the index.
+    const { Level: LevelDb } = await import('level');
+    const db = new LevelDb<string, string>(dir);
     try {
       await db.open();
     } catch (err) {
