@@ -24,6 +24,14 @@ const SPECS = {
   local_delivery: { parse: str, default: '' },
   log_json: { parse: bool, default: false, boolean: true },
   message_size_limit: { parse: int, default: 50 * 1024 * 1024 },
+  // Routing and rewriting (see README "Routing").
+  uucp_transport: { parse: str, default: 'uux' },
+  uucp_domain: { parse: str, default: 'uucp' },
+  bang_first: { parse: bool, default: false, boolean: true },
+  percent_over_bang: { parse: bool, default: false, boolean: true },
+  smtp_route_style: { parse: oneOf('bang-local', 'source-route'), default: 'bang-local' as 'bang-local' | 'source-route' },
+  rewrite_headers: { parse: bool, default: true, boolean: true },
+  uucp_header_style: { parse: oneOf('domain', 'bang'), default: 'domain' as 'domain' | 'bang' },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

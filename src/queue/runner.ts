@@ -10,7 +10,7 @@ import { planRetry } from './schedule.js';
 import { sendBounce } from './bounce-send.js';
 import { getFields, splitMessage } from '../message/headers.js';
 import type { MailConfig } from '../config/mail-config.js';
-import type { AddressRouter, RouteDecision } from '../route/types.js';
+import type { AddressRouter, ChildRecipient, RouteDecision } from '../route/types.js';
 import type { DeliveryResult, RoutedRecipient, Transport } from '../deliver/transport.js';
 import type { Logger } from '../log/logger.js';
 
@@ -87,7 +87,7 @@ export class QueueRunner {
     const entries = await readMsglog(this.d.spool.msglogFile(id));
     for (const e of entries) {
       if (e.ev === 'expanded' && e.rcpt && e.reason) addChildren(state, e.rcpt, JSON.parse(e.reason));
-      const r = state.rcpts.find((x) => x.addr === e.rcpt);
+      const r = state.rcpts.find((x) => x.addr === e.rcpt && x.state === 'pending');
       if (r && (e.ev === 'delivered' || e.ev === 'failed')) Object.assign(r, { state: e.ev, status: e.status, lastError: e.reason });
     }
     state.bounced = entries.some((e) => e.ev === 'bounced');
@@ -185,7 +185,7 @@ export class QueueRunner {
   }
 
   private async expand(state: MessageState, r: RcptState, d: Extract<RouteDecision, { kind: 'expand' }>): Promise<void> {
-    const children = d.children.map((c) => ({ addr: c.addr, provenance: c.provenance, errorsTo: c.errorsTo ?? r.errorsTo }));
+    const children = d.children.map((c) => ({ ...c, errorsTo: c.errorsTo ?? r.errorsTo }));
     await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev: 'expanded', rcpt: r.addr, via: d.router, reason: JSON.stringify(children) });
     addChildren(state, r.addr, children);
     await this.d.index.put(state);
@@ -257,12 +257,15 @@ export function tally(summary: RunSummary, results: DeliveryResult[]): void {
 
 const pending = (s: MessageState): RcptState[] => s.rcpts.filter((r) => r.state === 'pending');
 
-function addChildren(state: MessageState, parent: string, children: Array<{ addr: string; provenance: RcptState['provenance']; errorsTo?: string }>): void {
-  const p = state.rcpts.find((r) => r.addr === parent);
+/** Marks `parent` expanded and adds its children; an entry whose expansion failed fails at once. */
+function addChildren(state: MessageState, parent: string, children: ChildRecipient[]): void {
+  const p = state.rcpts.find((r) => r.addr === parent && r.state === 'pending');
   if (p) p.state = 'expanded';
   for (const c of children) {
-    if (state.rcpts.some((r) => r.addr === c.addr)) continue; // duplicates collapse, as in every MTA
-    state.rcpts.push({ addr: c.addr, state: 'pending', attempts: 0, parent, provenance: c.provenance, errorsTo: c.errorsTo });
+    // Duplicates collapse, as in every MTA; an expanded parent may reappear as its own child (bob: bob, |vacation).
+    if (state.rcpts.some((r) => r.addr === c.addr && r.state !== 'expanded')) continue;
+    const base = { addr: c.addr, attempts: 0, parent, provenance: c.provenance, errorsTo: c.errorsTo };
+    state.rcpts.push(c.error ? { ...base, state: 'failed', status: '5.1.0', lastError: c.error } : { ...base, state: 'pending' });
   }
 }
 

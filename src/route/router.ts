@@ -1,47 +1,64 @@
-// The router chain: decides for each recipient whether it is local (directors)
-// or remote (routers), and which transport and next hop take it.
+// The router chain (smail's model). For each recipient:
+//   1. hops naming this host are stripped (`leaf!hub!bob`, `bob@leaf`);
+//   2. a local address goes to the directors (aliases, .forward, lists, users);
+//   3. otherwise every remote router in config/routers order offers a route for
+//      the target host and the longest match wins (a full match ends the search,
+//      the earlier router keeps a tie); a partial domain match has the rest of
+//      the target appended to its route;
+//   4. with no offer: a host inside auth_domains is unknown (bounced at once,
+//      never sent to the smart host); anything else goes to smart_path.
+// The winning route is rewritten for the next hop: a bang path relative to a
+// UUCP neighbour, or the domain form for SMTP.
 import type { MailConfig } from '../config/mail-config.js';
-import { localNames } from './local-names.js';
-import { directUser } from './users-director.js';
+import { AddressError } from '../address/errors.js';
+import type { ParsedAddress } from '../address/parse.js';
+import { rewriteForUucp, stripLocalHops, toSmtpRecipient } from '../address/rewrite.js';
+import { bestMatch, type RemoteMatch } from './remote.js';
+import { direct } from './directors.js';
 import { failRoute, type AddressRouter, type RouteDecision, type RouteRequest } from './types.js';
+import type { RoutingTables } from './tables.js';
+import type { Route } from '../deliver/transport.js';
 
-interface Target {
-  host?: string;
-  rest: string; // what the host should see
-}
+/** Transports that speak SMTP take domain-form addresses; all others bang paths. */
+const DOMAIN_TRANSPORTS = new Set(['smtp', 'maildir-smtp']);
 
-/** Splits off the first routing hop: `user@host` (last @) before `host!rest` (first !). */
-function splitTarget(addr: string): Target {
-  const a = addr.replace(/^<(.*)>$/, '$1');
-  const at = a.lastIndexOf('@');
-  if (at > 0) return { host: a.slice(at + 1), rest: a.slice(0, at) };
-  const bang = a.indexOf('!');
-  if (bang > 0) return { host: a.slice(0, bang), rest: a.slice(bang + 1) };
-  return { rest: a };
-}
-
-export function createRouter(cfg: MailConfig): AddressRouter {
-  const local = localNames(cfg);
+export function createRouter(cfg: MailConfig, tables: RoutingTables): AddressRouter {
   const route = async (req: RouteRequest): Promise<RouteDecision> => {
-    let t = splitTarget(req.addr);
-    while (t.host && local.has(t.host.toLowerCase())) t = splitTarget(t.rest);
-    if (!t.host) return directUser(cfg, t.rest);
-    return smartHost(cfg, `${t.host}!${t.rest}`);
+    const provenance = req.provenance ?? 'envelope';
+    if (provenance !== 'envelope' && /^[|/\\]/.test(req.addr)) return direct({ cfg, aliases: tables.aliases }, req.addr, provenance);
+    let steps: ParsedAddress[];
+    try {
+      steps = stripLocalHops(req.addr.replace(/^<(.*)>$/, '$1'), tables.site);
+    } catch (err) {
+      if (err instanceof AddressError) return failRoute('parser', '5.1.3', err.message);
+      throw err;
+    }
+    const first = steps[0];
+    if (first.kind === 'local') return direct({ cfg, aliases: tables.aliases }, first.remainder, provenance);
+    return routeRemote(cfg, tables, req.addr, first);
   };
   return { route };
 }
 
-function smartHost(cfg: MailConfig, bang: string): RouteDecision {
-  if (!cfg.smart_path) return failRoute('smart_host', '5.1.2', `no route to ${bang}`, ['no router matched and smart_path is not set']);
+async function routeRemote(cfg: MailConfig, tables: RoutingTables, addr: string, first: ParsedAddress): Promise<RouteDecision> {
+  const target = first.target;
+  const m = await bestMatch(tables.routers, target);
+  if (m?.blocked) return failRoute('paths', '5.1.2', `unknown host ${target}: ${m.why[0]} covers it as local`, m.why);
+  if (m && (m.full || !inAuthDomain(cfg, target))) return { kind: 'deliver', route: buildRoute(tables, addr, first, m) };
+  if (inAuthDomain(cfg, target)) return failRoute('auth_domains', '5.1.2', `unknown host ${target} in authoritative domain`, [`auth_domains=${cfg.auth_domains.join(':')}`]);
+  if (!tables.smartHost) return failRoute('router', '5.1.2', `no route to host ${target}`, ['no router matched and no smart host is configured']);
   const [next, ...via] = cfg.smart_path.split('!');
-  return {
-    kind: 'deliver',
-    route: {
-      transport: cfg.smart_transport,
-      nextHop: next,
-      address: [...via, bang].join('!'),
-      router: 'smart_host',
-      why: [`smart_path=${cfg.smart_path} via ${cfg.smart_transport}`],
-    },
-  };
+  const smart: RemoteMatch = { router: 'smart_host', length: 0, full: false, transport: cfg.smart_transport, nextHop: next, route: [...via, target], why: [`smart_path=${cfg.smart_path} via ${cfg.smart_transport}`] };
+  return { kind: 'deliver', route: buildRoute(tables, addr, first, smart) };
+}
+
+function inAuthDomain(cfg: MailConfig, target: string): boolean {
+  const t = target.toLowerCase();
+  return cfg.auth_domains.some((d) => t === d.toLowerCase() || t.endsWith(`.${d.toLowerCase().replace(/^\./, '')}`));
+}
+
+/** SMTP gets the domain form; UUCP the route after the neighbour plus the rest as a bang path. */
+function buildRoute(tables: RoutingTables, addr: string, first: ParsedAddress, m: RemoteMatch): Route {
+  const address = DOMAIN_TRANSPORTS.has(m.transport) ? toSmtpRecipient(addr, tables.site) : rewriteForUucp(first, m, tables.site.parse).address;
+  return { transport: m.transport, nextHop: m.nextHop, router: m.router, why: m.why, address };
 }

@@ -9,11 +9,16 @@ export interface RouteRequest {
   provenance?: Provenance;
 }
 
+/** The envelope sender and header rewriting a transport's world wants. */
+export type World = 'local' | 'uucp' | 'inet';
+
 export interface ChildRecipient {
   addr: string;
   provenance: Provenance;
   /** Errors for this child's delivery go here (owner-NAME). */
   errorsTo?: string;
+  /** Set when the expansion itself failed for this entry (loop, unsafe include): it fails at once. */
+  error?: string;
 }
 
 export type RouteDecision =

@@ -9,9 +9,10 @@ import { acceptMessage, type AcceptContext, type AcceptRequest } from '../queue/
 import { QueueIndex } from '../queue/index-db.js';
 import { QueueRunner } from '../queue/runner.js';
 import { Logger } from '../log/logger.js';
-import { createRouter } from '../route/router.js';
+import { openRouter } from './routing.js';
 import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '../deliver/local.js';
 import { processAlive } from '../deliver/mbox.js';
+import { uuxTransport } from '../deliver/uux.js';
 import type { Transport } from '../deliver/transport.js';
 import type { AddressRouter } from '../route/types.js';
 
@@ -48,7 +49,7 @@ export function accept(gw: Gateway, req: AcceptRequest): Promise<string> {
 }
 
 export function localTransports(): Transport[] {
-  return [maildirTransport, mboxTransport, fileTransport, pipeTransport];
+  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, uuxTransport];
 }
 
 export interface OpenQueue {
@@ -64,16 +65,22 @@ export interface QueueOptions {
 
 /** Takes ownership of the queue (the LevelDB lock) and reconciles it with the spool. */
 export async function openQueue(gw: Gateway, opts: QueueOptions = {}): Promise<OpenQueue> {
-  const index = await QueueIndex.open(gw.spool.db);
-  const transports = new Map((opts.transports ?? localTransports()).map((t) => [t.name, t]));
-  const runner = new QueueRunner({ cfg: gw.cfg, spool: gw.spool, index, router: opts.router ?? createRouter(gw.cfg), transports, log: gw.log, clock: gw.clock });
+  const routing = opts.router ? undefined : await openRouter(gw);
+  const close = async (): Promise<void> => {
+    await routing?.close();
+    await index?.close();
+  };
+  let index: QueueIndex | undefined;
   try {
+    index = await QueueIndex.open(gw.spool.db);
+    const transports = new Map((opts.transports ?? localTransports()).map((t) => [t.name, t]));
+    const runner = new QueueRunner({ cfg: gw.cfg, spool: gw.spool, index, router: opts.router ?? routing!.router, transports, log: gw.log, clock: gw.clock });
     await runner.rebuild();
+    return { runner, index, close };
   } catch (err) {
-    await index.close();
+    await close();
     throw err;
   }
-  return { runner, index, close: () => index.close() };
 }
 
 /** The running daemon's pid, if there is one on this spool. */

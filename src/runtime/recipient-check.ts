@@ -1,16 +1,20 @@
 // Unknown local users are refused at submission when the router can tell at once
 // (exit 67), so rmail's caller (uuxqt) returns the error to the sender and
 // nothing is queued for a name that cannot exist here.
-import { createRouter } from '../route/router.js';
+import { openRouter } from './routing.js';
 import { GatewayError, EX } from '../util/errors.js';
 import type { Gateway } from './gateway.js';
 
 export async function refuseUnknownLocalUsers(gw: Gateway, recipients: string[]): Promise<void> {
-  const router = createRouter(gw.cfg);
+  const { router, close } = await openRouter(gw);
   const unknown: string[] = [];
-  for (const addr of recipients) {
-    const d = await router.route({ addr, provenance: 'envelope' });
-    if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') unknown.push(`${addr} (${d.reason})`);
+  try {
+    for (const addr of recipients) {
+      const d = await router.route({ addr, provenance: 'envelope' });
+      if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') unknown.push(`${addr} (${d.reason})`);
+    }
+  } finally {
+    await close();
   }
   if (unknown.length) throw new GatewayError(`unknown local user: ${unknown.join(', ')}`, { exitCode: EX.NOUSER, status: '5.1.1' });
 }

@@ -8,7 +8,7 @@ import { listQueue, formatQueue } from '../../src/queue/mailq.js';
 import { splitMessage, getFields } from '../../src/message/headers.js';
 import type { Transport, DeliveryJob } from '../../src/deliver/transport.js';
 import type { AddressRouter } from '../../src/route/types.js';
-import { createRouter } from '../../src/route/router.js';
+import { openRouter } from '../../src/runtime/routing.js';
 
 /** A remote transport that always defers, recording when it was tried. */
 function flaky(times: number[], clock: () => number): Transport {
@@ -98,7 +98,7 @@ test('a message with max_hop_count Received: headers is bounced, never routed', 
   const site = makeSite({ conf: { max_hop_count: '5', delivery_mode: 'queued' } });
   const gw = await loadGateway(flags(site));
   let routed = 0;
-  const base = createRouter(gw.cfg);
+  const { router: base } = await openRouter(gw);
   const router: AddressRouter = { route: (r) => { if (r.addr === 'bob') routed++; return base.route(r); } };
   const hops = Array.from({ length: 4 }, (_, i) => `Received: from h${i} by h${i + 1}; Fri, 27 Nov 2026 10:00:00 +0000\n`).join('');
   await accept(gw, { sender: 'alice', recipients: ['bob'], data: Buffer.from(`${hops}Subject: loop\n\nx\n`), origin: 'rmail', receivedFrom: 'hub' });

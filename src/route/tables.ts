@@ -1,0 +1,112 @@
+// Loads everything routing consults: config/routers (order), config/paths,
+// config/hosts, config/qualify, config/aliases and the UUCP neighbours from
+// uucp/sys. Loaded once per command (and again on the daemon's SIGHUP).
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { MailConfig } from '../config/mail-config.js';
+import { configError } from '../util/errors.js';
+import { PathsDb } from './paths.js';
+import { loadQualify, type Qualifier } from './qualify.js';
+import { parseAliases, type AliasTable } from './aliases.js';
+import { dnsRouter, hostsRouter, loadHosts, neighboursRouter } from './table-routers.js';
+import { pathsRouter } from './paths-router.js';
+import type { RemoteRouter } from './remote.js';
+import type { SiteNames } from '../address/rewrite.js';
+import { loadUucpConfig } from '../uucp/config.js';
+
+export const ROUTER_NAMES = ['paths', 'uucp_neighbors', 'hosts', 'dns', 'smart_host'] as const;
+export const DEFAULT_ROUTERS = ['paths', 'uucp_neighbors', 'hosts', 'smart_host'];
+
+export interface RoutingTables {
+  routers: RemoteRouter[];
+  smartHost: boolean;
+  aliases: AliasTable;
+  aliasesFile: string;
+  qualify: Qualifier;
+  site: SiteNames;
+  close(): Promise<void>;
+}
+
+export interface TableOptions {
+  uucpDir: string;
+  /** Resolver for the dns router (injected by tests). */
+  resolve?: (name: string) => Promise<boolean>;
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  return fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw configError(file, `cannot read: ${err.message}`);
+  });
+}
+
+export function parseRouterList(text: string, file: string): string[] {
+  const names: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    for (const name of raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean)) {
+      if (!(ROUTER_NAMES as readonly string[]).includes(name)) throw configError(`${file}:${i + 1}`, `unknown router "${name}" (have ${ROUTER_NAMES.join(', ')})`);
+      names.push(name);
+    }
+  });
+  return names;
+}
+
+export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Promise<RoutingTables> {
+  const file = (n: string): string => path.join(cfg.configDir, n);
+  const routersText = await readOptional(file('routers'));
+  const order = routersText === undefined ? DEFAULT_ROUTERS : parseRouterList(routersText, file('routers'));
+  const qualify = await loadQualify(file('qualify'));
+  const aliasesText = (await readOptional(file('aliases'))) ?? '';
+  const aliases = parseAliases(aliasesText, file('aliases'));
+  const closers: Array<() => Promise<void>> = [];
+  const routers: RemoteRouter[] = [];
+  for (const name of order) {
+    if (name === 'paths') {
+      const db = await openPaths(file('paths'), cfg.uucp_domain);
+      if (db) {
+        closers.push(() => db.close());
+        routers.push(pathsRouter(db, cfg.uucp_transport));
+      }
+    } else if (name === 'uucp_neighbors') {
+      const uucp = await loadUucpConfig(opts.uucpDir);
+      routers.push(neighboursRouter(uucp.systems.keys(), () => cfg.uucp_transport));
+    } else if (name === 'hosts') {
+      routers.push(hostsRouter(await loadHosts(file('hosts')), file('hosts')));
+    } else if (name === 'dns') {
+      routers.push(dnsRouter(opts.resolve ?? resolveDns));
+    }
+  }
+  const site: SiteNames = {
+    hostnames: [...cfg.hostnames, cfg.primaryName],
+    uucpName: cfg.uucp_name,
+    visibleName: cfg.visible_name,
+    uucpDomain: cfg.uucp_domain,
+    qualify: (h) => qualify.qualify(h),
+    smtpRouteStyle: cfg.smtp_route_style,
+    parse: { bangFirst: cfg.bang_first, percentOverBang: cfg.percent_over_bang },
+  };
+  return {
+    routers,
+    smartHost: order.includes('smart_host') && !!cfg.smart_path,
+    aliases,
+    aliasesFile: file('aliases'),
+    qualify,
+    site,
+    close: async () => { for (const c of closers) await c(); },
+  };
+}
+
+async function openPaths(file: string, domain: string): Promise<PathsDb | undefined> {
+  try {
+    return await PathsDb.open(file, { domain });
+  } catch (err) {
+    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function resolveDns(name: string): Promise<boolean> {
+  const dns = await import('node:dns/promises');
+  const has = async (f: () => Promise<unknown[]>): Promise<boolean> => f().then((r) => r.length > 0, () => false);
+  return (await has(() => dns.resolveMx(name))) || (await has(() => dns.resolve4(name)));
+}
