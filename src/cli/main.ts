@@ -21,11 +21,13 @@ export async function buildProgram(): Promise<Command> {
   const { registerMailCommands } = await import('./mail-commands.js');
   const { registerUucicoCommand } = await import('./uucico-command.js');
   const { registerUuxCommands } = await import('./uux-commands.js');
+  const { registerRouteCommands } = await import('./route-commands.js');
   const { usageExits, withLocationFlags } = await import('./command-flags.js');
   const program = new Program('uugate').description('UUCP-oriented store-and-forward mail gateway');
   registerMailCommands(program);
   registerUucicoCommand(program);
   registerUuxCommands(program);
+  registerRouteCommands(program);
   for (const [name, what] of Object.entries(NOT_BUILT)) {
     if (program.commands.some((c) => c.name() === name)) continue;
     withLocationFlags(program.command(name).description(`${what} (not built yet)`).allowUnknownOption().argument('[args...]')).action(() => {

@@ -39,6 +39,9 @@ export async function sendmailMain(argv: string[]): Promise<void> {
       await deliverAccepted(gw, [id]);
       return;
     }
+    case 'test-route':
+    case 'verify':
+      return (await import('./route-commands.js')).routeCommand(a.locations, a.recipients);
     default:
       throw new GatewayError(`sendmail -b mode "${a.mode}" is not built yet`, { exitCode: EX.CONFIG });
   }

@@ -36,8 +36,13 @@ export interface DeliveryJob {
   recipients: RoutedRecipient[];
 }
 
+/** Which world a transport delivers into: it decides envelope and header forms. */
+export type World = 'local' | 'uucp' | 'inet';
+
 export interface Transport {
   readonly name: string;
+  /** Default 'local': no rewriting. */
+  readonly world?: World;
   /** c in the retry schedule: the n-th retry comes about (c·n)² seconds after arrival. */
   readonly retryFactor: number;
   deliver(job: DeliveryJob): Promise<DeliveryResult[]>;

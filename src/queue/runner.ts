@@ -11,7 +11,7 @@ import { sendBounce } from './bounce-send.js';
 import { getFields, splitMessage } from '../message/headers.js';
 import type { MailConfig } from '../config/mail-config.js';
 import type { AddressRouter, ChildRecipient, RouteDecision } from '../route/types.js';
-import type { DeliveryResult, RoutedRecipient, Transport } from '../deliver/transport.js';
+import type { DeliveryJob, DeliveryResult, RoutedRecipient, Transport, World } from '../deliver/transport.js';
 import type { Logger } from '../log/logger.js';
 
 export interface RunnerDeps {
@@ -22,6 +22,8 @@ export interface RunnerDeps {
   transports: Map<string, Transport>;
   log: Logger;
   clock?: () => number;
+  /** Envelope/header rewriting for a transport's world (route/world-rewrite.ts). */
+  rewrite?: (job: DeliveryJob, world: World) => DeliveryJob;
 }
 
 export interface RunSummary {
@@ -153,8 +155,9 @@ export class QueueRunner {
 
   private async deliverGroup(t: Transport, msg: QueuedMessage, rcpts: RoutedRecipient[], state: MessageState): Promise<DeliveryResult[]> {
     const envelope = { ...msg.envelope, sender: senderFor(state, rcpts[0].rcpt) };
+    const job: DeliveryJob = { envelope, data: msg.data, recipients: rcpts };
     try {
-      return await t.deliver({ envelope, data: msg.data, recipients: rcpts });
+      return await t.deliver(this.d.rewrite && t.world ? this.d.rewrite(job, t.world) : job);
     } catch (err) {
       this.d.log.panic(`transport ${t.name} threw: ${(err as Error).stack ?? err}`, { id: state.id });
       return rcpts.map((r) => ({ rcpt: r.rcpt, outcome: 'temp', status: '4.3.0', reason: `transport ${t.name} failed: ${(err as Error).message}` }));

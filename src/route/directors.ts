@@ -40,6 +40,7 @@ export async function direct(ctx: DirectorContext, localPart: string, provenance
   const r = await expandLocal(ctx, localPart);
   const self = r.deliveries.length === 1 && r.errors.length === 0 && r.tree.children.length === 0;
   if (self) return directUser(ctx.cfg, localPart);
+  if (r.tree.kind === 'error') return failRoute('aliases', '5.1.3', r.tree.error ?? `cannot expand ${localPart}`);
   const children: ChildRecipient[] = [
     ...r.deliveries.map(childOf),
     ...r.errors.map((e) => ({ addr: e.label, provenance: 'aliases' as const, errorsTo: e.errorsTo ?? undefined, error: e.error })),

@@ -9,8 +9,6 @@ export interface RouteRequest {
   provenance?: Provenance;
 }
 
-/** The envelope sender and header rewriting a transport's world wants. */
-export type World = 'local' | 'uucp' | 'inet';
 
 export interface ChildRecipient {
   addr: string;

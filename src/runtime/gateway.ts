@@ -13,7 +13,8 @@ import { openRouter } from './routing.js';
 import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '../deliver/local.js';
 import { processAlive } from '../deliver/mbox.js';
 import { uuxTransport } from '../deliver/uux.js';
-import type { Transport } from '../deliver/transport.js';
+import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
+import { rewriteForWorld } from '../route/world-rewrite.js';
 import type { AddressRouter } from '../route/types.js';
 
 export interface LocationFlags {
@@ -74,7 +75,9 @@ export async function openQueue(gw: Gateway, opts: QueueOptions = {}): Promise<O
   try {
     index = await QueueIndex.open(gw.spool.db);
     const transports = new Map((opts.transports ?? localTransports()).map((t) => [t.name, t]));
-    const runner = new QueueRunner({ cfg: gw.cfg, spool: gw.spool, index, router: opts.router ?? routing!.router, transports, log: gw.log, clock: gw.clock });
+    const site = routing?.tables.site;
+    const rewrite = site ? (job: DeliveryJob, world: World) => rewriteForWorld(job, world, site, gw.cfg) : undefined;
+    const runner = new QueueRunner({ cfg: gw.cfg, spool: gw.spool, index, router: opts.router ?? routing!.router, transports, log: gw.log, clock: gw.clock, rewrite });
     await runner.rebuild();
     return { runner, index, close };
   } catch (err) {
