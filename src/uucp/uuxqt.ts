@@ -1,0 +1,449 @@
+// uuxqt: runs the execution requests (X. files) other systems left in our UUCP
+// spool, with Taylor UUCP's rules (uucp.texi "Execution File Format"; Taylor's
+// uuxqt.c behaviour as summarised in protocol-facts §3.4):
+//
+//   <spool>/uucp/<sys>/X./X.<...>   the request     <spool>/uucp/<sys>/D./D.<...>   its files
+//
+// 1. Parse the X. file. One without a command, with a known line missing its
+//    argument or with bad quoting is corrupt: it goes to .Corrupt, logged.
+// 2. The requesting system is the spool directory's, never the U line's. A
+//    directory for a system not in uucp/sys is left alone (logged).
+// 3. If an F or I file has not arrived yet, the request waits for a later run.
+// 4. The command must be in the system's `commands` (default `rmail rsmtp`;
+//    `ALL` allows anything), matched by name or by a full path listed there.
+// 5. rmail runs in-process: inject/rmail.ts accepts the message (From_ lines give
+//    the sender) and the queue delivers it after the run. rsmtp is refused until
+//    BSMTP is built. Other commands run as programs from the system's
+//    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
+//    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
+//    a name are linked there), environment PATH, UU_MACHINE, UU_USER only.
+// 6. A refused or failed request is reported by mail from the null sender, as
+//    Taylor does: to the R address, else the U user; `<sys>!` is put in front
+//    unless the address has an '@' (R is relative to the requesting system).
+//    N suppresses it (Z overrides N); n asks for a mail on success too. The mail
+//    carries the command, the reason, and the input for rmail (and with B).
+//    A failure nobody is told about keeps its files in .Failed.
+// 7. Files are removed only once the outcome is safe: the message or the error
+//    mail was accepted durably. A temporary failure (rmail or a program exiting
+//    75, a full disk, a busy queue) leaves everything for the next run.
+//
+// One uuxqt at a time per spool: the lock file <spool>/uucp/LCK.XQT.0.
+import { promises as fsp, constants } from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accept, type Gateway } from '../runtime/gateway.js';
+import { deliverAccepted } from '../runtime/after-accept.js';
+import { rmail } from '../inject/rmail.js';
+import { rfc5322Date } from '../message/date.js';
+import { fsyncDir, mkdirp } from '../util/durable.js';
+import { GatewayError } from '../util/errors.js';
+import { loadUucpConfig, type UucpConfig, type UucpSystem } from './config.js';
+import { acquireLock } from './lock.js';
+import { type ExecFile, isSpoolName, listExecFiles, moveAside, parseExecFile, spoolFilePath } from './spool.js';
+
+export interface UuxqtOptions {
+  /** Only requests from this system (`uuxqt -s`). */
+  system?: string;
+  /** Parsed uucp/ configuration; read from the gateway's uucp directory when absent. */
+  uucp?: UucpConfig;
+}
+
+export interface UuxqtSummary {
+  /** Another uuxqt holds the lock; nothing was done. */
+  busy: boolean;
+  /** Requests carried out (rmail accepted, program exited 0). */
+  executed: number;
+  /** Requests refused or failed for good (requester told, or kept in .Failed). */
+  failed: number;
+  /** Temporary failures, left for the next run. */
+  deferred: number;
+  /** Requests whose files have not all arrived. */
+  waiting: number;
+  /** X. files moved to .Corrupt. */
+  corrupt: number;
+  /** Requests in the directory of a system not in uucp/sys. */
+  skipped: number;
+  /** Queue ids accepted (messages and notification mails), handed to deliverAccepted. */
+  accepted: string[];
+}
+
+export const UUXQT_LOCK = 'LCK.XQT.0';
+export const DEFAULT_COMMAND_PATH = ['/bin', '/usr/bin', '/usr/local/bin'];
+
+const emptySummary = (): UuxqtSummary => ({ busy: false, executed: 0, failed: 0, deferred: 0, waiting: 0, corrupt: 0, skipped: 0, accepted: [] });
+
+export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<UuxqtSummary> {
+  const spoolDir = path.join(gw.loc.spoolDir, 'uucp');
+  const summary = emptySummary();
+  await mkdirp(spoolDir, 0o755);
+  const lock = await acquireLock(spoolDir, UUXQT_LOCK);
+  if (!lock.ok) {
+    summary.busy = true;
+    return summary;
+  }
+  try {
+    const uucp = opts.uucp ?? (await loadUucpConfig(gw.loc.uucpDir));
+    for (const f of await listExecFiles(spoolDir, opts.system)) {
+      const system = uucp.findSystem(f.system);
+      if (!system) {
+        summary.skipped++;
+        gw.log.log({ event: 'info', reason: `uuxqt: ${f.name} left in ${f.system}/X./: system ${f.system} is not in ${path.join(gw.loc.uucpDir, 'sys')}` });
+        continue;
+      }
+      await runOne({ gw, spoolDir, sys: f.system, system, name: f.name, file: f.path }, summary);
+    }
+  } finally {
+    await lock.lock.release();
+  }
+  if (summary.accepted.length) await deliverAccepted(gw, summary.accepted);
+  return summary;
+}
+
+// ---------------------------------------------------------------- one request
+
+interface Job {
+  gw: Gateway;
+  spoolDir: string;
+  /** Spool directory name: the system the request came from. */
+  sys: string;
+  system: UucpSystem;
+  name: string;
+  file: string;
+}
+
+type Outcome =
+  | { kind: 'ok'; detail: string; id?: string }
+  | { kind: 'fail'; reason: string; stderr?: string }
+  | { kind: 'temp'; reason: string };
+
+async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
+  const { gw } = job;
+  let text: string;
+  try {
+    text = await fsp.readFile(job.file, 'latin1');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // taken by someone else meanwhile
+    throw err;
+  }
+  let x: ExecFile;
+  try {
+    x = checkExecFile(parseExecFile(text));
+  } catch (err) {
+    const dest = await moveAside(job.spoolDir, job.file, '.Corrupt');
+    summary.corrupt++;
+    gw.log.log({ event: 'failed', reason: `uuxqt: ${job.sys}/X./${job.name} is corrupt (${(err as Error).message}); moved to ${dest}` });
+    return;
+  }
+  const cmdline = x.command!.join(' ');
+  const data = dataFiles(x);
+  for (const d of data) {
+    if (!(await exists(spoolFilePath(job.spoolDir, job.sys, d)))) {
+      summary.waiting++;
+      return;
+    }
+  }
+
+  const outcome = await execute(job, x);
+  const what = `uuxqt: ${job.name} from ${job.sys} (${cmdline})`;
+  if (outcome.kind === 'temp') {
+    summary.deferred++;
+    gw.log.log({ event: 'deferred', reason: `${what}: ${outcome.reason}; left for the next run` });
+    return;
+  }
+
+  const mailTo = notifyAddress(job.sys, x);
+  if (outcome.kind === 'ok') {
+    if (outcome.id) summary.accepted.push(outcome.id);
+    summary.executed++;
+    gw.log.log({ event: 'info', id: outcome.id, reason: `${what}: ${outcome.detail}` });
+    if (x.mailOnSuccess && !x.noMail && mailTo) {
+      // The request is done whatever happens to this courtesy mail.
+      try {
+        summary.accepted.push(await accept(gw, notice(job, x, mailTo, true, outcome.detail)));
+      } catch (err) {
+        gw.log.log({ event: 'failed', reason: `${what}: success mail to ${mailTo} not sent: ${(err as Error).message}` });
+      }
+    }
+    await removeRequest(job, data);
+    return;
+  }
+
+  gw.log.log({ event: 'failed', reason: `${what}: ${outcome.reason}` });
+  const wantMail = !!mailTo && (!x.noMail || !!x.mailOnFail);
+  if (wantMail) {
+    const input = x.command![0] === 'rmail' || x.command![0] === 'rsmtp' || x.returnInput ? await readInput(job, x) : undefined;
+    const sent = await sendFailure(job, x, mailTo!, outcome, input);
+    if (sent.kind === 'temp') {
+      summary.deferred++;
+      gw.log.log({ event: 'deferred', reason: `${what}: error mail to ${mailTo} not queued (${sent.reason}); left for the next run` });
+      return;
+    }
+    summary.failed++;
+    if (sent.kind === 'ok') {
+      summary.accepted.push(sent.id);
+      gw.log.log({ event: 'info', id: sent.id, reason: `${what}: error mail queued for ${mailTo}` });
+      if (!sent.inputLeftOut) {
+        await removeRequest(job, data);
+        return;
+      }
+    } else {
+      gw.log.log({ event: 'failed', reason: `${what}: error mail to ${mailTo} refused (${sent.reason})` });
+    }
+  }
+  if (!wantMail) summary.failed++;
+  const kept = await keepFailed(job, data);
+  gw.log.log({ event: 'info', reason: `${what}: ${wantMail ? 'input not returned' : 'nobody told (N, or no address)'}; request kept in ${kept}` });
+}
+
+/** Data files of the request: spool F files and the I file. */
+function dataFiles(x: ExecFile): string[] {
+  const out = new Set<string>();
+  for (const f of x.files) if (isDataName(f.file)) out.add(f.file);
+  if (x.stdin !== undefined && isDataName(x.stdin)) out.add(x.stdin);
+  return [...out];
+}
+
+const isDataName = (n: string): boolean => isSpoolName(n) && n.startsWith('D.');
+
+/** Validates what parseExecFile read; throws on anything that makes the file corrupt. */
+function checkExecFile(x: ExecFile): ExecFile {
+  const broken = x.unknown.find((l) => 'UFIOCRM'.includes(l[0]));
+  if (broken !== undefined) throw new Error(`malformed line "${broken}"`);
+  if (!x.command || x.command.length === 0) throw new Error('no C line (no command)');
+  if (x.quoted) {
+    const uq = (s: string | undefined): string | undefined => (s === undefined ? s : unquote(s));
+    x = {
+      ...x,
+      user: uq(x.user),
+      system: uq(x.system),
+      files: x.files.map((f) => ({ file: unquote(f.file), name: uq(f.name) })),
+      stdin: uq(x.stdin),
+      stdout: x.stdout && { file: unquote(x.stdout.file), system: uq(x.stdout.system) },
+      command: x.command.map(unquote),
+      requester: uq(x.requester),
+    };
+  }
+  if (x.command![0] === '' || x.command![0].includes('/')) throw new Error(`bad command name "${x.command![0]}"`);
+  for (const f of x.files) if (f.name !== undefined && !isPlainName(f.name)) throw new Error(`bad file name "${f.name}" in F line`);
+  return x;
+}
+
+const isPlainName = (n: string): boolean => n !== '' && n !== '.' && n !== '..' && !n.includes('/') && !/[\0-\x1f]/.test(n);
+
+/** Taylor 1.07's Q quoting: `\\` is a backslash, `\ooo` an octal byte; nothing else may follow `\`. */
+export function unquote(s: string): string {
+  return s.replace(/\\(\\|[0-7]{3}|.?)/g, (_m, e: string) => {
+    if (e === '\\') return '\\';
+    if (/^[0-7]{3}$/.test(e)) return String.fromCharCode(Number.parseInt(e, 8) & 0xff);
+    throw new Error(`bad backslash quoting in "${s}"`);
+  });
+}
+
+/** Where mail about the request goes: R, else the U user; `<sys>!` in front unless it has '@'. */
+export function notifyAddress(sys: string, x: Pick<ExecFile, 'requester' | 'user'>): string | undefined {
+  const addr = x.requester ?? x.user;
+  if (!addr) return undefined;
+  return addr.includes('@') ? addr : `${sys}!${addr}`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function readInput(job: Job, x: ExecFile): Promise<Buffer> {
+  if (x.stdin === undefined || !isDataName(x.stdin)) return Buffer.alloc(0);
+  return fsp.readFile(spoolFilePath(job.spoolDir, job.sys, x.stdin));
+}
+
+/** Removes the X. file, then its data (a crash in between leaves only harmless data). */
+async function removeRequest(job: Job, data: string[]): Promise<void> {
+  await unlinkQuiet(job.file);
+  await fsyncDir(path.dirname(job.file));
+  for (const d of data) await unlinkQuiet(spoolFilePath(job.spoolDir, job.sys, d));
+}
+
+/** Moves the X. file and its data into .Failed (data first: the X. file marks the request). */
+async function keepFailed(job: Job, data: string[]): Promise<string> {
+  for (const d of data) await moveAside(job.spoolDir, spoolFilePath(job.spoolDir, job.sys, d), '.Failed').catch(() => undefined);
+  return moveAside(job.spoolDir, job.file, '.Failed');
+}
+
+async function unlinkQuiet(file: string): Promise<void> {
+  await fsp.unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+// ---------------------------------------------------------------- running the command
+
+async function execute(job: Job, x: ExecFile): Promise<Outcome> {
+  const [cmd, ...args] = x.command!;
+  const entry = permittedEntry(cmd, job.system.commands);
+  if (entry === undefined)
+    return { kind: 'fail', reason: `command "${cmd}" is not permitted for system ${job.sys} (commands: ${job.system.commands.join(' ') || 'none'})` };
+  if (x.stdin !== undefined && !isDataName(x.stdin))
+    return { kind: 'fail', reason: `standard input "${x.stdin}" is not a file in the spool` };
+  if (cmd === 'rmail') return runRmail(job, x, args);
+  if (cmd === 'rsmtp') return { kind: 'fail', reason: 'rsmtp (BSMTP batches) is not built yet on this gateway' };
+  if (x.stdout) return { kind: 'fail', reason: `sending standard output (O ${x.stdout.file}${x.stdout.system ? ` ${x.stdout.system}` : ''}) is not supported` };
+  return runProgram(job, x, cmd, entry, args);
+}
+
+/** The `commands` entry allowing cmd: the name itself, a path ending in /cmd, or ALL. */
+function permittedEntry(cmd: string, commands: string[]): string | undefined {
+  for (const c of commands) if (c === cmd || (c.includes('/') && path.basename(c) === cmd)) return c;
+  return commands.includes('ALL') ? cmd : undefined;
+}
+
+async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome> {
+  let data: Buffer;
+  try {
+    data = await readInput(job, x);
+  } catch (err) {
+    return { kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` };
+  }
+  try {
+    const id = await rmail(job.gw, { recipients: args, data, fromSystem: job.sys, defaultSender: x.user ?? 'uucp' });
+    return { kind: 'ok', id, detail: `accepted as ${id}` };
+  } catch (err) {
+    if (err instanceof GatewayError) {
+      if (err.temporary) return { kind: 'temp', reason: `rmail: ${err.message} (exit ${err.exitCode})` };
+      return { kind: 'fail', reason: `rmail: ${err.message} (exit ${err.exitCode})` };
+    }
+    // Not ours to judge: keep the request and let the administrator see it.
+    job.gw.log.panic(`uuxqt: rmail threw on ${job.name} from ${job.sys}: ${(err as Error)?.stack ?? String(err)}`);
+    return { kind: 'temp', reason: `internal error in rmail: ${(err as Error)?.message ?? String(err)}` };
+  }
+}
+
+async function findExecutable(cmd: string, entry: string, dirs: string[]): Promise<string | undefined> {
+  const candidates = entry.includes('/') ? [entry] : dirs.map((d) => path.join(d, cmd));
+  for (const c of candidates) {
+    try {
+      await fsp.access(c, constants.X_OK);
+      if ((await fsp.stat(c)).isFile()) return c;
+    } catch {
+      /* try the next */
+    }
+  }
+  return undefined;
+}
+
+async function runProgram(job: Job, x: ExecFile, cmd: string, entry: string, args: string[]): Promise<Outcome> {
+  const dirs = job.system.commandPath ?? DEFAULT_COMMAND_PATH;
+  const exe = await findExecutable(cmd, entry, dirs);
+  if (!exe) return { kind: 'fail', reason: `command "${cmd}" not found in the command path (${dirs.join(' ')})` };
+  const work = path.join(job.spoolDir, '.Xqtdir', `${job.name}.${process.pid}.${randomBytes(3).toString('hex')}`);
+  let input: fsp.FileHandle | undefined;
+  try {
+    await mkdirp(work, 0o755);
+    for (const f of x.files) {
+      const name = f.name;
+      if (name === undefined || !isDataName(f.file)) continue;
+      const from = spoolFilePath(job.spoolDir, job.sys, f.file);
+      await fsp.link(from, path.join(work, name)).catch(() => fsp.copyFile(from, path.join(work, name)));
+    }
+    if (x.stdin !== undefined) input = await fsp.open(spoolFilePath(job.spoolDir, job.sys, x.stdin), 'r');
+  } catch (err) {
+    await input?.close();
+    await fsp.rm(work, { recursive: true, force: true });
+    return { kind: 'temp', reason: `cannot prepare ${work}: ${(err as Error).message}` };
+  }
+  try {
+    const r = await spawnCollect(exe, args, {
+      cwd: work,
+      env: { PATH: dirs.join(':'), UU_MACHINE: job.sys, UU_USER: x.user ?? 'uucp' },
+      stdin: input?.fd,
+    });
+    if (r.error) return { kind: 'fail', reason: `cannot run ${exe}: ${r.error.message}` };
+    if (r.code === 0) return { kind: 'ok', detail: `${exe} exited 0` };
+    if (r.code === 75) return { kind: 'temp', reason: `${exe} exited 75 (temporary failure)${r.stderr ? `: ${r.stderr.trim()}` : ''}` };
+    return { kind: 'fail', reason: `${exe} ${r.signal ? `was killed by ${r.signal}` : `exited ${r.code}`}`, stderr: r.stderr };
+  } finally {
+    await input?.close();
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+interface SpawnResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  error?: Error;
+}
+
+const STDERR_LIMIT = 16 * 1024;
+
+function spawnCollect(exe: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; stdin?: number }): Promise<SpawnResult> {
+  return new Promise((resolve) => {
+    const child = spawn(exe, args, { cwd: o.cwd, env: o.env, stdio: [o.stdin ?? 'ignore', 'ignore', 'pipe'], shell: false });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < STDERR_LIMIT) stderr += d.toString('latin1').slice(0, STDERR_LIMIT - stderr.length);
+    });
+    child.on('error', (error) => resolve({ code: null, signal: null, stderr, error }));
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+// ---------------------------------------------------------------- notification mail
+
+/** Builds the mail about a request (Taylor's subjects: "Execution failed" / "Execution succeeded"). */
+function notice(job: Job, x: ExecFile, to: string, success: boolean, detail: string, stderr?: string, input?: Buffer, inputNote?: string) {
+  const { cfg } = job.gw;
+  const now = job.gw.clock();
+  const lines = [
+    `From: UUCP execution daemon <MAILER-DAEMON@${cfg.visible_name}>`,
+    `To: ${to}`,
+    `Subject: Execution ${success ? 'succeeded' : 'failed'}`,
+    `Date: ${rfc5322Date(new Date(now))}`,
+    `Message-ID: <${now.toString(36)}.${randomBytes(4).toString('hex')}@${cfg.visible_name}>`,
+    `Auto-Submitted: auto-replied`,
+    ``,
+    success
+      ? `Your execution request from ${job.sys} was carried out at ${cfg.uucp_name}.`
+      : `Your execution request from ${job.sys} could not be carried out at ${cfg.uucp_name}.`,
+    ``,
+    `  Command:   ${x.command!.join(' ')}`,
+    `  Request:   ${job.name} (from ${x.user ?? 'an unnamed user'}${x.system ? ` on ${x.system}` : ''})`,
+    `  ${success ? 'Result:  ' : 'Reason:  '} ${detail}`,
+  ];
+  if (stderr !== undefined) {
+    const shown = stderr.replace(/\s+$/, '');
+    lines.push('', shown ? 'Standard error output was:' : 'There was no output on standard error.');
+    if (shown) lines.push(...shown.split('\n').map((l) => `  ${l.replace(/[\0\r]/g, '?').slice(0, 900)}`));
+  }
+  if (inputNote) lines.push('', inputNote);
+  let text = lines.join('\n') + '\n';
+  if (input) text += `\n----- The input of the request follows -----\n`;
+  const data = input ? Buffer.concat([Buffer.from(text, 'latin1'), input]) : Buffer.from(text, 'latin1');
+  return { sender: '', recipients: [to], data, origin: 'uuxqt', noReceived: true };
+}
+
+async function sendFailure(
+  job: Job,
+  x: ExecFile,
+  to: string,
+  outcome: Extract<Outcome, { kind: 'fail' }>,
+  input: Buffer | undefined,
+): Promise<{ kind: 'ok'; id: string; inputLeftOut?: boolean } | { kind: 'temp' | 'perm'; reason: string }> {
+  const attempt = async (req: ReturnType<typeof notice>) => {
+    try {
+      return { kind: 'ok' as const, id: await accept(job.gw, req) };
+    } catch (err) {
+      const reason = (err as Error)?.message ?? String(err);
+      return { kind: err instanceof GatewayError && !err.temporary ? ('perm' as const) : ('temp' as const), reason };
+    }
+  };
+  const first = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, input?.length ? input : undefined));
+  if (first.kind !== 'perm' || !input?.length) return first;
+  // The input itself could not travel as mail (too big, NUL bytes, long lines): say so instead.
+  const note = `The input (${input.length} bytes) could not be included (${first.reason}); it is kept at ${job.gw.cfg.uucp_name} for the administrator.`;
+  const second = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, undefined, note));
+  return second.kind === 'ok' ? { ...second, inputLeftOut: true } : second;
+}
