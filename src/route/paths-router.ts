@@ -10,7 +10,7 @@ export function pathsRouter(db: PathsDb, transport: string): RemoteRouter {
       if (!m) return null;
       const why = [`${db.file}: "${m.key}" → ${m.path}${m.full ? '' : ` (partial match, ${m.matchedLength} characters)`}`];
       if (m.blocked) return { router: 'paths', length: m.matchedLength, full: false, transport, nextHop: '', route: [], why, blocked: true };
-      if (m.nextHop === null) return null; // `%s`: the target is this host, handled as local
+      if (m.nextHop === null) return { router: 'paths', length: m.matchedLength, full: true, transport: '', nextHop: '', route: [], why, local: true };
       return { router: 'paths', length: m.matchedLength, full: m.full, transport, nextHop: m.nextHop, route: m.route, why };
     },
   };

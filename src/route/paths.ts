@@ -224,7 +224,7 @@ function cleanPath(raw: string | null): string | null {
 
 /** First read of a probe: enough for the partial line skipped and the next one. */
 const CHUNK = 512;
-const DEFAULT_WINDOW = 8192;
+const DEFAULT_WINDOW = 16384;
 const DEFAULT_PROBE_LEVELS = 8;
 const MAX_PROBE_LEVELS = 12;
 
@@ -490,9 +490,9 @@ export class PathsDb {
     let lo = 0;
     let hi = this._size;
     let end = hi;
-    let loKey: Buffer | null = null;
+    let loKey: Uint8Array | null = null;
     let loAt = -1;
-    let hiKey: Buffer | null = null;
+    let hiKey: Uint8Array | null = null;
     let hiAt = -1;
     let found: Found | null = null;
     let depth = 0;
@@ -514,12 +514,12 @@ export class PathsDb {
       if (loKey && compareKeyBytes(loKey, ln.key) > 0)
         throw this.outOfOrder(
           ln.start,
-          `key ${JSON.stringify(ln.key.toString())} follows ${JSON.stringify(loKey.toString())} at offset ${loAt}`,
+          `key ${JSON.stringify(ln.key.toString())} follows ${JSON.stringify(Buffer.from(loKey).toString())} at offset ${loAt}`,
         );
       if (hiKey && compareKeyBytes(ln.key, hiKey) > 0)
         throw this.outOfOrder(
           ln.start,
-          `key ${JSON.stringify(ln.key.toString())} precedes ${JSON.stringify(hiKey.toString())} at offset ${hiAt}`,
+          `key ${JSON.stringify(ln.key.toString())} precedes ${JSON.stringify(Buffer.from(hiKey).toString())} at offset ${hiAt}`,
         );
       const c = compareKeyBytes(want, ln.key);
       if (c > 0) {
@@ -535,40 +535,51 @@ export class PathsDb {
       }
     }
     if (lo < hi) {
-      // Small enough: one read, then a scan in memory (stops at the first key >= want).
-      const n = this.readAt(lo, end - lo);
-      const b = this.buf.subarray(0, n);
-      let prev: Uint8Array | null = loKey;
-      let prevAt = loAt;
-      let i = 0;
-      let stopped = false;
-      while (i < n) {
-        const nl = b.indexOf(0x0a, i);
-        const lineEnd = nl < 0 ? n : nl;
-        const ke = keyEnd(b, i, lineEnd);
-        if (prev && compareKeyRange(prev, b, i, ke) > 0)
-          throw this.outOfOrder(
-            lo + i,
-            `key ${JSON.stringify(b.toString('utf8', i, ke))} follows ${JSON.stringify(Buffer.from(prev).toString())} at offset ${prevAt}`,
-          );
-        const c = compareKeyRange(want, b, i, ke);
-        if (c <= 0) {
-          if (c === 0) {
-            const te = lineEnd > i && b[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd;
-            found = { start: lo + i, line: b.toString('utf8', i, te) };
-          }
-          stopped = true;
-          break;
+      // Small enough: one read, then the same search in memory.
+      const base = lo;
+      const n = this.readAt(base, end - base);
+      const b = this.buf;
+      if (base + n < end) hi = Math.min(hi, (end = base + n)); // the file shrank under us
+      while (lo < hi) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        // first line start at or after mid (lo is one)
+        let s = mid - base;
+        if (s > 0) {
+          let j = s - 1;
+          while (j < n && b[j] !== 0x0a) j++;
+          s = j + 1;
         }
-        prev = b.subarray(i, ke);
-        prevAt = lo + i;
-        i = nl < 0 ? n : nl + 1;
+        const start = base + s;
+        if (s >= n || start >= hi) {
+          hi = mid;
+          continue;
+        }
+        let k = s;
+        for (let c = b[k]; k < n && c !== 0x09 && c !== 0x20 && c !== 0x3a && c !== 0x0d && c !== 0x0a; c = b[++k]);
+        let e = k;
+        while (e < n && b[e] !== 0x0a) e++;
+        if (loKey && compareKeyRange(loKey, b, s, k) > 0)
+          throw this.outOfOrder(
+            start,
+            `key ${JSON.stringify(b.toString('utf8', s, k))} follows ${JSON.stringify(Buffer.from(loKey).toString())} at offset ${loAt}`,
+          );
+        if (hiKey && compareKeyRange(hiKey, b, s, k) < 0)
+          throw this.outOfOrder(
+            start,
+            `key ${JSON.stringify(b.toString('utf8', s, k))} precedes ${JSON.stringify(Buffer.from(hiKey).toString())} at offset ${hiAt}`,
+          );
+        const c = compareKeyRange(want, b, s, k);
+        if (c > 0) {
+          lo = base + (e < n ? e + 1 : n);
+          loKey = b.subarray(s, k);
+          loAt = start;
+        } else {
+          if (c === 0) found = { start, line: b.toString('utf8', s, e > s && b[e - 1] === 0x0d ? e - 1 : e) };
+          hi = start;
+          hiKey = b.subarray(s, k);
+          hiAt = start;
+        }
       }
-      if (!stopped && prev && hiKey && compareKeyBytes(prev, hiKey) > 0)
-        throw this.outOfOrder(
-          prevAt,
-          `key ${JSON.stringify(Buffer.from(prev).toString())} precedes ${JSON.stringify(hiKey.toString())} at offset ${hiAt}`,
-        );
     }
     if (found && found.line === null) {
       // Found at a cached probe: read its text now.

@@ -16,6 +16,8 @@ export interface RemoteMatch {
   why: string[];
   /** A partial match on a local (`%s`) paths entry: nothing else may take the address. */
   blocked?: boolean;
+  /** A full match whose path is `%s`: the target names this host. */
+  local?: boolean;
 }
 
 export interface RemoteRouter {
@@ -29,7 +31,7 @@ export async function bestMatch(routers: RemoteRouter[], target: string): Promis
   for (const r of routers) {
     const m = await r.match(target);
     if (!m) continue;
-    if (m.blocked) return m;
+    if (m.blocked || m.local) return m;
     if (!best || m.length > best.length) best = m;
     if (m.full) break;
   }

@@ -35,16 +35,18 @@ export function createRouter(cfg: MailConfig, tables: RoutingTables): AddressRou
     }
     const first = steps[0];
     if (first.kind === 'local') return direct({ cfg, aliases: tables.aliases }, first.remainder, provenance);
-    return routeRemote(cfg, tables, req.addr, first);
+    const m = await bestMatch(tables.routers, first.target);
+    // The paths file may name further hosts as this one (`name<TAB>%s`): route what follows.
+    if (m?.local) return route({ addr: first.remainder, provenance });
+    return routeRemote(cfg, tables, req.addr, first, m);
   };
   return { route };
 }
 
-async function routeRemote(cfg: MailConfig, tables: RoutingTables, addr: string, first: ParsedAddress): Promise<RouteDecision> {
+async function routeRemote(cfg: MailConfig, tables: RoutingTables, addr: string, first: ParsedAddress, m: RemoteMatch | null): Promise<RouteDecision> {
   const target = first.target;
-  const m = await bestMatch(tables.routers, target);
   if (m?.blocked) return failRoute('paths', '5.1.2', `unknown host ${target}: ${m.why[0]} covers it as local`, m.why);
-  if (m && (m.full || !inAuthDomain(cfg, target))) return { kind: 'deliver', route: buildRoute(tables, addr, first, m) };
+  if (m) return { kind: 'deliver', route: buildRoute(tables, addr, first, m) };
   if (inAuthDomain(cfg, target)) return failRoute('auth_domains', '5.1.2', `unknown host ${target} in authoritative domain`, [`auth_domains=${cfg.auth_domains.join(':')}`]);
   if (!tables.smartHost) return failRoute('router', '5.1.2', `no route to host ${target}`, ['no router matched and no smart host is configured']);
   const [next, ...via] = cfg.smart_path.split('!');
