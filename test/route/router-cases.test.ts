@@ -78,7 +78,7 @@ test(`the whole router chain routes the leaf-site table (${chain.cases.length} c
       const label = `${c.input}${c.note ? ` (${c.note})` : ''}`;
       if (c.expect.kind === 'fail') {
         t.is(d.kind, 'fail', label);
-        if (d.kind === 'fail') t.is<string | undefined>(d.status, c.expect.status, `${label}: ${d.reason}`);
+        if (d.kind === 'fail') t.is<string | undefined, string | undefined>(d.status, c.expect.status, `${label}: ${d.reason}`);
         continue;
       }
       t.is(d.kind, 'deliver', `${label}: ${d.kind === 'fail' ? d.reason : d.kind}`);
@@ -100,8 +100,8 @@ test(`the router agrees with the address table (${cases.length} cases)`, async (
       if (hop.via === 'uucp') {
         t.is(d.kind, 'deliver', label);
         if (d.kind === 'deliver') {
-          t.is<string | undefined>(d.route.nextHop, hop.neighbour, `${label}: next hop`);
-          t.is<string | undefined>(d.route.address, hop.address, `${label}: address`);
+          t.is<string | undefined, string | undefined>(d.route.nextHop, hop.neighbour, `${label}: next hop`);
+          t.is<string | undefined, string | undefined>(d.route.address, hop.address, `${label}: address`);
           t.is(d.route.transport, 'uux', label);
         }
       } else if (hop.via === 'local') {
