@@ -43,6 +43,7 @@ async function bounceTo(cfg: MailConfig, spool: SpoolLayout, msg: QueuedMessage,
     arrival: state.arrival,
     failed: failed.map((r) => ({ rcpt: r.addr, status: r.status ?? '5.0.0', reason: r.lastError ?? 'failed' })),
     now,
+    wholeOriginal: double,
   });
   return acceptMessage(
     { spool, hostname: cfg.primaryName, sizeLimit: Infinity, clock: () => now },

@@ -18,6 +18,8 @@ export interface DsnInput {
   arrival: number;
   failed: FailedRecipient[];
   now: number;
+  /** Attach the whole original (message/rfc822) rather than its headers: double bounces. */
+  wholeOriginal?: boolean;
 }
 
 export function buildDsn(d: DsnInput): Buffer {
@@ -27,7 +29,8 @@ export function buildDsn(d: DsnInput): Buffer {
   const perRcpt = d.failed
     .map((f) => `Final-Recipient: rfc822; ${f.rcpt}\nAction: failed\nStatus: ${f.status}\nDiagnostic-Code: X-uugate; ${oneLine(f.reason)}\nLast-Attempt-Date: ${date}\n`)
     .join('\n');
-  const header = splitMessage(d.original).header.replace(/\r\n/g, '\n');
+  const original = d.wholeOriginal ? d.original.toString('latin1') : splitMessage(d.original).header;
+  const header = original.replace(/\r\n/g, '\n');
   const text = [
     `From: Mail Delivery System <${d.fromAddress}>`,
     `To: ${d.to ? `<${d.to}>` : 'undisclosed-recipients:;'}`,
@@ -57,7 +60,7 @@ export function buildDsn(d: DsnInput): Buffer {
     ``,
     perRcpt,
     `--${boundary}`,
-    `Content-Type: text/rfc822-headers`,
+    `Content-Type: ${d.wholeOriginal ? 'message/rfc822' : 'text/rfc822-headers'}`,
     ``,
     header.replace(/\n$/, ''),
     ``,

@@ -193,6 +193,7 @@ export class QueueRunner {
     addChildren(state, r.addr, children);
     await this.d.index.put(state);
     this.d.log.log({ event: 'expanded', id: state.id, rcpt: r.addr, router: d.router, reason: children.map((c) => c.addr).join(', ') });
+    for (const c of children.filter((x) => x.error)) this.d.log.log({ event: 'failed', id: state.id, rcpt: c.addr, router: d.router, status: '5.1.0', reason: c.error });
   }
 
   /** Writes outcomes: msglog (fsync for final ones) before the index. */

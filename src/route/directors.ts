@@ -45,7 +45,9 @@ export async function direct(ctx: DirectorContext, localPart: string, provenance
     ...r.deliveries.map(childOf),
     ...r.errors.map((e) => ({ addr: e.label, provenance: 'aliases' as const, errorsTo: e.errorsTo ?? undefined, error: e.error })),
   ];
-  return { kind: 'expand', children, router: r.tree.kind === 'address' ? 'aliases' : r.tree.kind, why: [`${localPart} expanded by ${r.tree.kind}`] };
+  const source = r.tree.children[0]?.provenance;
+  const where = source?.file ? ` (${source.file}${source.line ? `:${source.line}` : ''})` : '';
+  return { kind: 'expand', children, router: r.tree.kind === 'address' ? 'aliases' : r.tree.kind, why: [`${r.tree.kind} ${localPart}${where}`] };
 }
 
 function childOf(d: Delivery): ChildRecipient {

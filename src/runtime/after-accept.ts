@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config/locations.js';
-import { daemonPid, openQueue, type Gateway } from './gateway.js';
+import { daemonPid, type Gateway } from './gateway.js';
+import { runQueue } from './runq.js';
 import { GatewayError } from '../util/errors.js';
 
 export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void> {
@@ -19,18 +20,11 @@ export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void>
 }
 
 async function deliverNow(gw: Gateway, ids: string[]): Promise<void> {
-  let q;
   try {
-    q = await openQueue(gw);
+    await runQueue(gw, { ids });
   } catch (err) {
     if (err instanceof GatewayError && err.temporary) return; // someone else owns the queue; it will deliver
     throw err;
-  }
-  try {
-    await q.runner.ingest();
-    for (const id of ids) await q.runner.runMessage(id);
-  } finally {
-    await q.close();
   }
 }
 

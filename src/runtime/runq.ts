@@ -1,6 +1,6 @@
-// One queue run: take the queue, deliver what is due (or the given ids), and go on
-// while new hand-overs keep arriving, so a burst of rmail processes whose own
-// runner could not take the lock is still delivered promptly.
+// One queue run: take the queue, deliver what is due (or the given ids), then keep
+// delivering whatever arrives meanwhile (bounces this run produced, hand-overs from
+// rmail processes whose own runner could not take the lock) until incoming/ is quiet.
 import { openQueue, type Gateway, type QueueOptions } from './gateway.js';
 import { emptySummary, tally, type QueueRunner, type RunSummary } from '../queue/runner.js';
 
@@ -11,19 +11,16 @@ export interface RunqOptions extends QueueOptions {
 
 export async function runQueue(gw: Gateway, opts: RunqOptions = {}): Promise<RunSummary> {
   const q = await openQueue(gw, opts);
-  const total = emptySummary();
   try {
-    let first = true;
-    for (;;) {
-      const s = opts.ids && first ? await runIds(q.runner, opts.ids) : await q.runner.runDue(first && opts.force);
+    const total = opts.ids ? await runIds(q.runner, opts.ids) : await q.runner.runDue(opts.force);
+    for (let fresh = await q.runner.ingest(); fresh.length; fresh = await q.runner.ingest()) {
+      const s = await runIds(q.runner, fresh);
       for (const k of Object.keys(total) as Array<keyof RunSummary>) total[k] += s[k];
-      first = false;
-      if (s.messages === 0) break;
     }
+    return total;
   } finally {
     await q.close();
   }
-  return total;
 }
 
 async function runIds(runner: QueueRunner, ids: string[]): Promise<RunSummary> {
