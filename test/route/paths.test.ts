@@ -290,3 +290,155 @@ test('MemoryPaths gives the same answers as the file', async (t) => {
   }
   await db.close();
 });
+
+// ---------------------------------------------------------------------------
+// Reads per lookup, the read window, the probe cache, file changes
+
+/** A sorted file of n short lines, cheap to make (keys are zero-padded numbers). */
+async function numbered(name: string, n: number): Promise<{ file: string; key: (i: number) => string }> {
+  const key = (i: number) => `h${String(i * 2).padStart(8, '0')}`;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push(`${key(i)}\tgw!${key(i)}!%s\n`);
+  const file = join(dir, name);
+  await writeFile(file, parts.join(''));
+  return { file, key };
+}
+
+test('reads per key are few and grow with log2(file size)', async (t) => {
+  const sizes = [10_000, 100_000, 1_000_000];
+  const uncached: number[] = [];
+  for (const n of sizes) {
+    const { file, key } = await numbered(`num${n}`, n);
+    const r = rng(n);
+    const picks = Array.from({ length: 300 }, () => Math.floor(r() * n));
+    const plain = await PathsDb.open(file, { probeLevels: 0 });
+    const db = await PathsDb.open(file);
+    t.is(db.reads + plain.reads, 0, 'open does no reads');
+    for (const i of picks) {
+      t.is(plain.findKeySync(key(i))?.path, `gw!${key(i)}!%s`);
+      t.is(plain.findKeySync(`h${String(i * 2 + 1).padStart(8, '0')}`), null); // between two keys
+    }
+    const perKey = plain.reads / (2 * picks.length);
+    // probes down to the 16 KiB window, then one read
+    const bound = Math.ceil(Math.log2(plain.size / 16384)) + 2;
+    t.true(perKey <= bound, `${n}: ${perKey} reads per key, bound ${bound}`);
+    uncached.push(perKey);
+
+    // with the default probe cache (top 8 levels): a few reads at most
+    for (const i of picks.slice(0, 50)) db.findKeySync(key(i)); // fills the cache
+    db.reads = 0;
+    for (const i of picks) t.truthy(await db.lookup(key(i)));
+    const perLookup = db.reads / picks.length;
+    t.true(perLookup <= Math.max(1, bound - 8 + 1), `${n}: ${perLookup} reads per lookup with the cache`);
+    t.true(db.cachedProbes <= 255, `${db.cachedProbes} probes cached`);
+    t.log(`${n} names, ${plain.size} bytes: ${perKey.toFixed(1)} reads/key uncached, ${perLookup.toFixed(1)} reads/lookup cached (${db.cachedProbes} probes cached)`);
+    await plain.close();
+    await db.close();
+  }
+  // ×10 names is +log2(10) ≈ 3.3 reads, not ×10
+  for (let i = 1; i < uncached.length; i++) {
+    const d = uncached[i]! - uncached[i - 1]!;
+    t.true(d >= 2 && d <= 5, `${sizes[i - 1]} -> ${sizes[i]}: +${d.toFixed(2)} reads per key`);
+  }
+});
+
+test('tiny read window, no cache, and everything in one read give the same answers', async (t) => {
+  const entries = makeEntries(20_000, 11).sort((a, b) => compareKeys(a[0], b[0]));
+  // a run of duplicate keys straddling many probes: the first one wins
+  const at = entries.findIndex(([k]) => compareKeys(k, 'mDup') > 0);
+  const dups: Array<[string, string]> = Array.from({ length: 3000 }, (_, i) => ['mDup', i === 0 ? 'first!%s' : `later${i}!%s`]);
+  entries.splice(at, 0, ...dups);
+  const f = await writeEntries('variants', entries);
+  t.is(await checkPaths(f), null);
+  const ref = linear(entries);
+  const dbs = await Promise.all([
+    PathsDb.open(f, { window: 64, probeLevels: 0 }),
+    PathsDb.open(f, { window: 64, probeLevels: 4 }),
+    PathsDb.open(f, { window: 1 << 22 }),
+    PathsDb.open(f),
+  ]);
+  const r = rng(5);
+  const names = ['mdup', 'MDUP', 'mdup.uucp', 'x.mdup', ''];
+  for (let i = 0; i < 600; i++) {
+    const e = entries[Math.floor(r() * entries.length)]![0];
+    names.push(r() < 0.5 ? e : `q${i}.${e.replace(/^\./, '')}`, e.slice(0, -1));
+  }
+  for (const db of dbs) {
+    for (const n of names) {
+      const want = strip(ref(n));
+      const got = strip(db.lookupSync(n));
+      if (JSON.stringify(got) !== JSON.stringify(want)) t.deepEqual(got, want, `lookup ${JSON.stringify(n)}`);
+    }
+    t.is(db.lookupSync('mdup')?.path, 'first!%s');
+  }
+  t.is(dbs[2]!.cachedProbes, 0, 'a 4 MiB window never probes');
+  t.true(dbs[1]!.cachedProbes <= 15);
+  for (const db of dbs) await db.close();
+});
+
+test('long lines and CRLF across probes with a tiny window', async (t) => {
+  const f = join(dir, 'long-tiny');
+  const long = `${'h'.repeat(3000)}!%s`;
+  const keys = Array.from({ length: 200 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+  const body = keys.map((k, i) => `${k}\t${i % 17 === 0 ? long : `${k}!%s`}${i % 5 === 0 ? '  300' : ''}`).join('\r\n') + '\r\n';
+  await writeFile(f, body);
+  t.is(await checkPaths(f), null);
+  for (const opts of [{ window: 64, probeLevels: 0 }, { window: 64, probeLevels: 3 }, {}]) {
+    const db = await PathsDb.open(f, opts);
+    for (const [i, k] of keys.entries()) {
+      const m = db.lookupSync(k.toUpperCase());
+      t.is(m?.path, i % 17 === 0 ? long : `${k}!%s`, `${k} ${JSON.stringify(opts)}`);
+      t.is(m?.offset, body.indexOf(`${k}\t`));
+    }
+    t.is(db.lookupSync('k0000x'), null);
+    t.is(db.lookupSync('k'), null);
+    await db.close();
+  }
+});
+
+test('out-of-order keys fail loudly on disk probes and in the in-memory window', async (t) => {
+  const entries = makeEntries(5000, 3).sort((a, b) => compareKeys(a[0], b[0]));
+  const rev = [...entries].reverse();
+  const f = await writeEntries('reversed2', rev);
+  for (const opts of [{ window: 64, probeLevels: 0 }, { window: 1 << 22 }, {}]) {
+    const db = await PathsDb.open(f, opts);
+    const err = t.throws(() => db.lookupSync(entries[10]![0]), { instanceOf: GatewayError });
+    t.regex(err!.message, /not sorted .*byte offset \d+/);
+    t.regex(err!.where ?? '', /reversed2:\d+$/);
+    t.true(err!.temporary);
+    await t.throwsAsync(() => db.lookup(entries[4000]![0]), { instanceOf: GatewayError });
+    await db.close();
+  }
+  // one swapped pair inside a small (single-read) file
+  const f2 = join(dir, 'swapped');
+  await writeFile(f2, 'a\tx!%s\nb\tx!%s\nd\tx!%s\nc\tx!%s\ne\tx!%s\nf\tx!%s\n');
+  const db = await PathsDb.open(f2);
+  const err = t.throws(() => db.lookupSync('c'), { instanceOf: GatewayError });
+  t.regex(err!.where ?? '', /swapped:[34]$/);
+  await db.close();
+});
+
+test('a replaced or rewritten file is picked up by the next lookup', async (t) => {
+  const { file, key } = await numbered('changing', 50_000);
+  const db = await PathsDb.open(file);
+  t.is(db.lookupSync(key(10))?.nextHop, 'gw');
+  t.true(db.cachedProbes > 0);
+  // replaced by rename (the usual way)
+  const tmp = `${file}.new`;
+  const replaced = `${key(10)}\tnew!%s\n${key(20)}\tnew!%s\n`;
+  await writeFile(tmp, replaced);
+  const { rename, unlink } = await import('node:fs/promises');
+  await rename(tmp, file);
+  t.is(db.lookupSync(key(10))?.nextHop, 'new');
+  t.is(db.lookupSync(key(11)), null);
+  t.is(db.size, replaced.length);
+  // rewritten in place (same inode, new size)
+  await writeFile(file, `${key(10)}\tthird!%s\n`);
+  t.is((await db.lookup(key(10)))?.nextHop, 'third');
+  t.is(db.lookupSync(key(20)), null);
+  // removed: the open file keeps answering
+  await unlink(file);
+  t.is(db.lookupSync(key(10))?.nextHop, 'third');
+  await db.close();
+  t.throws(() => db.lookupSync(key(10)), { instanceOf: GatewayError });
+});
