@@ -1,0 +1,68 @@
+// The daemon as `npm start` runs it: delivers mail handed over by separate rmail
+// processes as it arrives, refuses a second daemon, reloads on SIGHUP (keeping the
+// old configuration when the new one is broken) and exits 0 on SIGTERM.
+import test from 'ava';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { makeSite, run, maildirMessages, UUGATE, type Site } from '../helpers/site.js';
+
+function startDaemon(site: Site): { child: ChildProcess; output: () => string; ready: Promise<void> } {
+  const child = spawn(process.execPath, [UUGATE, 'daemon'], { env: site.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      out += d;
+      if (/queue run every/.test(out)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`daemon exited ${code}: ${out}`)));
+  });
+  return { child, output: () => out, ready };
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+test('the daemon delivers hand-overs at once, refuses a twin, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
+  const site = makeSite({ conf: { delivery_mode: 'queued', queue_interval: '1h' } });
+  const d = startDaemon(site);
+  await d.ready;
+  t.regex(d.output(), /spool .*spool\n/);
+  t.true(existsSync(path.join(site.spool, 'daemon.pid')));
+
+  const r = await run(site, ['rmail', 'bob'], 'From x Fri Nov 27 10:00:00 2026 remote from hub\nSubject: d\n\nx\n');
+  t.is(r.code, 0, r.stderr);
+  t.true(await waitFor(() => maildirMessages(path.join(site.spool, 'mail/bob')).length === 1), 'delivered without waiting for queue_interval');
+
+  const twin = await run(site, ['daemon']);
+  t.is(twin.code, 75);
+  t.regex(twin.stderr, /a uugate daemon \(pid \d+\) already runs on spool/);
+
+  // A broken configuration on SIGHUP is reported; the daemon keeps running on the old one.
+  const conf = path.join(site.config, 'uugate.conf');
+  const good = readFileSync(conf, 'utf8');
+  writeFileSync(conf, `${good}bogus=1\n`);
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(() => /reload failed, keeping the old configuration: .*uugate\.conf:\d+: unknown setting "bogus"/.test(d.output())));
+  // A good one is taken: alice is added as a user with an mbox.
+  writeFileSync(conf, good);
+  writeFileSync(path.join(site.config, 'users'), 'alice mail/alice/\nbob mail/bob/\ncarol mail/carol.mbox\ndave mail/dave/\n');
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(() => /configuration reloaded/.test(d.output())));
+  const r2 = await run(site, ['rmail', 'dave'], 'From x Fri Nov 27 10:00:00 2026 remote from hub\nSubject: d2\n\nx\n');
+  t.is(r2.code, 0, r2.stderr);
+  t.true(await waitFor(() => maildirMessages(path.join(site.spool, 'mail/dave')).length === 1));
+
+  const exit = new Promise<number | null>((resolve) => d.child.on('exit', (code) => resolve(code)));
+  d.child.kill('SIGTERM');
+  t.is(await exit, 0);
+  t.false(existsSync(path.join(site.spool, 'daemon.pid')), 'pid file removed');
+  const q = await run(site, ['runq']);
+  t.is(q.code, 0, 'the queue is free again after SIGTERM');
+});
