@@ -91,7 +91,13 @@ export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<Uu
         gw.log.log({ event: 'info', reason: `uuxqt: ${f.name} left in ${f.system}/X./: system ${f.system} is not in ${path.join(gw.loc.uucpDir, 'sys')}` });
         continue;
       }
-      await runOne({ gw, spoolDir, sys: f.system, system, name: f.name, file: f.path }, summary);
+      try {
+        await runOne({ gw, spoolDir, sys: f.system, system, name: f.name, file: f.path }, summary);
+      } catch (err) {
+        // An unexpected file-system error: leave this request as it is and go on.
+        summary.deferred++;
+        gw.log.panic(`uuxqt: ${f.system}/X./${f.name}: ${(err as Error)?.message ?? String(err)}; left for the next run`);
+      }
     }
   } finally {
     await lock.lock.release();
