@@ -1,0 +1,456 @@
+// The UUCP file commands once a protocol runs (protocol-facts.md §2.3; Taylor
+// manual "UUCP Protocol Commands"; Taylor's send.c/rec.c read for behaviour):
+//
+//   S from to user -opts temp mode notify [size]   → SY [0x<offset>] | SN2 SN4 SN6 SN7 SN8 SN9 SN10
+//   E from to user -opts temp mode notify size cmd → EY | EN...       (data is the command's stdin)
+//        ... file data, then end of file ...       → CY | CYM | CN5   (from the receiver)
+//   R from to user -opts [maxsize]                 → RY 0<mode> [0x<size>] | RN2 RN6 RN9
+//        ... file data ...                         → CY | CN5         (from the requester)
+//   X from to user -opts                           → XY | XN
+//
+// Receiving: the name is checked (spool D./X. names, or paths inside the
+// directories `remote-receive` allows; never `..`, devices or symlinks out),
+// the data goes to `.Temp/<sys>/<temp>`, is fsync'd and moved into place, and
+// only then is CY sent: a file we acknowledged survives a crash. A file whose
+// acknowledgement may have been lost is remembered in `.Received` so a resend
+// gets SN8. Sending: a work command is marked done only after CY (or SN8).
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { mkdirp } from '../util/durable.js';
+import { EX, GatewayError } from '../util/errors.js';
+import type { UucpSystem } from './config.js';
+import type { Protocol } from './protocol.js';
+import { FEATURE } from './session-handshake.js';
+import {
+  type ExecuteCommand,
+  type PathCheck,
+  type PathPolicy,
+  type SendCommand,
+  type WorkCommand,
+  checkRemoteName,
+  formatExecFile,
+  isSpoolName,
+  markReceived,
+  receiveTempPath,
+  resolveRemotePath,
+  spoolFilePath,
+  storeReceivedFile,
+  takeReceived,
+} from './spool.js';
+import type { Trace } from './trace.js';
+
+export interface TransferStats {
+  bytesSent: number;
+  bytesReceived: number;
+  filesSent: number;
+  filesReceived: number;
+  /** Execution (X.) files that arrived, directly or made from E commands. */
+  execReceived: number;
+}
+
+export const emptyStats = (): TransferStats => ({ bytesSent: 0, bytesReceived: 0, filesSent: 0, filesReceived: 0, execReceived: 0 });
+
+export interface TransferEnv {
+  spoolDir: string;
+  pubdir: string;
+  localName: string;
+  trace: Trace;
+  log: (message: string) => void;
+}
+
+export type Outcome = 'done' | 'keep';
+
+const protocolError = (m: string): GatewayError => new GatewayError(m, { exitCode: EX.PROTOCOL, temporary: true });
+
+/** A size field: hex with 0x (Taylor ≥ 1.04), else decimal; -1 when absent or garbled. */
+function parseSize(s: string | undefined): number {
+  if (s === undefined) return -1;
+  if (/^0x[0-9a-f]+$/i.test(s)) return parseInt(s.slice(2), 16);
+  if (/^\d+$/.test(s)) return parseInt(s, 10);
+  return -1;
+}
+
+/** Splits a received S/E/R/X command (SVR4's `dummy` word before the size is skipped). */
+function fields(cmd: string): string[] {
+  const f = cmd.split(/[ \t]+/).filter((w) => w !== '');
+  if ((f[0] === 'S' || f[0] === 'E') && f[8] === 'dummy') f.splice(8, 1);
+  return f;
+}
+
+const opts = (s: string | undefined): string => (s ?? '').replace(/^-/, '');
+
+export class Transfers {
+  /** Temp names remembered in `.Received` during this session (forgotten when it ends cleanly). */
+  readonly remembered: string[] = [];
+
+  constructor(
+    private readonly g: Protocol,
+    private readonly sys: UucpSystem,
+    private readonly features: number,
+    private readonly env: TransferEnv,
+    readonly stats: TransferStats,
+  ) {}
+
+  private get pubdir(): string {
+    return this.sys.pubdir ?? this.env.pubdir;
+  }
+
+  private policy(allowed: string[]): PathPolicy {
+    return { spoolDir: this.env.spoolDir, system: this.sys.name, pubdir: this.pubdir, allowed };
+  }
+
+  private async send(cmd: string): Promise<void> {
+    this.env.trace.log('uucp-proto', `sending "${cmd}"`);
+    await this.g.sendCommand(cmd);
+  }
+
+  async read(what: string): Promise<string> {
+    const c = await this.g.readCommand();
+    this.env.trace.log('uucp-proto', `got "${c}" (${what})`);
+    return c;
+  }
+
+  // ============================================================ remote requests
+
+  /** The peer wants to send us a file (S) or run a command with a file as input (E). */
+  async remoteSend(cmd: string): Promise<void> {
+    const f = fields(cmd);
+    const kind = f[0] as 'S' | 'E';
+    const [, from, to, , o, temp, modeS] = f;
+    const log = this.env.log;
+    if (!from || !to) {
+      log(`garbled command "${cmd}"`);
+      return this.send(`${kind}N2`);
+    }
+    const size = this.features & FEATURE.SIZES ? parseSize(f[8]) : -1;
+    const target = await this.receiveTarget(kind, from, to);
+    if (!target.ok) {
+      log(`${this.sys.name}: refused to receive ${to}: ${target.reason}`);
+      return this.send(`${kind}N2`);
+    }
+    if (temp && isSpoolName(temp) && (await takeReceived(this.env.spoolDir, this.sys.name, temp))) {
+      log(`${this.sys.name}: ${to} was already received (our acknowledgement was lost)`);
+      await this.remember(temp);
+      return this.send(`${kind}N8`);
+    }
+    if (size >= 0 && (await freeBytes(this.env.spoolDir)) < size) {
+      log(`${this.sys.name}: ${to} (${size} bytes) is too big to receive now`);
+      return this.send(`${kind}N6`);
+    }
+
+    const tempPath = receiveTempPath(this.env.spoolDir, this.sys.name, temp);
+    await mkdirp(path.dirname(tempPath), 0o755);
+    // A partial file from an interrupted call under the same temp name: restart it.
+    let offset = 0;
+    const restartable = kind === 'S' && (this.features & FEATURE.RESTART) !== 0 && !!temp && isSpoolName(temp);
+    if (restartable) offset = (await fsp.stat(tempPath).catch(() => undefined))?.size ?? 0;
+    const fh = await fsp.open(tempPath, offset > 0 ? 'a' : 'w', 0o600);
+    let n: number;
+    try {
+      await this.send(kind === 'E' ? 'EY' : offset > 0 ? `SY 0x${offset.toString(16)}` : 'SY');
+      log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}`);
+      n = await this.g.receiveFile(async (chunk) => {
+        await fh.write(chunk);
+      });
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      if (!restartable) await fsp.unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
+    await fh.close();
+    this.stats.bytesReceived += n;
+
+    try {
+      const mode = target.spool ? 0o600 : parseInt(modeS ?? '666', 8) & 0o111 ? 0o755 : 0o644;
+      await storeReceivedFile(tempPath, target.path, { mode });
+      if (kind === 'E') await this.writeExecFile(f, to);
+    } catch (err) {
+      log(`${this.sys.name}: ${to}: could not move into place: ${(err as Error).message}`);
+      await fsp.unlink(tempPath).catch(() => undefined);
+      return this.send('CN5');
+    }
+    this.stats.filesReceived++;
+    if (kind === 'E' || (target.spool && to.startsWith('X.'))) this.stats.execReceived++;
+    if (temp && isSpoolName(temp)) await this.remember(temp);
+    log(`${this.sys.name}: received ${to} (${n} bytes)`);
+    await this.send('CY');
+  }
+
+  private async remember(temp: string): Promise<void> {
+    await markReceived(this.env.spoolDir, this.sys.name, temp);
+    this.remembered.push(temp);
+  }
+
+  /** Called when the conversation ended cleanly: every CY we sent was seen. */
+  async forgetReceived(): Promise<void> {
+    for (const t of this.remembered.splice(0)) await takeReceived(this.env.spoolDir, this.sys.name, t);
+  }
+
+  /** Where a file the peer sends goes, or why it may not. */
+  private async receiveTarget(kind: 'S' | 'E', from: string, to: string): Promise<PathCheck> {
+    if (kind === 'E' && !(isSpoolName(to) && to.startsWith('D.')))
+      return { ok: false, reason: 'an execution request may only carry a D. file' };
+    const policy = this.policy(this.sys.remoteReceive);
+    let name = to;
+    const lex = checkRemoteName(name, policy, 'write');
+    if (lex.ok && !lex.spool) {
+      const isDir = name.endsWith('/') || (await fsp.stat(lex.path).catch(() => undefined))?.isDirectory();
+      if (isDir) {
+        const base = path.posix.basename(from);
+        if (!base || base === '..' || base === '.') return { ok: false, reason: `no file name in "${from}"` };
+        name = `${name.replace(/\/+$/, '')}/${base}`;
+      }
+    }
+    return resolveRemotePath(name, policy, 'write');
+  }
+
+  /** An E command's execution file: the data file name with X for D (as Taylor does). */
+  private async writeExecFile(f: string[], to: string): Promise<void> {
+    const [, , , user, o, , , notify] = f;
+    const o2 = opts(o);
+    const command = f.slice(9);
+    if (command.length === 0) throw protocolError('E command without a command');
+    const xName = `X.${to.slice(2)}`;
+    const text = formatExecFile({
+      user: user ?? 'uucp',
+      system: this.sys.name,
+      files: [{ file: to }],
+      stdin: to,
+      command,
+      noMail: o2.includes('N'),
+      mailOnFail: o2.includes('Z'),
+      requester: o2.includes('R') && notify && notify !== '""' ? notify : undefined,
+      useShell: o2.includes('e'),
+      unknown: [],
+    });
+    const tmp = receiveTempPath(this.env.spoolDir, this.sys.name);
+    await mkdirp(path.dirname(tmp), 0o755);
+    await fsp.writeFile(tmp, text, { mode: 0o600 });
+    await storeReceivedFile(tmp, spoolFilePath(this.env.spoolDir, this.sys.name, xName), { mode: 0o600 });
+  }
+
+  /** The peer requests one of our files (R). */
+  async remoteReceive(cmd: string): Promise<void> {
+    const f = fields(cmd);
+    const [, from, to] = f;
+    const log = this.env.log;
+    if (!from || !to) {
+      log(`garbled command "${cmd}"`);
+      return this.send('RN2');
+    }
+    let check: PathCheck;
+    if (!from.includes('/') && isSpoolName(from)) check = { ok: false, reason: 'spool files may not be requested' };
+    else check = await resolveRemotePath(from, this.policy(this.sys.remoteSend), 'read');
+    if (!check.ok) {
+      log(`${this.sys.name}: refused to send ${from}: ${check.reason}`);
+      return this.send('RN2');
+    }
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(check.path, 'r');
+    } catch (err) {
+      log(`${this.sys.name}: cannot open ${check.path}: ${(err as Error).message}`);
+      return this.send('RN2');
+    }
+    try {
+      const st = await fh.stat();
+      const max = this.features & FEATURE.SIZES ? parseSize(f[5]) : -1;
+      if (max >= 0 && st.size > max) {
+        log(`${this.sys.name}: ${from} is too large for the requester (${st.size} > ${max})`);
+        return await this.send('RN6');
+      }
+      await this.send(`RY 0${(st.mode & 0o777).toString(8)} 0x${st.size.toString(16)}`);
+      log(`${this.sys.name}: sending ${check.path} (${st.size} bytes)`);
+      const n = await this.g.sendFile(fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 }));
+      this.stats.bytesSent += n;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    const conf = await this.read('confirmation');
+    if (conf.startsWith('CY')) this.stats.filesSent++;
+    else log(`${this.sys.name}: ${from}: the requester could not store it (${conf})`);
+  }
+
+  /** X: remote execution of a uux-forwarding request; we do not do it. */
+  async remoteExec(cmd: string): Promise<void> {
+    this.env.log(`${this.sys.name}: refused X request "${cmd}"`);
+    await this.send('XN');
+  }
+
+  // ============================================================ our own work
+
+  /** Carries out one command of a work file; 'done' means it may be removed. */
+  async doWork(cmd: WorkCommand): Promise<Outcome> {
+    switch (cmd.type) {
+      case 'S':
+        return this.sendJob('S', cmd, { path: this.localSource(cmd) });
+      case 'E':
+        if (this.features & FEATURE.EXEC) return this.sendJob('E', cmd, { path: this.localSource(cmd) });
+        return this.sendExecAsFiles(cmd);
+      case 'R':
+        return this.requestFile(cmd.from, cmd.to, cmd.user, cmd.options);
+      case 'X': {
+        await this.send(`X ${cmd.from} ${cmd.to} ${cmd.user} -${cmd.options}`);
+        const r = await this.read('reply to X');
+        if (!r.startsWith('XY')) this.env.log(`${this.sys.name}: X request ${cmd.from} refused (${r})`);
+        return 'done';
+      }
+    }
+  }
+
+  private localSource(cmd: SendCommand | ExecuteCommand): string {
+    if (cmd.options.includes('C') && isSpoolName(cmd.temp)) return spoolFilePath(this.env.spoolDir, this.sys.name, cmd.temp);
+    if (cmd.from.startsWith('~')) return path.join(this.pubdir, cmd.from.replace(/^~(uucp)?\/?/, ''));
+    return cmd.from;
+  }
+
+  /** For a peer without E: the data as a D. file, then a generated X. file (Taylor does the same). */
+  private async sendExecAsFiles(cmd: ExecuteCommand): Promise<Outcome> {
+    const data = await this.sendJob('S', { ...cmd, options: cmd.options.includes('C') ? 'C' : 'c' }, { path: this.localSource(cmd) });
+    if (data === 'keep') return 'keep';
+    const xName = `X.${cmd.to.slice(2)}`;
+    const o = cmd.options;
+    const x = formatExecFile({
+      user: cmd.user,
+      system: this.env.localName,
+      files: [{ file: cmd.to }],
+      stdin: cmd.to,
+      command: cmd.command,
+      noMail: o.includes('N'),
+      mailOnFail: o.includes('Z'),
+      requester: o.includes('R') && cmd.notify ? cmd.notify : undefined,
+      useShell: o.includes('e'),
+      unknown: [],
+    });
+    const fake = { from: xName, to: xName, user: cmd.user, options: 'C', temp: xName, mode: 0o666, notify: '' };
+    return this.sendJob('S', fake, { bytes: Buffer.from(x, 'latin1') });
+  }
+
+  private async sendJob(
+    kind: 'S' | 'E',
+    c: { from: string; to: string; user: string; options: string; temp: string; mode: number; notify: string; command?: string[] },
+    source: { path: string } | { bytes: Buffer },
+  ): Promise<Outcome> {
+    const log = this.env.log;
+    let size: number;
+    let fh: fsp.FileHandle | undefined;
+    if ('path' in source) {
+      try {
+        fh = await fsp.open(source.path, 'r');
+        size = (await fh.stat()).size;
+      } catch (err) {
+        // Nothing to send will ever appear: the job is dropped (Taylor mails the requester).
+        log(`${this.sys.name}: ${c.from}: cannot open ${source.path}: ${(err as Error).message}; job removed`);
+        return 'done';
+      }
+    } else size = source.bytes.length;
+    try {
+      const withSize = (this.features & FEATURE.SIZES) !== 0 || kind === 'E';
+      const notify = c.notify || (withSize ? '""' : '');
+      const words = [kind, c.from, c.to, c.user, `-${c.options}`, c.temp, `0${c.mode.toString(8)}`, notify];
+      if (withSize) words.push(`0x${size.toString(16)}`);
+      if (kind === 'E') words.push(...(c.command ?? []));
+      await this.send(words.join(' ').trimEnd());
+      const reply = await this.read(`reply to ${kind}`);
+      if (reply[0] !== kind || (reply[1] !== 'Y' && reply[1] !== 'N')) throw protocolError(`bad reply to ${kind}: "${reply}"`);
+      if (reply[1] === 'N') return this.refused(kind, c.from, reply.slice(2).trim());
+      let offset = parseSize(reply.slice(2).trim() || undefined);
+      if (offset < 0 || offset > size) offset = 0;
+      log(`${this.sys.name}: sending ${kind === 'E' ? (c.command ?? []).join(' ') : c.from} (${size} bytes${offset ? `, from byte ${offset}` : ''})`);
+      const data =
+        'path' in source
+          ? fh!.createReadStream({ start: offset, autoClose: false, highWaterMark: 64 * 1024 })
+          : [source.bytes.subarray(offset)];
+      const n = await this.g.sendFile(data);
+      this.stats.bytesSent += n;
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+    const conf = await this.read('confirmation');
+    if (conf.startsWith('CY')) {
+      this.stats.filesSent++;
+      return 'done';
+    }
+    log(`${this.sys.name}: ${c.from}: the remote could not store it (${conf}); will retry`);
+    return 'keep';
+  }
+
+  private refused(kind: string, from: string, code: string): Outcome {
+    const texts: Record<string, [string, Outcome]> = {
+      '2': ['permission denied', 'done'],
+      '4': ['remote cannot create work files', 'keep'],
+      '6': ['too large for receiver now', 'keep'],
+      '7': ['too large for receiver', 'done'],
+      '8': ['already received', 'done'],
+      '9': ['remote has no free channel', 'keep'],
+      '10': ['too large for receiver', 'done'],
+    };
+    const [text, outcome] = texts[code] ?? ['unknown reason', 'keep'];
+    if (code !== '8') this.env.log(`${this.sys.name}: ${kind} ${from} refused: ${text}${outcome === 'done' ? '; job removed' : '; will retry'}`);
+    return outcome;
+  }
+
+  /** R: ask the peer for a file and store it locally. */
+  private async requestFile(from: string, to: string, user: string, options: string): Promise<Outcome> {
+    const log = this.env.log;
+    let local = to.startsWith('~') ? path.join(this.pubdir, to.replace(/^~(uucp)?\/?/, '')) : to;
+    if (!path.isAbsolute(local)) {
+      log(`${this.sys.name}: R ${from}: local name ${to} is not absolute; job removed`);
+      return 'done';
+    }
+    if (local.endsWith('/') || (await fsp.stat(local).catch(() => undefined))?.isDirectory()) local = path.join(local, path.posix.basename(from));
+    const check = checkRemoteName(local, this.policy(this.sys.localReceive), 'write');
+    if (!check.ok) {
+      log(`${this.sys.name}: R ${from}: may not receive into ${local}: ${check.reason}; job removed`);
+      return 'done';
+    }
+    await mkdirp(path.dirname(check.path), 0o755);
+    let req = `R ${from} ${to} ${user} -${options}`;
+    if (this.features & FEATURE.SIZES) req += ` 0x${Math.max(0, await freeBytes(path.dirname(check.path))).toString(16)}`;
+    await this.send(req);
+    const reply = await this.read('reply to R');
+    if (!reply.startsWith('RY')) {
+      const never = reply.startsWith('RN2');
+      log(`${this.sys.name}: R ${from} refused (${reply})${never ? '; job removed' : '; will retry'}`);
+      return never ? 'done' : 'keep';
+    }
+    const mode = parseInt(reply.slice(2).trim().split(/\s+/)[0] || '666', 8) || 0o666;
+    const tempPath = receiveTempPath(this.env.spoolDir, this.sys.name);
+    await mkdirp(path.dirname(tempPath), 0o755);
+    const fh = await fsp.open(tempPath, 'w', 0o600);
+    let n: number;
+    try {
+      n = await this.g.receiveFile(async (chunk) => {
+        await fh.write(chunk);
+      });
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fsp.unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
+    await fh.close();
+    this.stats.bytesReceived += n;
+    try {
+      await storeReceivedFile(tempPath, check.path, { mode: mode & 0o111 ? 0o755 : 0o644 });
+    } catch (err) {
+      log(`${this.sys.name}: ${check.path}: could not move into place: ${(err as Error).message}`);
+      await fsp.unlink(tempPath).catch(() => undefined);
+      await this.send('CN5');
+      return 'keep';
+    }
+    this.stats.filesReceived++;
+    log(`${this.sys.name}: received ${from} as ${check.path} (${n} bytes)`);
+    await this.send('CY');
+    return 'done';
+  }
+}
+
+/** Free bytes for an unprivileged writer in the file system holding `dir` (-1 if unknown). */
+async function freeBytes(dir: string): Promise<number> {
+  try {
+    const s = await fsp.statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}

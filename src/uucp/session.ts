@@ -1,0 +1,260 @@
+// One UUCP conversation over an already connected (and logged in) line:
+// handshake, packet protocol, commands until both sides are done, hangup.
+// (protocol-facts.md §2; Taylor manual "UUCP Protocol"; trans.c for the H rules.)
+//
+//   handshake (session-handshake.ts) → g starts, caller is master
+//   master: its work (S/R/X/E, session-files.ts), then H
+//     slave answers HN when it has work → roles swap, repeat
+//     slave answers HY HY when idle      → master answers HY
+//   both: g CLOSE ×2; caller sends \020OOOOOO\0 ×2, called side \020OOOOOOO\0 ×2
+//
+// The line belongs to the LineReader before and after g, to g in between.
+import type { UucpConfig, UucpSystem } from './config.js';
+import { runGOverStream } from './g/stream-adapter.js';
+import type { GProtocol, GProtocolOptions } from './g/gprotocol.js';
+import type { LockHandle } from './lock.js';
+import type { Role } from './protocol.js';
+import { EX, GatewayError } from '../util/errors.js';
+import { listPendingWork, formatWorkLine, markCommandDone } from './spool.js';
+import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
+import { emptyStats, Transfers, type TransferStats } from './session-files.js';
+import { readMessage, writeMessage, type LineReader } from './session-io.js';
+import type { Trace } from './trace.js';
+
+export interface SessionTimeouts {
+  /** Each handshake message (Taylor: 120 s). */
+  handshakeMs: number;
+  /** Waiting for the peer's O's at the end (Taylor: 10 s). */
+  hangupMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: SessionTimeouts = { handshakeMs: 120_000, hangupMs: 10_000 };
+
+export interface SessionEnv {
+  uucp: UucpConfig;
+  /** Our UUCP name (a system's `myname` overrides it towards that system). */
+  localName: string;
+  /** The UUCP spool (Taylor layout). */
+  spoolDir: string;
+  lockDir: string;
+  pubdir: string;
+  trace: Trace;
+  log: (message: string) => void;
+  timeouts?: Partial<SessionTimeouts>;
+  /** g settings forced over the sys file (tests: short timeouts). */
+  gOverrides?: GProtocolOptions;
+}
+
+export type SessionStage = 'handshake' | 'protocol' | 'transfer' | 'complete';
+
+export interface SessionResult {
+  /** The other system, once known. */
+  system?: string;
+  ok: boolean;
+  /** How far the conversation got. */
+  stage: SessionStage;
+  error?: GatewayError;
+  stats: TransferStats;
+  /** The protocol and the g sizes in use (for logs and tests). */
+  protocol?: string;
+  gSend?: { window: number; packetSize: number };
+  gReceive?: { window: number; packetSize: number };
+}
+
+const asGatewayError = (err: unknown): GatewayError =>
+  err instanceof GatewayError ? err : new GatewayError((err as Error)?.message ?? String(err), { exitCode: EX.SOFTWARE, temporary: true, cause: err });
+
+/** We called: run the caller's handshake and the conversation as master. */
+export async function runCallerSession(line: LineReader, sys: UucpSystem, env: SessionEnv, portProtocol?: string): Promise<SessionResult> {
+  let hs: Handshake;
+  try {
+    hs = await callerHandshake(line, sys, hsEnv(env), portProtocol);
+  } catch (err) {
+    return { system: sys.name, ok: false, stage: 'handshake', error: asGatewayError(err), stats: emptyStats() };
+  }
+  return converse(line, hs, 'master', env);
+}
+
+/** We were called: answer the handshake (taking the system lock) and converse as slave. */
+export async function runCalledSession(line: LineReader, env: SessionEnv, auth: CalledAuth = {}, portProtocol?: string): Promise<SessionResult> {
+  let hs: Handshake;
+  try {
+    hs = await calledHandshake(line, hsEnv(env), auth, portProtocol);
+  } catch (err) {
+    const e = asGatewayError(err);
+    const m = err instanceof HandshakeError ? /^handshake: (?:unknown system "([^"]*)"|(\S+) )/.exec(e.message) : null;
+    return { system: m?.[2], ok: false, stage: 'handshake', error: e, stats: emptyStats() };
+  }
+  try {
+    return await converse(line, hs, 'slave', env);
+  } finally {
+    await hs.lock?.release();
+  }
+}
+
+function hsEnv(env: SessionEnv) {
+  return {
+    uucp: env.uucp,
+    localName: env.localName,
+    lockDir: env.lockDir,
+    trace: env.trace,
+    timeoutMs: env.timeouts?.handshakeMs ?? DEFAULT_TIMEOUTS.handshakeMs,
+  };
+}
+
+function truthy(s: string | undefined): boolean | undefined {
+  if (s === undefined) return undefined;
+  return /^[yYtT1]/.test(s);
+}
+
+/** g settings for a system: `protocol-parameter g ...` lines, plus Taylor's 16 KiB bound. */
+export function gOptionsFor(sys: UucpSystem, hs: Pick<Handshake, 'protocol' | 'taylorPeer'>, overrides: GProtocolOptions = {}): GProtocolOptions {
+  const raw = new Map<string, string>();
+  for (const args of sys.protocolParams.raw[hs.protocol] ?? sys.protocolParams.raw.g ?? []) if (args[0]) raw.set(args[0], args[1] ?? '');
+  const num = (k: string): number | undefined => (raw.has(k) && /^\d+$/.test(raw.get(k)!) ? Number(raw.get(k)) : undefined);
+  const o: GProtocolOptions = {
+    window: sys.protocolParams.g.window ?? num('window'),
+    packetSize: sys.protocolParams.g.packetSize ?? num('packet-size'),
+    remoteWindow: num('remote-window'),
+    remotePacketSize: num('remote-packet-size'),
+    timeoutMs: num('timeout') !== undefined ? num('timeout')! * 1000 : undefined,
+    retries: num('retries'),
+    maxErrors: num('errors'),
+    garbageLimit: num('garbage'),
+    shortPackets: hs.protocol === 'G' ? false : truthy(raw.get('short-packets')),
+    // Our own parameter: Taylor 1.07 corrupts files when window × (packet + 6)
+    // exceeds 16 KiB; on by default for `-N` peers, `taylor-bound false` disables it.
+    peerIsTaylor: hs.taylorPeer && truthy(raw.get('taylor-bound')) !== false,
+  };
+  for (const k of Object.keys(o) as (keyof GProtocolOptions)[]) if (o[k] === undefined) delete o[k];
+  return { ...o, ...overrides };
+}
+
+async function converse(line: LineReader, hs: Handshake, role: Role, env: SessionEnv): Promise<SessionResult> {
+  const stats = emptyStats();
+  const result: SessionResult = { system: hs.system.name, ok: false, stage: 'protocol', stats, protocol: hs.protocol };
+  const gopts = gOptionsFor(hs.system, hs, env.gOverrides);
+  env.trace.log('proto', `starting ${hs.protocol} as ${role}: ${JSON.stringify(gopts)}`);
+  const early = line.detach();
+  const g = runGOverStream(line.stream, gopts);
+  // Bytes that came with the last handshake message are fed after start():
+  // the engine ignores input before it has started, so the adapter's own
+  // `initialBytes` (fed at construction) would lose the peer's first INIT.
+  const starting = g.start(role);
+  if (early.length) g.receive(early);
+  line.stream.resume();
+  let tx: Transfers | undefined;
+  try {
+    const info = await starting;
+    result.gSend = info.send;
+    result.gReceive = info.receive;
+    env.log(`${hs.system.name}: ${hs.protocol} protocol, sending ${info.send.packetSize}/${info.send.window}, receiving ${info.receive.packetSize}/${info.receive.window}`);
+    result.stage = 'transfer';
+    tx = new Transfers(g, hs.system, hs.features, { spoolDir: env.spoolDir, pubdir: env.pubdir, localName: env.localName, trace: env.trace, log: env.log }, stats);
+    await conversation(g, tx, hs, role, env);
+    await g.shutdown();
+    result.stage = 'complete';
+    result.ok = true;
+    await tx.forgetReceived();
+  } catch (err) {
+    result.error = asGatewayError(err);
+    g.abort(result.error.message);
+    await g.closed;
+  }
+  line.attach(g.leftover());
+  if (result.ok) await hangup(line, role === 'master', env);
+  return result;
+}
+
+/** The command loop; returns when the H exchange is done. */
+async function conversation(g: GProtocol, tx: Transfers, hs: Handshake, first: Role, env: SessionEnv): Promise<void> {
+  const sys = hs.system;
+  // Commands tried in this call (kept or refused): never offered twice, so a
+  // job the peer keeps refusing cannot loop the session.
+  const tried = new Set<string>();
+  const keyOf = (name: string, line: string): string => `${name}\0${line}`;
+  const pending = async () => {
+    const work = await listPendingWork(env.spoolDir, sys.name, { minGrade: hs.minGrade });
+    return work.filter((wf) => wf.commands.some((c) => !tried.has(keyOf(wf.name, formatWorkLine(c)))));
+  };
+
+  let role = first;
+  for (;;) {
+    if (role === 'master') {
+      for (let work = await pending(); work.length > 0; work = await pending()) {
+        for (const wf of work) {
+          let index = 0;
+          for (const cmd of wf.commands) {
+            const key = keyOf(wf.name, formatWorkLine(cmd));
+            if (tried.has(key)) {
+              index++;
+              continue;
+            }
+            tried.add(key);
+            if ((await tx.doWork(cmd)) === 'done') await markCommandDone(env.spoolDir, sys.name, wf.name, index);
+            else index++;
+          }
+        }
+      }
+      env.trace.log('uucp-proto', 'sending "H"');
+      await g.sendCommand('H');
+      const r = await tx.read('reply to H');
+      if (r.startsWith('HY')) {
+        env.trace.log('uucp-proto', 'sending "HY"');
+        // The peer may close straight after its HYs (Taylor does): that is fine.
+        await g.sendCommand('HY').catch(() => undefined);
+        return;
+      }
+      if (!r.startsWith('HN')) throw new GatewayError(`unexpected reply to H: "${r}"`, { exitCode: EX.PROTOCOL, temporary: true });
+      env.log(`${sys.name}: the remote has work; it becomes master`);
+      role = 'slave';
+      continue;
+    }
+    const c = await tx.read('command');
+    switch (c[0]) {
+      case 'S':
+      case 'E':
+        await tx.remoteSend(c);
+        break;
+      case 'R':
+        await tx.remoteReceive(c);
+        break;
+      case 'X':
+        await tx.remoteExec(c);
+        break;
+      case 'H':
+        if (c.startsWith('HY') || c.startsWith('HN')) break; // stray replies
+        if ((await pending()).length > 0) {
+          env.trace.log('uucp-proto', 'sending "HN"');
+          await g.sendCommand('HN');
+          env.log(`${sys.name}: we have work; we become master`);
+          role = 'master';
+          break;
+        }
+        env.trace.log('uucp-proto', 'sending "HY" twice');
+        await g.sendCommand('HY');
+        await g.sendCommand('HY');
+        return;
+      default:
+        env.log(`${sys.name}: ignored garbled command "${c}"`);
+    }
+  }
+}
+
+/** The closing O's: sent twice, then up to 25 messages read looking for the peer's. */
+async function hangup(line: LineReader, caller: boolean, env: SessionEnv): Promise<void> {
+  const mine = caller ? 'OOOOOO' : 'OOOOOOO';
+  writeMessage(line, mine);
+  writeMessage(line, mine);
+  const ms = env.timeouts?.hangupMs ?? DEFAULT_TIMEOUTS.hangupMs;
+  try {
+    for (let i = 0; i < 25; i++) {
+      const m = await readMessage(line, ms, 'waiting for the closing O’s');
+      if (m.includes('OOOOOO')) return;
+    }
+  } catch {
+    // Many peers just hang up; the conversation is complete anyway.
+  }
+}
+
+export type { CalledAuth, LockHandle };

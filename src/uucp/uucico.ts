@@ -1,0 +1,290 @@
+// uucico: place calls and answer them. Everything the CLI and the daemon need
+// is here, in-process:
+//
+//   const ctx = await uucicoContext(gw);
+//   await callSystem(ctx, 'hub');                  // uucico -s hub   (master)
+//   await callSystemsWithWork(ctx);                // uucico -r1
+//   await answerCall(ctx, port, { prompt: true }); // uucico -l       (slave)
+//   const server = await listenTcp(ctx, { port: 540 });  // uucico --listen
+//
+// A call: check the `time` strings and the retry wait (unless forced), take
+// LCK..<system>, open the port, run the chat script, run the session, write
+// .Status/<system>, release everything, then run uuxqt if X. files arrived.
+// (Taylor manual "Invoking uucico", "Time Strings", "Status Directory".)
+import net from 'node:net';
+import path from 'node:path';
+import type { Gateway } from '../runtime/gateway.js';
+import { EX, GatewayError } from '../util/errors.js';
+import { runChat } from './chat.js';
+import { loadUucpConfig, type UucpConfig, type UucpSystem } from './config.js';
+import { lockSystem } from './lock.js';
+import { promptLogin } from './login.js';
+import { openPort, type Port } from './port/port.js';
+import { socketPort } from './port/tcp.js';
+import { DEFAULT_TIMEOUTS, runCalledSession, runCallerSession, type SessionEnv, type SessionResult } from './session.js';
+import { emptyStats } from './session-files.js';
+import { LineReader } from './session-io.js';
+import { listPendingWork, listSpoolSystems } from './spool.js';
+import { STATUS, mayCall, readStatus, recordCall } from './status.js';
+import { Trace } from './trace.js';
+import { runUuxqt } from './uuxqt.js';
+
+export interface UucicoContext extends SessionEnv {
+  gw?: Gateway;
+  /** Runs received executions for a system; undefined: none (uucico -q). */
+  runUuxqt?: (system: string) => Promise<void>;
+}
+
+export interface UucicoOptions {
+  trace?: Trace;
+  timeouts?: SessionEnv['timeouts'];
+  gOverrides?: SessionEnv['gOverrides'];
+  /** false: leave received executions for a later uuxqt run (uucico -q). */
+  uuxqt?: boolean;
+  /** Also print log lines on stderr. */
+  verbose?: boolean;
+}
+
+/** Builds the uucico environment from a loaded gateway: UUCP config, spool, lock and public directories. */
+export async function uucicoContext(gw: Gateway, o: UucicoOptions = {}): Promise<UucicoContext> {
+  const uucp = await loadUucpConfig(gw.loc.uucpDir);
+  const spoolDir = path.join(gw.loc.spoolDir, 'uucp');
+  const trace = o.trace ?? new Trace();
+  const ctx: UucicoContext = {
+    gw,
+    uucp,
+    localName: gw.cfg.uucp_name,
+    spoolDir,
+    lockDir: uucp.main.lockdir ?? spoolDir,
+    pubdir: uucp.main.pubdir ?? path.join(gw.loc.spoolDir, 'uucppublic'),
+    trace,
+    timeouts: o.timeouts,
+    gOverrides: o.gOverrides,
+    log: (m) => {
+      gw.log.log({ event: 'info', reason: `uucico: ${m}` });
+      trace.log('abnormal', m);
+      if (o.verbose) process.stderr.write(`uucico: ${m}\n`);
+    },
+  };
+  if (o.uuxqt !== false) ctx.runUuxqt = (system) => runUuxqtInProcess(gw, system, uucp);
+  return ctx;
+}
+
+/** Received executions run in-process right after the session (Taylor starts uuxqt the same way). */
+async function runUuxqtInProcess(gw: Gateway, system: string, uucp: UucpConfig): Promise<void> {
+  await runUuxqt(gw, { system, uucp });
+}
+
+// ---------------------------------------------------------------- time strings
+
+const DAYS = ['Su', 'Mo', 'Tu', 'We', 'Th', 'Fr', 'Sa'];
+const TIMETABLES: Record<string, string> = {
+  Evening: 'Wk1705-0755,Sa,Su',
+  Night: 'Wk2305-0755,Sa,Su2305-1655',
+  NonPeak: 'Wk1805-0655,Sa,Su',
+};
+
+/** True when `spec` (a Taylor time string, e.g. "Wk2305-0855,Sa,Su2305-1655") allows `when`. */
+export function timeMatches(spec: string, when: Date): boolean {
+  const expanded = TIMETABLES[spec] ?? spec;
+  for (const simple of expanded.split(/[|,]/)) {
+    const m = /^((?:Su|Mo|Tu|We|Th|Fr|Sa|Wk|Any|Never)+)(?:(\d{4})-(\d{4}))?(?:;\d+)?$/i.exec(simple.trim());
+    if (!m) continue;
+    const dayWords = m[1]!.match(/Su|Mo|Tu|We|Th|Fr|Sa|Wk|Any|Never/gi)!.map((d) => d[0]!.toUpperCase() + d.slice(1).toLowerCase());
+    const minutes = when.getHours() * 60 + when.getMinutes();
+    const dayOk = (day: number): boolean =>
+      dayWords.some((d) => d === 'Any' || (d === 'Wk' && day >= 1 && day <= 5) || d === DAYS[day]);
+    if (!m[2]) {
+      if (dayOk(when.getDay())) return true;
+      continue;
+    }
+    const from = Number(m[2].slice(0, 2)) * 60 + Number(m[2].slice(2));
+    const to = Number(m[3]!.slice(0, 2)) * 60 + Number(m[3]!.slice(2));
+    if (from <= to) {
+      if (dayOk(when.getDay()) && minutes >= from && minutes < to) return true;
+    } else {
+      // The range crosses midnight: the late part belongs to this day, the early part to the day before.
+      if (dayOk(when.getDay()) && minutes >= from) return true;
+      if (dayOk((when.getDay() + 6) % 7) && minutes < to) return true;
+    }
+  }
+  return false;
+}
+
+/** Taylor's rule: no `time` line means Never. */
+export function mayCallNow(sys: UucpSystem, when = new Date()): boolean {
+  return sys.time.some((t) => timeMatches(t, when));
+}
+
+// ---------------------------------------------------------------- calling
+
+export interface CallOutcome extends SessionResult {
+  /** Not called at all: the reason (wrong time, retry wait, lock held). */
+  skipped?: string;
+}
+
+export interface CallOptions {
+  /** Ignore the time strings and the retry wait (uucico -S). */
+  force?: boolean;
+}
+
+export async function callSystem(ctx: UucicoContext, name: string, o: CallOptions = {}): Promise<CallOutcome> {
+  const sys = ctx.uucp.findSystem(name);
+  if (!sys) throw new GatewayError(`unknown system "${name}"`, { exitCode: EX.NOHOST });
+  const base: CallOutcome = { system: sys.name, ok: false, stage: 'handshake', stats: emptyStats() };
+  if (!o.force) {
+    if (!mayCallNow(sys)) {
+      await recordCall(ctx.spoolDir, sys.name, { code: STATUS.WRONG_TIME, retryTimeMinutes: sys.retryTime, maxRetries: sys.maxRetries });
+      return { ...base, skipped: 'wrong time to call' };
+    }
+    if (!mayCall(await readStatus(ctx.spoolDir, sys.name).catch(() => null)))
+      return { ...base, skipped: 'retry time not reached' };
+  }
+  const locked = await lockSystem(ctx.lockDir, sys.name);
+  if (!locked.ok) return { ...base, skipped: `system locked by process ${locked.busyPid}` };
+  const record = (code: number, r: SessionResult, text?: string): Promise<unknown> =>
+    recordCall(ctx.spoolDir, sys.name, {
+      code,
+      text,
+      ...r.stats,
+      retryTimeMinutes: sys.retryTime,
+      maxRetries: sys.maxRetries,
+      successWait: sys.successWait,
+    });
+  let port: Port | undefined;
+  let result: CallOutcome = base;
+  try {
+    ctx.log(`${sys.name}: calling`);
+    try {
+      port = await openPort(sys, ctx.uucp.ports, { lockDir: ctx.lockDir });
+    } catch (err) {
+      const e = err instanceof GatewayError ? err : new GatewayError(String(err), { temporary: true });
+      ctx.log(`${sys.name}: ${e.message}`);
+      await record(STATUS.DIAL_FAILED, base);
+      return { ...base, error: e };
+    }
+    ctx.trace.log('port', `opened ${port.name}`);
+    const line = new LineReader(ctx.trace.tap(port.stream));
+    try {
+      await runChat(line, sys.chat, {
+        timeoutS: sys.chatTimeout,
+        fail: sys.chatFail,
+        login: sys.callLogin,
+        password: sys.callPassword,
+        phone: sys.phone,
+        trace: ctx.trace,
+      });
+    } catch (err) {
+      const e = err as GatewayError;
+      ctx.log(`${sys.name}: login failed: ${e.message}`);
+      await record(STATUS.LOGIN_FAILED, base);
+      return { ...base, error: e };
+    }
+    const portEntry = sys.inlinePort ?? (sys.port ? ctx.uucp.ports.get(sys.port) : undefined);
+    result = await runCallerSession(line, sys, ctx, portEntry?.protocol);
+    if (result.ok) {
+      ctx.log(`${sys.name}: call complete (${result.stats.filesSent} sent, ${result.stats.filesReceived} received)`);
+      await record(STATUS.COMPLETE, result);
+    } else {
+      ctx.log(`${sys.name}: call failed: ${result.error?.message}`);
+      await record(result.stage === 'handshake' ? STATUS.HANDSHAKE_FAILED : STATUS.CALL_FAILED, result, result.stage === 'handshake' ? undefined : `Call failed: ${result.error?.message ?? ''}`.slice(0, 200));
+    }
+  } finally {
+    await port?.close().catch(() => undefined);
+    ctx.trace.log('port', 'closed');
+    await locked.lock.release();
+  }
+  await afterSession(ctx, result);
+  return result;
+}
+
+async function afterSession(ctx: UucicoContext, r: SessionResult): Promise<void> {
+  if (r.system && r.stats.execReceived > 0 && ctx.runUuxqt) {
+    try {
+      await ctx.runUuxqt(r.system);
+    } catch (err) {
+      ctx.log(`${r.system}: uuxqt: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** `uucico -r1`: calls, one after the other, every system that has work waiting and may be called now. */
+export async function callSystemsWithWork(ctx: UucicoContext, o: CallOptions = {}): Promise<CallOutcome[]> {
+  const out: CallOutcome[] = [];
+  for (const dir of await listSpoolSystems(ctx.spoolDir)) {
+    const sys = ctx.uucp.findSystem(dir);
+    if (!sys || sys.name !== dir) continue;
+    if ((await listPendingWork(ctx.spoolDir, dir)).length === 0) continue;
+    out.push(await callSystem(ctx, dir, o));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- answering
+
+export interface AnswerOptions {
+  /** Show `login:`/`Password:` and check the passwd file (uucico -l, the TCP listener). */
+  prompt: boolean;
+  /** The login the caller already passed (e.g. the ssh account), checked against called-login. */
+  login?: string;
+}
+
+export async function answerCall(ctx: UucicoContext, port: Port, o: AnswerOptions): Promise<SessionResult> {
+  const line = new LineReader(ctx.trace.tap(port.stream));
+  let result: SessionResult = { ok: false, stage: 'handshake', stats: emptyStats() };
+  try {
+    let login = o.login;
+    if (o.prompt) {
+      try {
+        login = await promptLogin(line, { passwd: ctx.uucp.passwd, trace: ctx.trace });
+      } catch (err) {
+        ctx.log(`incoming call on ${port.name}: ${(err as Error).message}`);
+        return { ...result, error: err as GatewayError };
+      }
+    }
+    result = await runCalledSession(line, ctx, { login });
+    if (result.system && ctx.uucp.findSystem(result.system)) {
+      const sys = ctx.uucp.findSystem(result.system)!;
+      if (result.ok) ctx.log(`${sys.name}: incoming call complete (${result.stats.filesSent} sent, ${result.stats.filesReceived} received)`);
+      else ctx.log(`${sys.name}: incoming call failed: ${result.error?.message}`);
+      if (result.stage !== 'handshake' || result.ok)
+        await recordCall(ctx.spoolDir, sys.name, {
+          code: result.ok ? STATUS.COMPLETE : STATUS.CALL_FAILED,
+          ...result.stats,
+          retryTimeMinutes: sys.retryTime,
+          maxRetries: sys.maxRetries,
+        });
+    } else if (!result.ok) ctx.log(`incoming call on ${port.name}: ${result.error?.message}`);
+  } finally {
+    await port.close().catch(() => undefined);
+  }
+  await afterSession(ctx, result);
+  return result;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port: number;
+  /** Called after each session (the daemon's hook for logging or queue runs). */
+  onSession?: (r: SessionResult) => void;
+}
+
+/** Accepts UUCP calls over TCP (loopback unless told otherwise), each with a login prompt. */
+export function listenTcp(ctx: UucicoContext, o: ListenOptions): Promise<net.Server> {
+  const server = net.createServer((sock) => {
+    const port = socketPort(sock, `tcp ${sock.remoteAddress}:${sock.remotePort}`);
+    answerCall(ctx, port, { prompt: true }).then(
+      (r) => o.onSession?.(r),
+      (err) => ctx.log(`incoming call: ${(err as Error).message}`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+export { DEFAULT_TIMEOUTS, type UucpConfig };

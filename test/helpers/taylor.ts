@@ -1,0 +1,186 @@
+// Sites for UUCP session tests:
+// - ourEnv(): an in-process SessionEnv (uucp/ config, UUCP spool, pubdir, lock
+//   directory in a temp dir) for two of our sessions talking over a duplex pair;
+// - taylorSite(): a private Taylor UUCP 1.07 installation (its own -I config,
+//   spool, pubdir, lockdir, logs) whose programs run as root and drop to user
+//   uucp, so the whole tree is handed to uucp before Taylor runs;
+// - socat pty pairs and helpers to run Taylor's programs.
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Duplex } from 'node:stream';
+import { loadUucpConfig } from '../../src/uucp/config.js';
+import type { SessionEnv } from '../../src/uucp/session.js';
+import { Trace } from '../../src/uucp/trace.js';
+
+export const UUCICO = '/usr/sbin/uucico';
+export const UUX = '/usr/bin/uux';
+export const UUCP = '/usr/bin/uucp';
+export const UUXQT = '/usr/sbin/uuxqt';
+export const SOCAT = '/usr/bin/socat';
+
+export function taylorInstalled(): string[] {
+  return [UUCICO, UUX, UUCP, UUXQT, SOCAT].filter((p) => !existsSync(p));
+}
+
+export async function tempRoot(prefix: string): Promise<string> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fsp.chmod(root, 0o755);
+  return root;
+}
+
+// ---------------------------------------------------------------- our side, in-process
+
+export interface OurSite {
+  root: string;
+  uucpDir: string;
+  spool: string;
+  pub: string;
+  logs: string[];
+  env: SessionEnv;
+}
+
+/** Our side: `sys` (and optional `passwd`/`port`) written to uucp/, spool and pubdir created. */
+export async function ourEnv(
+  name: string,
+  files: { sys: string; passwd?: string; port?: string },
+  extra: Partial<SessionEnv> = {},
+): Promise<OurSite> {
+  const root = await tempRoot(`uusess-${name}-`);
+  const uucpDir = path.join(root, 'uucp');
+  const spool = path.join(root, 'spool', 'uucp');
+  const pub = path.join(root, 'pub');
+  for (const d of [uucpDir, spool, pub]) await fsp.mkdir(d, { recursive: true });
+  await fsp.writeFile(path.join(uucpDir, 'sys'), files.sys);
+  if (files.passwd) await fsp.writeFile(path.join(uucpDir, 'passwd'), files.passwd);
+  if (files.port) await fsp.writeFile(path.join(uucpDir, 'port'), files.port);
+  const logs: string[] = [];
+  const env: SessionEnv = {
+    uucp: await loadUucpConfig(uucpDir),
+    localName: name,
+    spoolDir: spool,
+    lockDir: spool,
+    pubdir: pub,
+    trace: new Trace(),
+    log: (m) => logs.push(m),
+    timeouts: { handshakeMs: 10_000, hangupMs: 2_000 },
+    ...extra,
+  };
+  return { root, uucpDir, spool, pub, logs, env };
+}
+
+/** Two in-memory streams joined back to back; `filter` may rewrite or drop what a → b carries. */
+export function duplexPair(filter?: (chunk: Buffer) => Buffer | null): [Duplex, Duplex] {
+  // eslint-disable-next-line prefer-const
+  let b: Duplex;
+  const a: Duplex = new Duplex({
+    read() {},
+    write(chunk: Buffer, _e, cb) {
+      const out = filter ? filter(chunk) : chunk;
+      if (out && out.length && !b.destroyed) b.push(out);
+      cb();
+    },
+    final(cb) {
+      b.push(null);
+      cb();
+    },
+  });
+  b = new Duplex({
+    read() {},
+    write(chunk: Buffer, _e, cb) {
+      if (!a.destroyed) a.push(chunk);
+      cb();
+    },
+    final(cb) {
+      a.push(null);
+      cb();
+    },
+  });
+  return [a, b];
+}
+
+// ---------------------------------------------------------------- Taylor
+
+export interface TaylorSite {
+  root: string;
+  name: string;
+  conf: string;
+  spool: string;
+  pub: string;
+  bin: string;
+  /** Where the capture rmail writes (one file per run: out.<n>). */
+  outDir: string;
+}
+
+/**
+ * A Taylor site named `name` under `root/<name>`: config, sys/port/passwd/call
+ * as given, a capture `rmail` in its command-path (writes "ARGS: [a] [b]\n" and
+ * its stdin to outDir/out.<pid>).
+ */
+export async function taylorSite(root: string, name: string, files: { sys: string; port?: string; passwd?: string; call?: string }): Promise<TaylorSite> {
+  const dir = path.join(root, name);
+  const s: TaylorSite = { root: dir, name, conf: path.join(dir, 'config'), spool: path.join(dir, 'spool'), pub: path.join(dir, 'pub'), bin: path.join(dir, 'bin'), outDir: path.join(dir, 'out') };
+  for (const d of ['spool', 'lock', 'pub', 'bin', 'out']) await fsp.mkdir(path.join(dir, d), { recursive: true });
+  const list = ['sys', 'port', 'dial', 'call', 'passwd'];
+  await fsp.writeFile(s.conf, [
+    `nodename ${name}`, `spool ${s.spool}`, `pubdir ${s.pub}`, `lockdir ${dir}/lock`,
+    `logfile ${dir}/log`, `statfile ${dir}/stats`, `debugfile ${dir}/debug`,
+    ...list.map((f) => `${f === 'sys' ? 'sysfile' : `${f}file`} ${dir}/${f}`),
+    'hdb-files false', 'v2-files false', 'run-uuxqt never', '',
+  ].join('\n'));
+  for (const f of list) await fsp.writeFile(path.join(dir, f), (files as Record<string, string | undefined>)[f] ?? '');
+  await fsp.writeFile(path.join(s.bin, 'rmail'), `#!/bin/sh\n{ printf 'ARGS:'; for a in "$@"; do printf ' [%s]' "$a"; done; echo; /bin/cat; } > ${s.outDir}/out.$$\n`, { mode: 0o755 });
+  return s;
+}
+
+/** Taylor drops to user uucp: hand it the tree (and make it reachable). */
+export function giveToUucp(...dirs: string[]): void {
+  for (const d of dirs) execFileSync('chown', ['-R', 'uucp', d]);
+}
+
+export async function taylorLog(s: TaylorSite): Promise<string> {
+  return fsp.readFile(path.join(s.root, 'log'), 'latin1').catch(() => '');
+}
+
+export async function rmailRuns(s: TaylorSite): Promise<Buffer[]> {
+  const names = (await fsp.readdir(s.outDir)).sort();
+  return Promise.all(names.map((n) => fsp.readFile(path.join(s.outDir, n))));
+}
+
+export function runTaylor(prog: string, args: string[], input?: string | Buffer, timeoutMs = 120_000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(prog, args, { input, timeout: timeoutMs, encoding: 'latin1' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a Taylor program in the background; resolves with its exit code. */
+export function spawnTaylor(prog: string, args: string[]): { child: ChildProcess; done: Promise<number | null> } {
+  const child = spawn(prog, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  void done.then((c) => {
+    if (c) process.stderr.write(`${prog} exited ${c}: ${err}\n`);
+  });
+  return { child, done };
+}
+
+/** A socat pty pair at root/ptyA and root/ptyB (mode 0666); resolves once both links exist. */
+export async function ptyPair(root: string): Promise<{ a: string; b: string; stop: () => Promise<void> }> {
+  const a = path.join(root, 'ptyA');
+  const b = path.join(root, 'ptyB');
+  const child = spawn(SOCAT, [`pty,raw,echo=0,link=${a},perm=0666`, `pty,raw,echo=0,link=${b},perm=0666`], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!(existsSync(a) && existsSync(b))) throw new Error('socat did not create the pty pair');
+  return {
+    a,
+    b,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('close', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+    },
+  };
+}
