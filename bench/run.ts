@@ -4,7 +4,8 @@ import { formatTable, type BenchResult } from './table.js';
 const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | BenchResult[]> }>> = {
   inject: () => import('./inject-bench.js'),
   queue: () => import('./queue-bench.js'),
-  paths: () => import('./paths-bench.js') as never,
+  paths: () => import('./paths-bench.js'),
+  uux: () => import('./uux-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

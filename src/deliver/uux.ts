@@ -27,11 +27,7 @@
 //   on uucico owns it. A neighbour missing from uucp/sys is a permanent failure; a
 //   spool that cannot be written is a temporary one.
 //
-// Where the spool is: a transport gets no gateway, so the context comes from
-// bindUuxTransport(gw) when a program bound one, else from the locations a uugate
-// command resolves (`--config/--uucp/--spool` on its command line, then
-// UUGATE_* variables, then the package defaults). createUuxTransport(ctx) builds
-// one for an explicit gateway.
+// The queue builds it with createUuxTransport(gw), so jobs go to that gateway's spool.
 import path from 'node:path';
 import { asctime } from '../message/date.js';
 import { lineEnding } from '../message/headers.js';
@@ -102,23 +98,15 @@ function spoolFailure(rcpt: string, err: unknown, system: string): DeliveryResul
   return temp(rcpt, reason, code === 'ENOSPC' || code === 'EDQUOT' ? '4.3.1' : '4.3.0');
 }
 
-/** A uux transport for an explicit gateway context (or a function finding one). */
-export function createUuxTransport(
-  context: UuxContext | (() => Promise<UuxContext>),
-  opts: UuxTransportOptions = {},
-): Transport {
+/** A uux transport writing into the UUCP spool of the gateway `ctx`. */
+export function createUuxTransport(ctx: UuxContext, opts: UuxTransportOptions = {}): Transport {
   const max = Math.max(1, opts.maxRecipients ?? UUX_MAX_RECIPIENTS);
   const grade = opts.grade ?? UUX_MAIL_GRADE;
   return {
     name: 'uux',
+    world: 'uucp',
     retryFactor: 20,
     async deliver(job: DeliveryJob): Promise<DeliveryResult[]> {
-      let ctx: UuxContext;
-      try {
-        ctx = typeof context === 'function' ? await context() : context;
-      } catch (err) {
-        return job.recipients.map((r) => temp(r.rcpt, `uux transport: cannot load configuration: ${(err as Error).message}`, '4.3.5'));
-      }
       const results: DeliveryResult[] = [];
       const byHop = new Map<string, RoutedRecipient[]>();
       for (const r of job.recipients) {
@@ -185,45 +173,3 @@ async function deliverToNeighbour(
   }
   return results;
 }
-
-// ---------------------------------------------------------------- the default transport
-
-let bound: UuxContext | undefined;
-let resolved: Promise<UuxContext> | undefined;
-
-/** Makes the default uuxTransport write into this gateway's spool (library and test use). */
-export function bindUuxTransport(gw: UuxContext | undefined): void {
-  bound = gw;
-}
-
-/** `--config/--uucp/--spool DIR` (or `=DIR`) from a uugate command line. */
-export function locationFlagsOf(argv: readonly string[]): { config?: string; uucp?: string; spool?: string } {
-  const out: { config?: string; uucp?: string; spool?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--(config|uucp|spool)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) continue;
-    const v = m[2] ?? argv[i + 1];
-    if (v !== undefined) out[m[1] as 'config' | 'uucp' | 'spool'] = v;
-    if (m[2] === undefined) i++;
-  }
-  return out;
-}
-
-async function defaultContext(): Promise<UuxContext> {
-  if (bound) return bound;
-  resolved ??= (async () => {
-    const { resolveLocations } = await import('../config/locations.js');
-    const { loadMailConfig } = await import('../config/mail-config.js');
-    const loc = resolveLocations(locationFlagsOf(process.argv.slice(2)));
-    return { loc, cfg: await loadMailConfig(loc.configDir, loc.spoolDir), clock: Date.now };
-  })();
-  try {
-    return await resolved;
-  } catch (err) {
-    resolved = undefined;
-    throw err;
-  }
-}
-
-/** The uux transport registered with the gateway (see "Where the spool is" above). */
-export const uuxTransport: Transport = createUuxTransport(defaultContext);

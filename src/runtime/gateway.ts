@@ -12,7 +12,7 @@ import { Logger } from '../log/logger.js';
 import { openRouter } from './routing.js';
 import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '../deliver/local.js';
 import { processAlive } from '../deliver/mbox.js';
-import { uuxTransport } from '../deliver/uux.js';
+import { createUuxTransport } from '../deliver/uux.js';
 import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
 import { rewriteForWorld } from '../route/world-rewrite.js';
 import type { AddressRouter } from '../route/types.js';
@@ -49,8 +49,9 @@ export function accept(gw: Gateway, req: AcceptRequest): Promise<string> {
   return acceptMessage(acceptContext(gw), req);
 }
 
-export function localTransports(): Transport[] {
-  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, uuxTransport];
+/** Every transport, bound to this gateway's spool and configuration. */
+export function defaultTransports(gw: Gateway): Transport[] {
+  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(gw)];
 }
 
 export interface OpenQueue {
@@ -74,7 +75,7 @@ export async function openQueue(gw: Gateway, opts: QueueOptions = {}): Promise<O
   let index: QueueIndex | undefined;
   try {
     index = await QueueIndex.open(gw.spool.db);
-    const transports = new Map((opts.transports ?? localTransports()).map((t) => [t.name, t]));
+    const transports = new Map((opts.transports ?? defaultTransports(gw)).map((t) => [t.name, t]));
     const site = routing?.tables.site;
     const rewrite = site ? (job: DeliveryJob, world: World) => rewriteForWorld(job, world, site, gw.cfg) : undefined;
     const runner = new QueueRunner({ cfg: gw.cfg, spool: gw.spool, index, router: opts.router ?? routing!.router, transports, log: gw.log, clock: gw.clock, rewrite });

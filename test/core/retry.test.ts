@@ -2,7 +2,7 @@ import test from 'ava';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { makeSite, maildirMessages, flags } from '../helpers/site.js';
-import { loadGateway, accept, localTransports } from '../../src/runtime/gateway.js';
+import { loadGateway, accept, defaultTransports } from '../../src/runtime/gateway.js';
 import { runQueue } from '../../src/runtime/runq.js';
 import { listQueue, formatQueue } from '../../src/queue/mailq.js';
 import { splitMessage, getFields } from '../../src/message/headers.js';
@@ -35,7 +35,7 @@ test('a temporary failure is retried on the (20n)² schedule and bounces with a 
   const clock = (): number => now;
   const gw = await loadGateway(flags(site), clock);
   const tries: number[] = [];
-  const transports = [...localTransports(), flaky(tries, clock)];
+  const transports = [...defaultTransports(gw), flaky(tries, clock)];
   const start = now;
   await accept(gw, { sender: 'bob@leaf.example.org', recipients: ['zed@far.example', 'amy@far.example'], data: Buffer.from('Subject: retry me\n\nbody\n'), origin: 'test' });
   // Walk the clock forward minute by minute for three hours, running the queue each time.
@@ -82,7 +82,7 @@ test('error_copy_postmaster copies bounces; mailq -v shows attempts and the last
   const site = makeSite({ conf: { smart_path: 'hub', error_copy_postmaster: true, delivery_mode: 'queued' } });
   let now = Date.now();
   const gw = await loadGateway(flags(site), () => now);
-  const transports = [...localTransports(), flaky([], () => now)];
+  const transports = [...defaultTransports(gw), flaky([], () => now)];
   await accept(gw, { sender: 'bob', recipients: ['x@far.example'], data: Buffer.from('Subject: s\n\nx\n'), origin: 'test' });
   await runQueue(gw, { transports });
   const text = formatQueue(await listQueue(gw.spool), now, true);

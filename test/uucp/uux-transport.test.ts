@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { makeSite, flags, run, UUGATE, type Site } from '../helpers/site.js';
 import { loadGateway, type Gateway } from '../../src/runtime/gateway.js';
-import { createUuxTransport, fromLinePath, locationFlagsOf, UUX_MAX_RECIPIENTS } from '../../src/deliver/uux.js';
+import { createUuxTransport, fromLinePath, UUX_MAX_RECIPIENTS } from '../../src/deliver/uux.js';
 import type { DeliveryJob } from '../../src/deliver/transport.js';
 import { asctime } from '../../src/message/date.js';
 import { listJobs, formatJob } from '../../src/uucp/uustat.js';
@@ -174,9 +174,4 @@ test('through the gateway: smart_path=hub routes rmail input to the uux transpor
   t.regex(data, /^From hub!carol \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} remote from leaf\nReceived: from hub\n/);
   t.true(data.endsWith(MSG));
   t.is(data.match(/^From /gm)?.length, 2, 'exactly one From_ line (plus the body line "From the start")');
-});
-
-test('location flags are read from a command line as uugate reads them', (t) => {
-  t.deepEqual(locationFlagsOf(['runq', '--config', '/c', '--spool=/s', '--uucp', '/u', '--quiet']), { config: '/c', spool: '/s', uucp: '/u' });
-  t.deepEqual(locationFlagsOf(['runq']), {});
 });

@@ -13,7 +13,6 @@ import { runUuxqt, notifyAddress, unquote, UUXQT_LOCK } from '../../src/uucp/uux
 import { formatExecFile, parseWorkFile, writeSpoolData, spoolFilePath, type ExecFile } from '../../src/uucp/spool.js';
 import { acquireLock } from '../../src/uucp/lock.js';
 import { readQueueFile } from '../../src/queue/spool.js';
-import { bindUuxTransport } from '../../src/deliver/uux.js';
 import { listJobs } from '../../src/uucp/uustat.js';
 
 const FROM = 'From alice Thu Nov 26 10:00:00 2026 remote from hub\n';
@@ -238,12 +237,7 @@ test('the error mail goes back to the requester over UUCP (smart_path=hub, uux t
   const s = site('system hub\ncommands rnews\n', { smart_path: 'hub' });
   await leaveRequest(s, { command: ['rmail', 'bob'] }, FROM + BODY);
   const gw = await loadGateway(flags(s));
-  bindUuxTransport(gw);
-  try {
-    t.like(await runUuxqt(gw), { failed: 1 });
-  } finally {
-    bindUuxTransport(undefined);
-  }
+  t.like(await runUuxqt(gw), { failed: 1 });
   const jobs = await listJobs(uucpSpool(s));
   t.is(jobs.length, 1);
   t.is(jobs[0].description, 'Executing rmail root', 'hub!root, relative to hub');
