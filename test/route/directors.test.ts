@@ -2,7 +2,7 @@
 // programs, lists (with owner- as the envelope sender) and .forward files.
 import test from 'ava';
 import path from 'node:path';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { makeSite, run, maildirMessages } from '../helpers/site.js';
 
 const FROM = 'From zed Fri Nov 27 10:00:00 2026 remote from hub\nSubject: to the team\n\nhello\n';
@@ -93,4 +93,24 @@ test('uugate paths check reports the first unsorted line; paths sort fixes it', 
   t.is(readFileSync(sorted, 'utf8'), 'alpha\talpha!%s\nbravo\tbravo!%s\ncharlie\tcharlie!%s\n');
   const ok = await run(site, ['paths', 'check', sorted]);
   t.is(ok.code, 0);
+});
+
+test('one alias to a maildir, a list and a remote UUCP address: each result checked', async (t) => {
+  const site = makeSite({ files: { aliases: 'mixed: alice, friends, dusk!far!user\nowner-friends: alice\n' } });
+  writeFileSync(path.join(site.uucp, 'sys'), 'system dusk\nport tcp\n');
+  mkdirSync(path.join(site.config, 'lists'));
+  writeFileSync(path.join(site.config, 'lists', 'friends'), 'bob\n');
+  const r = await run(site, ['rmail', 'mixed'], FROM);
+  t.is(r.code, 0, r.stderr);
+  t.regex(maildirMessages(path.join(site.spool, 'mail/alice'))[0], /Delivered-To: alice@leaf\.example\.org\n/);
+  t.regex(maildirMessages(path.join(site.spool, 'mail/bob'))[0], /^Return-Path: <owner-friends>\n/);
+  const uustat = await run(site, ['uustat', '-a']);
+  t.regex(uustat.stdout, /dusk .*Executing rmail far!user/);
+  const { listJobs } = await import('../../src/uucp/uustat.js');
+  const [job] = await listJobs(path.join(site.spool, 'uucp'));
+  t.is(job.system, 'dusk');
+  const dataName = readdirSync(path.join(site.spool, 'uucp/dusk/D.')).find((n) => !n.startsWith('D.X'))!;
+  const data = readFileSync(path.join(site.spool, 'uucp/dusk/D.', dataName), 'latin1');
+  t.regex(data, /^From hub!zed \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} remote from leaf\nReceived: from hub\n/);
+  t.true(data.endsWith('Subject: to the team\n\nhello\n'));
 });
