@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ManualClock } from '../../src/uucp/g/clock.js';
+import type { GStats } from '../../src/uucp/g/engine.js';
 import { GProtocol, type GCloseInfo, type GProtocolOptions } from '../../src/uucp/g/gprotocol.js';
 import { SimLink, drive, seededRandom, type LinkFaults } from '../../src/uucp/g/sim-link.js';
 
@@ -10,6 +11,8 @@ interface Outcome {
   complete: boolean;
   closed: GCloseInfo[];
   wrong: string[];
+  stats: GStats[];
+  errors: string[];
 }
 
 const DAY = 24 * 3600 * 1000;
@@ -68,49 +71,56 @@ async function simulate(
   const results = Promise.allSettled(runs);
   const settled = await drive(clock, Promise.all([results, ...sides.map((g) => g.closed)]), DAY);
   if (!settled) throw new Error(`simulation stalled at ${clock.now()} ms`);
-  const complete = (await results).every((r) => r.status === 'fulfilled');
-  return { complete, closed: await Promise.all(sides.map((g) => g.closed)), wrong };
+  const settledRuns = await results;
+  const complete = settledRuns.every((r) => r.status === 'fulfilled');
+  const errors = settledRuns.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'));
+  return { complete, errors, closed: await Promise.all(sides.map((g) => g.closed)), wrong, stats: sides.map((g) => g.stats) };
 }
 
 const item: fc.Arbitrary<Item> = fc.oneof(
-  fc.record({ command: fc.string({ minLength: 1, maxLength: 300, unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)) }) }),
-  fc.record({ file: fc.uint8Array({ maxLength: 3000 }) }),
+  fc.record({ command: fc.string({ minLength: 1, maxLength: 300, size: 'max', unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)) }) }),
+  fc.record({ file: fc.uint8Array({ maxLength: 6000, size: 'max' }) }),
 );
 const side: fc.Arbitrary<GProtocolOptions> = fc.record({
   window: fc.integer({ min: 1, max: 7 }),
   packetSize: fc.constantFrom(32, 64, 128, 256, 1024),
   shortPackets: fc.boolean(),
 });
+/** 0 … max% as a probability (integers spread more evenly than fc.double). */
+const rate = (maxPercent: number) => fc.integer({ min: 0, max: maxPercent * 10 }).map((n) => n / 1000);
 const faults: fc.Arbitrary<LinkFaults> = fc.record({
-  drop: fc.double({ min: 0, max: 0.05, noNaN: true }),
-  duplicate: fc.double({ min: 0, max: 0.05, noNaN: true }),
-  garbage: fc.double({ min: 0, max: 0.03, noNaN: true }),
-  headerFlip: fc.double({ min: 0, max: 0.03, noNaN: true }),
-  dataFlip: fc.double({ min: 0, max: 0.05, noNaN: true }),
-  reorder: fc.double({ min: 0, max: 0.05, noNaN: true }),
+  drop: rate(5),
+  duplicate: rate(5),
+  garbage: rate(3),
+  headerFlip: rate(3),
+  dataFlip: rate(5),
+  reorder: rate(5),
 });
 
 test('property: over a lossy, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {
   let completed = 0;
   let runs = 0;
+  const seen = { resent: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, rejects: 0 };
   await fc.assert(
     fc.asyncProperty(
       fc.integer(),
       faults,
       fc.tuple(side, side),
-      fc.tuple(fc.array(item, { maxLength: 4 }), fc.array(item, { maxLength: 4 })),
+      fc.tuple(fc.array(item, { maxLength: 5 }), fc.array(item, { maxLength: 5 })),
       async (seed, f, options, scripts) => {
         const out = await simulate(seed, f, options, scripts);
         runs++;
+        for (const s of out.stats) for (const k of Object.keys(seen) as (keyof typeof seen)[]) seen[k] += s[k];
         t.deepEqual(out.wrong, [], 'never a wrong byte');
         if (out.complete) completed++;
         // Anything short of complete must come with a failure on some side.
-        else t.true(out.closed.some((c) => c.how === 'failed'), JSON.stringify(out.closed));
+        else t.true(out.closed.some((c) => c.how === 'failed'), JSON.stringify([out.closed, out.errors]));
       },
     ),
-    { numRuns: 60 },
+    { numRuns: 60, endOnFailure: true },
   );
-  t.log(`${completed}/${runs} runs complete`);
+  t.log(`${completed}/${runs} runs complete; recovery seen: ${JSON.stringify(seen)}`);
+  for (const [k, n] of Object.entries(seen)) t.true(n > 0, `the faults exercised ${k}`);
   t.true(completed >= runs * 0.8, 'with these fault rates most sessions should succeed');
 });
 

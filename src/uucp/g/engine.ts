@@ -171,6 +171,7 @@ export class GEngine {
   private goodPackets = 0;
   private garbage = 0;
   private timeouts = 0;
+  private heard = false;
 
   constructor(
     private readonly io: GEngineIO,
@@ -206,14 +207,18 @@ export class GEngine {
   receive(bytes: Uint8Array): void {
     if (this.phase !== 'init' && this.phase !== 'running') return;
     this.decoder.push(bytes);
-    // Like a read that returned data: the running read timeout starts over.
-    if (this.phase === 'running') this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
+    this.heard = false;
     let d: Decoded | undefined;
     while ((this.phase === 'init' || this.phase === 'running') && (d = this.decoder.next())) {
       this.onDecoded(d);
       if (this.closing && this.phase === 'running' && this.queue.length === 0) this.finish(false);
       this.dispatch();
     }
+    // The read timeout starts over when the peer is heard: a useful packet
+    // arrived, or one is still arriving. Duplicates and garbage do not count,
+    // so a peer resending a packet whose RR it lost still gets our RJ.
+    if (this.phase === 'running' && (this.heard || this.decoder.leftover().length > 0))
+      this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
   }
 
   /** True when a data packet may be handed to sendData() now. */
@@ -300,11 +305,10 @@ export class GEngine {
     this.emit({ type: 'closed', byPeer });
   }
 
-  private fail(reason: string): void {
+  /** Tells the peer with CLOSE (so it stops too instead of timing out), then stops. */
+  private fail(reason: string, closes = 2): void {
     if (this.phase === 'failed' || this.phase === 'closed') return;
-    // Tell the peer, so it stops too instead of timing out.
-    this.sendControl(Ctl.CLOSE, 0);
-    this.sendControl(Ctl.CLOSE, 0);
+    for (let i = 0; i < closes; i++) this.sendControl(Ctl.CLOSE, 0);
     this.stop('failed');
     this.emit({ type: 'failed', reason });
   }
@@ -410,6 +414,7 @@ export class GEngine {
         return this.onBadPacket(d.kind === 'bad-length' ? TT.SHORT : d.tt, d.seq);
       case 'control':
         this.garbage = 0;
+        this.heard = true;
         return this.phase === 'init' ? this.onInitPhaseControl(d.type, d.value) : this.onControl(d.type, d.value);
       case 'data':
         this.garbage = 0;
@@ -424,7 +429,7 @@ export class GEngine {
 
   private onInitPhaseControl(type: number, value: number): void {
     if (type >= Ctl.INITC) return this.onInit(type, value);
-    if (type === Ctl.CLOSE) return this.finish(true);
+    if (type === Ctl.CLOSE) return this.fail('closed by the peer during startup', 1);
     // An RR or RJ while we wait for INITC: the peer is running, its INITC was lost.
     if (this.step === Ctl.INITC && (type === Ctl.RR || type === Ctl.RJ)) {
       this.established();
@@ -452,6 +457,7 @@ export class GEngine {
       else this.addError('packet out of order');
       return;
     }
+    this.heard = true;
     this.gotAck(ack);
     this.recvSeq = seq;
     this.stats.received++;

@@ -1,8 +1,8 @@
 /**
  * A simulated serial line for exercising the g protocol deterministically
  * with a ManualClock: seeded faults per packet written (each engine write is
- * one packet), occasional extra delay (so packets can overtake each other), and
- * deliveries split into random pieces to exercise the streaming decoder.
+ * one packet), and deliveries split into random pieces to exercise the
+ * streaming decoder.
  *
  *   packet: DLE | K | sumLo | sumHi | C | xor | data     (see packet.ts)
  *
@@ -15,6 +15,13 @@
  *   goes through unchanged).
  * Truncation is left out: what a cut packet merges with is unknowable here,
  * and one time in 65536 the merge would pass the checksum.
+ *
+ * Reordering model. g was made for lines that keep order; with 3-bit
+ * sequence numbers a late RR, RJ or piggy-backed ack can alias a newer one
+ * and acknowledge packets that never arrived (even one swap can, with a full
+ * window of 7). So reordering here only swaps a data packet with the data
+ * packet written right after it (the receiver drops the early one as out of
+ * order, ignoring its ack), and a duplicate follows its original at once.
  */
 
 import type { ManualClock } from './clock.js';
@@ -31,10 +38,8 @@ export interface LinkFaults {
   headerFlip?: number;
   /** Probability of one flipped bit in the data area (only if the checksum catches it). */
   dataFlip?: number;
-  /** Probability that a packet is held back up to `reorderMs`, letting later ones overtake it. */
+  /** Probability that a data packet swaps places with the next data packet. */
   reorder?: number;
-  /** Longest hold-back for a reordered packet, ms. Default 30. */
-  reorderMs?: number;
 }
 
 /** mulberry32: small, fast, good enough for test randomness. */
@@ -62,6 +67,8 @@ export class SimLink {
   readonly written = [0, 0];
   private readonly random: () => number;
   private readonly sinks: ((bytes: Uint8Array) => void)[] = [];
+  /** Per receiving side: a data packet waiting to be overtaken. */
+  private readonly held: (Uint8Array | undefined)[] = [];
 
   constructor(
     private readonly clock: ManualClock,
@@ -96,9 +103,27 @@ export class SimLink {
 
   private send(to: number, packet: Uint8Array): void {
     const f = this.faults;
-    if (this.chance(f.drop)) return;
-    const copies = this.chance(f.duplicate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) this.schedule(to, this.damage(packet));
+    const isData = packet.length > HEADER_LEN;
+    const held = this.held[to];
+    this.held[to] = undefined;
+    // A control packet never overtakes: release what is held first.
+    if (held && !isData) this.schedule(to, held);
+    if (!this.chance(f.drop)) {
+      const copies = this.chance(f.duplicate) ? 2 : 1;
+      if (isData && !held && this.chance(f.reorder)) return this.hold(to, this.damage(packet));
+      for (let i = 0; i < copies; i++) this.schedule(to, this.damage(packet));
+    }
+    if (held && isData) this.schedule(to, held);
+  }
+
+  /** Keeps a packet back until the next data packet, or a latency later if none comes. */
+  private hold(to: number, packet: Uint8Array): void {
+    this.held[to] = packet;
+    this.clock.setTimer(this.latencyMs, () => {
+      if (this.held[to] !== packet) return;
+      this.held[to] = undefined;
+      this.schedule(to, packet);
+    });
   }
 
   private damage(packet: Uint8Array): Uint8Array {
@@ -122,10 +147,8 @@ export class SimLink {
   }
 
   private schedule(to: number, bytes: Uint8Array): void {
-    const hold = this.chance(this.faults.reorder) ? this.random() * (this.faults.reorderMs ?? 30) : 0;
-    const delay = this.latencyMs + hold;
     const cut = this.int(bytes.length + 1);
-    this.clock.setTimer(delay, () => {
+    this.clock.setTimer(this.latencyMs, () => {
       const sink = this.sinks[to];
       if (!sink) return;
       if (cut > 0) sink(bytes.subarray(0, cut));
