@@ -45,12 +45,6 @@ export class ManualClock implements Clock {
     return { cancel: () => void (p.live = false) };
   }
 
-  /** Number of timers still waiting to fire. */
-  get size(): number {
-    this.pending = this.pending.filter((p) => p.live);
-    return this.pending.length;
-  }
-
   /** Jumps to the earliest timer and fires it; false if none is set. */
   runNext(): boolean {
     let first: Pending | undefined;

@@ -186,10 +186,6 @@ export class GEngine {
     return { ...this.send };
   }
 
-  get running(): boolean {
-    return this.phase === 'running';
-  }
-
   /** Bytes received but not consumed, e.g. what followed the peer's CLOSE. */
   leftover(): Uint8Array {
     return this.decoder.leftover();

@@ -63,8 +63,6 @@ function passesChecks(packet: Uint8Array): boolean {
 
 export class SimLink {
   faults: LinkFaults;
-  /** Packets written, per side. */
-  readonly written = [0, 0];
   private readonly random: () => number;
   private readonly sinks: ((bytes: Uint8Array) => void)[] = [];
   /** Per receiving side: a data packet waiting to be overtaken. */
@@ -88,7 +86,6 @@ export class SimLink {
   /** The write function for side `side`; bytes go to the other side. */
   writer(side: 0 | 1): (bytes: Uint8Array) => void {
     return (bytes) => {
-      this.written[side]!++;
       this.send(1 - side, bytes.slice());
     };
   }
