@@ -3,10 +3,10 @@
 // "N passed, N failed" line that CI reads. Exit status is ava's.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const avaCli = require.resolve('ava/entrypoints/cli.mjs');
+// ava's CLI file is not in its package exports; it sits at a fixed place in node_modules.
+const avaCli = fileURLToPath(new URL('../node_modules/ava/entrypoints/cli.mjs', import.meta.url));
 const child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
