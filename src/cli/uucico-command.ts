@@ -79,13 +79,17 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
     const server = await uucico.listenTcp(ctx, where);
     const addr = server.address();
     process.stderr.write(`uucico: listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : where.port}\n`);
+    // `on`, not `once`: lock.ts re-raises a signal nobody else listens to,
+    // which would kill us before the server has closed.
+    // (They stay registered until the server has closed, for the same reason.)
+    let stop = (): void => undefined;
     await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        server.close(() => resolve());
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      stop = (): void => void server.close(() => resolve());
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     });
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
     return;
   }
 
@@ -99,6 +103,12 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
     } else {
       const { openStdioPort } = await import('../uucp/port/stdio.js');
       port = openStdioPort();
+      // A caller that ran us (Taylor's pipe port, sshd) sends SIGHUP and SIGPIPE
+      // when it hangs up, SIGKILL 4 s later. The line's end is seen on stdin
+      // anyway; keep running so received executions are handed to uuxqt.
+      const ignore = (): void => undefined;
+      process.on('SIGHUP', ignore);
+      process.on('SIGPIPE', ignore);
     }
     // -l (and plain -r0) prompt for a login; --stdio trusts whoever started us.
     const prompt = !!f.prompt || (!f.stdio && !f.slave);

@@ -10,7 +10,7 @@ export interface LoginOptions {
   passwd: Map<string, string>;
   /** Seconds to wait for each answer. */
   timeoutS?: number;
-  /** Login attempts before giving up. */
+  /** Login attempts before giving up (default 1: a wrong password ends the call at once). */
   tries?: number;
   trace?: Trace;
 }
@@ -45,7 +45,7 @@ async function readLine(line: LineReader, timeoutS: number, what: string): Promi
 /** Prompts until a valid login and password arrive; returns the login name. */
 export async function promptLogin(line: LineReader, o: LoginOptions): Promise<string> {
   const timeoutS = o.timeoutS ?? 60;
-  for (let attempt = 0; attempt < (o.tries ?? 3); attempt++) {
+  for (let attempt = 0; attempt < (o.tries ?? 1); attempt++) {
     let name = '';
     for (let blanks = 0; name === ''; blanks++) {
       if (blanks > 20) throw new LoginError('too many empty lines at the login prompt');

@@ -68,7 +68,8 @@ export class Trace {
       this.log(dir === 'got' ? 'incoming' : 'outgoing', `${chunk.length} bytes ${hex(chunk)}`);
       if (!this.on('proto')) return;
       dec.push(chunk);
-      for (let d = dec.next(); d; d = dec.next()) this.log('proto', `${dir} ${describe(d)}`);
+      // Handshake text and the closing O's are not packets: only real ones are shown.
+      for (let d = dec.next(); d; d = dec.next()) if (d.kind === 'control' || d.kind === 'data' || d.kind === 'bad-checksum') this.log('proto', `${dir} ${describe(d)}`);
     };
     const outer = new Duplex({
       read() {

@@ -14,6 +14,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Gateway } from '../runtime/gateway.js';
+import { mkdirp } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
 import { runChat } from './chat.js';
 import { loadUucpConfig, type UucpConfig, type UucpSystem } from './config.js';
@@ -66,6 +67,9 @@ export async function uucicoContext(gw: Gateway, o: UucicoOptions = {}): Promise
       if (o.verbose) process.stderr.write(`uucico: ${m}\n`);
     },
   };
+  // A fresh spool has no uucp/ yet; locks and received files need it.
+  await mkdirp(ctx.spoolDir, 0o755);
+  await mkdirp(ctx.lockDir, 0o755);
   if (o.uuxqt !== false) ctx.runUuxqt = (system) => runUuxqtInProcess(gw, system, uucp);
   return ctx;
 }

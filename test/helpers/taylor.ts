@@ -122,6 +122,8 @@ export async function taylorSite(root: string, name: string, files: { sys: strin
   const dir = path.join(root, name);
   const s: TaylorSite = { root: dir, name, conf: path.join(dir, 'config'), spool: path.join(dir, 'spool'), pub: path.join(dir, 'pub'), bin: path.join(dir, 'bin'), outDir: path.join(dir, 'out') };
   for (const d of ['spool', 'lock', 'pub', 'bin', 'out']) await fsp.mkdir(path.join(dir, d), { recursive: true });
+  // Taylor only receives files for remote requests into world-writable directories.
+  await fsp.chmod(s.pub, 0o777);
   const list = ['sys', 'port', 'dial', 'call', 'passwd'];
   await fsp.writeFile(s.conf, [
     `nodename ${name}`, `spool ${s.spool}`, `pubdir ${s.pub}`, `lockdir ${dir}/lock`,

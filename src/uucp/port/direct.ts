@@ -2,6 +2,7 @@
 // the serialport package. serialport only flocks the device, so we also take
 // the HDB lock file LCK..<device> that other UUCPs and cu honour.
 import type { Duplex } from 'node:stream';
+import { mkdirp } from '../../util/durable.js';
 import { acquireLock, lockDevice } from '../lock.js';
 import { type Port, portError } from './port.js';
 
@@ -13,6 +14,7 @@ export interface DirectOptions {
 }
 
 export async function openDirectPort(device: string, o: DirectOptions): Promise<Port> {
+  await mkdirp(o.lockDir, 0o755);
   const locked = o.lockName ? await acquireLock(o.lockDir, o.lockName) : await lockDevice(o.lockDir, device);
   if (!locked.ok) throw portError(`${device} is locked by process ${locked.busyPid}`);
   let sp: import('serialport').SerialPort;

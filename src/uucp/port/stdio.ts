@@ -9,6 +9,7 @@ import type { Port } from './port.js';
 export function openStdioPort(): Port {
   const input = process.stdin.isTTY ? new tty.ReadStream(0) : process.stdin;
   if (input instanceof tty.ReadStream) input.setRawMode(true);
+  process.stdout.on('error', () => undefined); // EPIPE once the caller hung up
   const stream = Duplex.from({ readable: input, writable: process.stdout });
   return {
     name: 'stdin',

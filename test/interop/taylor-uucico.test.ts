@@ -1,0 +1,224 @@
+// Interop with Debian's Taylor UUCP 1.07: our uucico and Taylor's talk over
+// TCP on loopback, a socat pty pair and a pipe port. Each test builds two
+// private sites (ours: config/uucp/spool via makeSite; Taylor's: its own -I
+// config, spool, pubdir, lockdir, logs) and checks what arrives byte for byte.
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { loadGateway } from '../../src/runtime/gateway.js';
+import { openPortEntry } from '../../src/uucp/port/port.js';
+import { answerCall, callSystem, listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { readStatus } from '../../src/uucp/status.js';
+import { queueExecution } from '../../src/uucp/uux.js';
+import { makeSite, maildirMessages, type Site } from '../helpers/site.js';
+import {
+  UUCICO, UUCP, UUX, UUXQT, giveToUucp, ptyPair, rmailRuns, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot, type TaylorSite,
+} from '../helpers/taylor.js';
+
+test.before(() => {
+  // The test script installs them (test/install-peers.sh); never skip silently.
+  const missing = taylorInstalled();
+  if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
+  if (process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
+});
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Our site: uucp/sys as given; the gateway and the uucico context. */
+async function ours(sys: string, extra: { passwd?: string; port?: string } = {}): Promise<{ site: Site; ctx: UucicoContext; logs: string[] }> {
+  const site = makeSite();
+  writeFileSync(path.join(site.uucp, 'sys'), sys);
+  if (extra.passwd) writeFileSync(path.join(site.uucp, 'passwd'), extra.passwd);
+  if (extra.port) writeFileSync(path.join(site.uucp, 'port'), extra.port);
+  const gw = await loadGateway({ config: site.config, uucp: site.uucp, spool: site.spool });
+  const ctx = await uucicoContext(gw, { timeouts: { handshakeMs: 30_000, hangupMs: 3_000 } });
+  const logs: string[] = [];
+  const log = ctx.log;
+  ctx.log = (m) => {
+    logs.push(m);
+    log(m);
+  };
+  return { site, ctx, logs };
+}
+
+const uucpSpool = (s: Site): string => path.join(s.spool, 'uucp');
+
+/** Taylor answering TCP calls on a loopback port through socat (one call). */
+async function taylorListens(t: TaylorSite, port: number): Promise<ReturnType<typeof spawnTaylor>> {
+  const p = spawnTaylor('/usr/bin/socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `EXEC:${UUCICO} -I ${t.conf} -D -q -l,nofork`]);
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const up = await new Promise<boolean>((resolve) => {
+      const ss = runTaylor('/usr/bin/ss', ['-ltn', `sport = :${port}`]);
+      resolve(ss.stdout.includes(`:${port}`));
+    });
+    if (up) break;
+  }
+  return p;
+}
+
+const FROM_LINE = 'From alice Fri Nov 27 10:00:00 2026 remote from leaf\n';
+
+test.serial('our uucico calls Taylor over TCP: a mail job reaches Taylor uuxqt and rmail byte for byte', async (t) => {
+  const root = await tempRoot('uuint1-');
+  const port = await freePort();
+  const hub = await taylorSite(root, 'hub', {
+    sys: `system leaf\ncalled-login Uleaf\ncommands rmail\ncommand-path ${path.join(root, 'hub/bin')}\nprotocol g\n`,
+    passwd: 'Uleaf secret\n',
+  });
+  const { site, ctx } = await ours(`system hub\ntime any\naddress 127.0.0.1\nport type tcp\nport service ${port}\ncall-login Uleaf\ncall-password secret\nchat ogin: \\L word: \\P\nprotocol g\n`);
+  const body = Buffer.concat([Buffer.from(`${FROM_LINE}Subject: to Taylor\n\nline 1\n`), randomBytes(2000), Buffer.from('\nend\n')]);
+  await queueExecution({ spoolDir: uucpSpool(site), system: 'hub', localName: 'leaf', command: 'rmail', args: ['bob@example.org', '(carol)'], stdin: body, requester: 'alice' });
+  giveToUucp(root);
+  const taylor = await taylorListens(hub, port);
+  const r = await callSystem(ctx, 'hub');
+  await taylor.done;
+  t.true(r.ok, `${r.error?.message}\n${await taylorLog(hub)}`);
+  t.deepEqual(await listPendingWork(uucpSpool(site), 'hub'), []);
+  t.like(await readStatus(uucpSpool(site), 'hub'), { code: 0, text: 'Conversation complete' });
+  t.regex(await taylorLog(hub), /Call complete/);
+  t.is(runTaylor(UUXQT, ['-I', hub.conf]).status, 0);
+  const runs = await rmailRuns(hub);
+  t.is(runs.length, 1);
+  t.deepEqual(runs[0], Buffer.concat([Buffer.from('ARGS: [bob@example.org] [(carol)]\n'), body]));
+});
+
+test.serial('Taylor calls our uucico -l over a socat pty pair: mail queued with Taylor uux lands in our maildir', async (t) => {
+  const root = await tempRoot('uuint2-');
+  const pty = await ptyPair(root);
+  try {
+    const hub = await taylorSite(root, 'hub', {
+      sys: 'system leaf\ntime any\nport PTY\nchat "" \\r\\c ogin:-\\r\\c-ogin: \\L word: \\P\ncall-login Uhub\ncall-password pw2\nprotocol g\n',
+      port: `port PTY\ntype direct\ndevice ${pty.a}\nspeed 115200\n`,
+    });
+    const { site, ctx } = await ours('system hub\ncalled-login Uhub\ncommands rmail\nprotocol g\n', {
+      passwd: 'Uhub pw2\n',
+      port: `port PTYB\ntype direct\ndevice ${pty.b}\nspeed 115200\n`,
+    });
+    giveToUucp(root);
+    const msg = `From carol Fri Nov 27 11:00:00 2026 remote from hub\nSubject: from Taylor\nMessage-ID: <t2@hub>\n\nHello alice,\nover a pty.\n`;
+    const q = runTaylor(UUX, ['-I', hub.conf, '-r', '-', 'leaf!rmail', 'alice'], msg);
+    t.is(q.status, 0, q.stderr);
+    const ourPort = await openPortEntry(ctx.uucp.ports.get('PTYB')!, { lockDir: ctx.lockDir });
+    const answering = answerCall(ctx, ourPort, { prompt: true });
+    const taylor = spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']);
+    const [r] = await Promise.all([answering, taylor.done]);
+    t.true(r.ok, `${r.error?.message}\n${await taylorLog(hub)}`);
+    t.is(r.system, 'hub');
+    t.is(r.stats.execReceived, 1);
+    t.regex(await taylorLog(hub), /Call complete/);
+    const mail = maildirMessages(path.join(site.spool, 'mail/alice'));
+    t.is(mail.length, 1, 'delivered through uuxqt and rmail in-process');
+    t.true(mail[0]!.endsWith('Subject: from Taylor\nMessage-ID: <t2@hub>\n\nHello alice,\nover a pty.\n'), mail[0]);
+    t.regex(mail[0]!, /hub!carol/);
+  } finally {
+    await pty.stop();
+  }
+});
+
+test.serial('Taylor calls our TCP listener; both have work: role reversal, files both ways (5 MB), 4096-byte packets within the 16 KiB bound', async (t) => {
+  const root = await tempRoot('uuint3-');
+  const port = await freePort();
+  const hub = await taylorSite(root, 'hub', {
+    sys: `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password pw3\nchat ogin: \\L word: \\P\nprotocol g\nprotocol-parameter g packet-size 4096\nprotocol-parameter g window 7\n`,
+    port: `port TCPLEAF\ntype tcp\nservice ${port}\n`,
+  });
+  const { site, ctx } = await ours(`system hub\ncalled-login Uhub\ncommands rmail\nprotocol g\nprotocol-parameter g packet-size 4096\nprotocol-parameter g window 7\n`, {
+    passwd: 'Uhub pw3\n',
+  });
+  // Taylor's work: a file for our public directory (uucp command).
+  const toUs = randomBytes(700_000);
+  await fsp.writeFile(path.join(root, 'to-leaf.bin'), toUs);
+  // Our work: 5 MB for Taylor's public directory, and a request for a file there.
+  const big = randomBytes(5 * 1024 * 1024);
+  await writeSpoolData(uucpSpool(site), 'hub', 'D.0005', big);
+  const wanted = randomBytes(300_000);
+  await fsp.writeFile(path.join(hub.pub, 'wanted.bin'), wanted);
+  const ourPub = path.join(site.spool, 'uucppublic');
+  await writeWorkFile(uucpSpool(site), 'hub', 'N', [
+    { type: 'S', from: 'D.0005', to: '~/big.bin', user: 'alice', options: 'C', temp: 'D.0005', mode: 0o644, notify: '' },
+    { type: 'R', from: '~/wanted.bin', to: path.join(ourPub, 'wanted.bin'), user: 'alice', options: 'd' },
+  ]);
+  giveToUucp(root);
+  const q = runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'to-leaf.bin'), 'leaf!~/from-hub.bin']);
+  t.is(q.status, 0, q.stderr);
+  const sessions: import('../../src/uucp/session.js').SessionResult[] = [];
+  const server = await listenTcp(ctx, { port, onSession: (r) => sessions.push(r) });
+  try {
+    const code = await spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']).done;
+    for (let i = 0; i < 100 && sessions.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const r = sessions[0]!;
+    t.true(r?.ok, `${r?.error?.message}\n${await taylorLog(hub)}`);
+    t.is(code, 0);
+    // Taylor asked for 4096/7; 7 × (4096 + 6) overruns its 16 KiB ring, so we send with window 3.
+    t.deepEqual(r.gSend, { packetSize: 4096, window: 3 });
+    t.deepEqual(r.gReceive, { packetSize: 4096, window: 7 });
+    t.deepEqual(await fsp.readFile(path.join(ourPub, 'from-hub.bin')), toUs);
+    t.deepEqual(await fsp.readFile(path.join(hub.pub, 'big.bin')), big);
+    t.deepEqual(await fsp.readFile(path.join(ourPub, 'wanted.bin')), wanted);
+    t.deepEqual(await listPendingWork(uucpSpool(site), 'hub'), []);
+    t.regex(await taylorLog(hub), /Call complete/);
+  } finally {
+    server.close();
+  }
+});
+
+test.serial('our uucico calls Taylor through a pipe port at 64/7: Taylor has work too; its request for /etc/passwd is refused', async (t) => {
+  const root = await tempRoot('uuint4-');
+  const hub = await taylorSite(root, 'hub', {
+    sys: `system leaf\ncalled-login Uleaf\ncommands rmail\ncommand-path ${path.join(root, 'hub/bin')}\nprotocol g\n`,
+    passwd: 'Uleaf pw4\n',
+  });
+  const { site, ctx, logs } = await ours(`system hub\ntime any\nport type pipe\nport command ${UUCICO} -I ${hub.conf} -l\ncall-login Uleaf\ncall-password pw4\nchat ogin: \\L word: \\P\nprotocol g\ncommands rmail\n`);
+  const mine = randomBytes(150_000);
+  await writeSpoolData(uucpSpool(site), 'hub', 'D.0001', mine);
+  await writeWorkFile(uucpSpool(site), 'hub', 'N', [{ type: 'S', from: 'D.0001', to: '~/mine.bin', user: 'alice', options: 'C', temp: 'D.0001', mode: 0o644, notify: '' }]);
+  const theirs = randomBytes(120_000);
+  await fsp.writeFile(path.join(root, 'theirs.bin'), theirs);
+  giveToUucp(root);
+  t.is(runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'theirs.bin'), 'leaf!~/theirs.bin']).status, 0);
+  t.is(runTaylor(UUCP, ['-I', hub.conf, '-r', 'leaf!/etc/passwd', path.join(hub.pub, 'stolen')]).status, 0);
+  const mail = `${FROM_LINE.replace('leaf', 'hub')}Subject: hi\n\nvia pipe\n`;
+  t.is(runTaylor(UUX, ['-I', hub.conf, '-r', '-', 'leaf!rmail', 'bob'], mail).status, 0);
+  const r = await callSystem(ctx, 'hub');
+  t.true(r.ok, `${r.error?.message}\n${await taylorLog(hub)}`);
+  t.deepEqual(r.gSend, { packetSize: 64, window: 7 });
+  t.deepEqual(await fsp.readFile(path.join(hub.pub, 'mine.bin')), mine);
+  t.deepEqual(await fsp.readFile(path.join(site.spool, 'uucppublic', 'theirs.bin')), theirs);
+  await t.throwsAsync(fsp.stat(path.join(hub.pub, 'stolen')));
+  t.regex(logs.join('\n'), /refused to send \/etc\/passwd/);
+  t.regex(await taylorLog(hub), /\/etc\/passwd.*(no such file|permission|denied)|Call complete/);
+  t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 1);
+});
+
+test.serial('refusals seen by Taylor: a wrong password and an unknown system', async (t) => {
+  const root = await tempRoot('uuint5-');
+  const port = await freePort();
+  const sysFor = (pw: string): string =>
+    `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password ${pw}\nchat ogin: \\L word: \\P\nprotocol g\n`;
+  const hub = await taylorSite(root, 'hub', { sys: sysFor('wrong'), port: `port TCPLEAF\ntype tcp\nservice ${port}\n` });
+  const stranger = await taylorSite(root, 'stranger', { sys: sysFor('pw5'), port: `port TCPLEAF\ntype tcp\nservice ${port}\n` });
+  const { ctx, logs } = await ours('system hub\ncalled-login Uhub\nprotocol g\n', { passwd: 'Uhub pw5\n' });
+  giveToUucp(root);
+  const sessions: import('../../src/uucp/session.js').SessionResult[] = [];
+  const server = await listenTcp(ctx, { port, onSession: (r) => sessions.push(r) });
+  try {
+    await spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']).done;
+    t.regex(await fsp.readFile(path.join(hub.spool, '.Status/leaf'), 'latin1'), /^[34] 1 /, 'Taylor records a failed login or handshake');
+    t.regex(logs.join('\n'), /login incorrect/);
+    await spawnTaylor(UUCICO, ['-I', stranger.conf, '-D', '-q', '-S', 'leaf']).done;
+    t.regex(await taylorLog(stranger), /unknown to me/i);
+    t.regex(logs.join('\n'), /unknown system "stranger"/);
+  } finally {
+    server.close();
+  }
+});
