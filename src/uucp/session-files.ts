@@ -145,14 +145,16 @@ export class Transfers {
     const restartable = kind === 'S' && (this.features & FEATURE.RESTART) !== 0 && !!temp && isSpoolName(temp);
     if (restartable) offset = (await fsp.stat(tempPath).catch(() => undefined))?.size ?? 0;
     const fh = await fsp.open(tempPath, offset > 0 ? 'a' : 'w', 0o600);
+    const out = bufferedWriter(fh);
     let n: number;
     try {
       await this.send(kind === 'E' ? 'EY' : offset > 0 ? `SY 0x${offset.toString(16)}` : 'SY');
       log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}`);
-      n = await this.g.receiveFile(async (chunk) => {
-        await fh.write(chunk);
-      });
+      n = await this.g.receiveFile(out.write);
+      await out.flush();
     } catch (err) {
+      // What arrived is a correct prefix (g delivers in order): keep it for a restart.
+      if (restartable) await out.flush().catch(() => undefined);
       await fh.close().catch(() => undefined);
       if (!restartable) await fsp.unlink(tempPath).catch(() => undefined);
       throw err;
@@ -420,9 +422,9 @@ export class Transfers {
     const fh = await fsp.open(tempPath, 'w', 0o600);
     let n: number;
     try {
-      n = await this.g.receiveFile(async (chunk) => {
-        await fh.write(chunk);
-      });
+      const out = bufferedWriter(fh);
+      n = await this.g.receiveFile(out.write);
+      await out.flush();
     } catch (err) {
       await fh.close().catch(() => undefined);
       await fsp.unlink(tempPath).catch(() => undefined);
@@ -443,6 +445,32 @@ export class Transfers {
     await this.send('CY');
     return 'done';
   }
+}
+
+/**
+ * Collects received packets (32–4096 bytes each) into 64 KiB writes: one
+ * file system call per packet costs more than the line at small packet sizes.
+ * Memory stays bounded by the buffer size.
+ */
+function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Promise<void>; flush: () => Promise<void> } {
+  const LIMIT = 64 * 1024;
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const flush = async (): Promise<void> => {
+    if (size === 0) return;
+    const data = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    await fh.write(data);
+  };
+  return {
+    write: async (chunk) => {
+      parts.push(Buffer.from(chunk));
+      size += chunk.length;
+      if (size >= LIMIT) await flush();
+    },
+    flush,
+  };
 }
 
 /** Free bytes for an unprivileged writer in the file system holding `dir` (-1 if unknown). */
