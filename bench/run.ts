@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   queue: () => import('./queue-bench.js'),
   paths: () => import('./paths-bench.js'),
   uux: () => import('./uux-bench.js'),
+  'uucp-session': () => import('./uucp-session-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -8,10 +8,6 @@ import { GatewayError, EX } from '../util/errors.js';
 /** Commands that later work will provide: they say so and exit 78, never pretend. */
 const NOT_BUILT: Record<string, string> = {
   rsmtp: 'BSMTP batches',
-  uucico: 'the UUCP transfer daemon',
-  uuxqt: 'UUCP remote execution',
-  uux: 'UUCP remote execution requests',
-  uustat: 'UUCP job status',
 };
 
 export const LINK_NAMES = ['rmail', 'rsmtp', 'sendmail', 'mailq', 'runq', 'uucico', 'uuxqt', 'uux', 'uustat'];
