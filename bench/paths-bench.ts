@@ -21,21 +21,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MemoryPaths, PathsDb, type PathMatch, type PathsDbOptions } from '../src/route/paths.js';
 import { formatTable, type BenchResult, type Row } from './table.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 
 const NAMES = 1_000_000;
 const LOOKUPS = 20_000;
 const KEY_SEARCHES = 5_000;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Sorted paths lines (no newlines). */
 function generate(n: number, seed: number): string[] {

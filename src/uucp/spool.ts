@@ -17,7 +17,7 @@
 // work file that names them is created.
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, mkdirp } from '../util/durable.js';
+import { fsyncDir, mkdirp, writeNewFile } from '../util/durable.js';
 import { GatewayError, EX, dataError } from '../util/errors.js';
 import { waitLock } from './lock.js';
 
@@ -346,13 +346,7 @@ export async function writeSpoolData(
     await fsp.chmod(file, mode);
     await syncFile(file);
   } else {
-    const fh = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewFile(file, data, mode);
   }
   await fsyncDir(path.dirname(file));
   return file;
