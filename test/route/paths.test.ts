@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GatewayError } from '../../src/util/errors.js';
-import {
 import { seededRandom } from '../../src/util/seeded-random.js';
+import {
   buildMatch,
   checkPaths,
   compareKeys,
