@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   inject: () => import('./inject-bench.js'),
   queue: () => import('./queue-bench.js'),
   paths: () => import('./paths-bench.js'),
+  route: () => import('./route-bench.js'),
   uux: () => import('./uux-bench.js'),
   'uucp-session': () => import('./uucp-session-bench.js'),
 };
