@@ -64,3 +64,18 @@ test('rmail refuses recipients that look like options (exit 64)', async (t) => {
   t.is(r.code, 64);
   t.regex(r.stderr, /starts with '-'/);
 });
+
+test('bin/uugate invoked through a link named rmail behaves as rmail (argv[0] dispatch)', async (t) => {
+  const { symlinkSync, mkdtempSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { UUGATE } = await import('../helpers/site.js');
+  const os = await import('node:os');
+  const site = makeSite();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'uugate-links-'));
+  for (const name of ['rmail', 'mailq']) symlinkSync(UUGATE, path.join(dir, name));
+  const r = spawnSync(path.join(dir, 'rmail'), ['bob'], { input: body, env: site.env, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 1);
+  const q = spawnSync(path.join(dir, 'mailq'), [], { env: site.env, encoding: 'utf8' });
+  t.regex(q.stdout, /Mail queue is empty/);
+});
