@@ -24,6 +24,10 @@ const SPECS = {
   local_delivery: { parse: str, default: '' },
   log_json: { parse: bool, default: false, boolean: true },
   message_size_limit: { parse: int, default: 50 * 1024 * 1024 },
+  // The daemon's UUCP call scheduler (src/daemon/call-scheduler.ts).
+  max_calls: { parse: int, default: 2 },
+  call_check_interval: { parse: duration, default: 60 },
+  uucp_listen: { parse: str, default: '' },
   // Routing and rewriting (see README "Routing").
   uucp_transport: { parse: str, default: 'uux' },
   uucp_domain: { parse: str, default: 'uucp' },

@@ -63,6 +63,8 @@ export interface UucpDialer {
   /** Every keyword of the entry as written (for the dialer code to interpret). */
   raw: Record<string, string[][]>;
   where: string;
+  /** `file:line` of each keyword's last line in the entry. */
+  whereOf?: Record<string, string>;
 }
 
 /** Settings that make up one calling choice (the system itself or an alternate). */
@@ -84,6 +86,13 @@ export interface UucpSystemSettings {
   time: string[];
   /** Retry time in minutes from `time x N`, or from `retry-time N`. */
   retryTime?: number;
+  /** The retry time came from a `time` line (Taylor: a fixed wait, no backoff). */
+  retryFixed?: boolean;
+  /** `poll` cron expressions (our extension: call at these times even without work). */
+  poll: string[];
+  /** `file:line` of the last `poll` and `chat` lines (for errors found later). */
+  pollWhere?: string;
+  chatWhere?: string;
   protocol?: string;
   protocolParams: ProtocolParams;
   commands: string[];
@@ -254,6 +263,7 @@ export function defaultSystemSettings(): UucpSystemSettings {
     chatTimeout: 10,
     chatFail: [],
     time: [],
+    poll: [],
     protocolParams: emptyProtocolParams(),
     commands: ['rmail', 'rsmtp'],
     maxRemoteDebug: ['abnormal', 'chat', 'handshake'],
@@ -273,6 +283,7 @@ function cloneSettings(s: UucpSystemSettings): UucpSystemSettings {
     chat: [...s.chat],
     chatFail: [...s.chatFail],
     time: [...s.time],
+    poll: [...s.poll],
     protocolParams: cloneProtocolParams(s.protocolParams),
     commands: [...s.commands],
     commandPath: s.commandPath ? [...s.commandPath] : undefined,
@@ -307,7 +318,7 @@ function applySysKeyword(
   switch (l.keyword) {
     case 'call-login': s.callLogin = str(l); return true;
     case 'call-password': s.callPassword = str(l); return true;
-    case 'chat': s.chat = [...l.args]; return true;
+    case 'chat': s.chat = [...l.args]; s.chatWhere = l.where; return true;
     case 'chat-timeout': s.chatTimeout = num(l, 0, { min: 0 }); return true;
     case 'chat-fail': replaceList('chatFail'); s.chatFail.push(l.rest); return true;
     case 'port':
@@ -332,9 +343,18 @@ function applySysKeyword(
     case 'time':
       replaceList('time');
       s.time.push(str(l));
-      if (l.args.length > 1) s.retryTime = num(l, 1, { min: 0 });
+      if (l.args.length > 1) {
+        s.retryTime = num(l, 1, { min: 0 });
+        s.retryFixed = true;
+      }
       return true;
-    case 'retry-time': s.retryTime = num(l, 0, { min: 0 }); return true;
+    case 'poll':
+      if (l.args.length === 0) throw configError(l.where, 'poll: missing cron expression');
+      replaceList('poll');
+      s.poll.push(l.rest.trim());
+      s.pollWhere = l.where;
+      return true;
+    case 'retry-time': s.retryTime = num(l, 0, { min: 0 }); s.retryFixed = false; return true;
     case 'max-retries': s.maxRetries = num(l, 0, { min: 0 }); return true;
     case 'success-wait': s.successWait = num(l, 0, { min: 0 }); return true;
     case 'protocol': s.protocol = str(l); return true;
@@ -502,6 +522,7 @@ export function parseDialFile(text: string, file: string, warnings: string[]): U
         }
     }
     addRaw(cur.raw, l);
+    (cur.whereOf ??= {})[l.keyword] = l.where;
   }
   return dialers;
 }

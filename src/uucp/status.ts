@@ -16,6 +16,7 @@ import path from 'node:path';
 import { writeFileAtomic, mkdirp } from '../util/durable.js';
 import { dataError } from '../util/errors.js';
 import { checkSystemName } from './spool.js';
+import { nextRetryTime, retryDelaySeconds } from './schedule.js';
 
 export const STATUS = {
   COMPLETE: 0,
@@ -55,7 +56,14 @@ export interface StatusExtra {
   nextCallTime?: number;
   /** Epoch ms of the last successful conversation. */
   lastSuccessTime?: number;
+  /** The last few call attempts, newest last: epoch ms, status code, result text. */
+  attempts?: Array<{ time: number; code: number; result: string }>;
+  /** Epoch ms of the next poll (`poll` cron), kept by the daemon's call scheduler. */
+  nextPollTime?: number;
 }
+
+/** How many attempts the sidecar remembers. */
+export const KEEP_ATTEMPTS = 10;
 
 export interface SystemStatus {
   system: string;
@@ -148,11 +156,13 @@ export async function listStatus(spoolDir: string): Promise<SystemStatus[]> {
   return out;
 }
 
-/** Taylor's wait after `retries` failures: retries * 10 minutes, or the fixed retry time. */
-export function retryWait(retries: number, opts: { retryTimeMinutes?: number; maxRetries?: number } = {}): number {
-  if (opts.maxRetries !== undefined && retries >= opts.maxRetries) return 24 * 60 * 60;
-  if (opts.retryTimeMinutes !== undefined) return opts.retryTimeMinutes * 60;
-  return retries * 10 * 60;
+/**
+ * The wait after `retries` consecutive failures (see schedule.ts): retry-time
+ * (default 10 minutes) doubling with each failure up to 12 hours, or a fixed
+ * wait for a retry time given on the `time` line; a day after max-retries.
+ */
+export function retryWait(retries: number, opts: { retryTimeMinutes?: number; maxRetries?: number; retryFixed?: boolean } = {}): number {
+  return retryDelaySeconds(retries, { retryMinutes: opts.retryTimeMinutes, maxRetries: opts.maxRetries, fixed: opts.retryFixed }) ?? 24 * 60 * 60;
 }
 
 export interface CallResult {
@@ -170,6 +180,13 @@ export interface CallResult {
   maxRetries?: number;
   /** From `success-wait` (seconds). */
   successWait?: number;
+  /** The retry time came from the `time` line: fixed, no backoff. */
+  retryFixed?: boolean;
+  /**
+   * The system's time strings: a retry falls into the next allowed minute, and
+   * after max-retries waits for the start of the next allowed window.
+   */
+  times?: string[];
 }
 
 /**
@@ -188,6 +205,10 @@ export async function recordCall(spoolDir: string, system: string, r: CallResult
   } else if (r.code !== STATUS.TALKING) {
     retries += 1;
     wait = retryWait(retries, r);
+    if (r.times?.length) {
+      const next = nextRetryTime(r.times, retries, { retryMinutes: r.retryTimeMinutes, maxRetries: r.maxRetries, fixed: r.retryFixed }, time * 1000);
+      wait = Math.max(0, Math.ceil(next / 1000) - time);
+    }
   }
   const text = r.text ?? STATUS_TEXT[r.code] ?? 'Unknown status';
   const extra: StatusExtra = {
@@ -197,6 +218,7 @@ export async function recordCall(spoolDir: string, system: string, r: CallResult
     nextCallTime: (time + wait) * 1000,
   };
   if (r.code === STATUS.COMPLETE) extra.lastSuccessTime = nowMs;
+  if (r.code !== STATUS.TALKING) extra.attempts = [...(prev?.extra.attempts ?? []), { time: nowMs, code: r.code, result: text }].slice(-KEEP_ATTEMPTS);
   if (r.code !== STATUS.TALKING) {
     extra.bytesSent = r.bytesSent ?? 0;
     extra.bytesReceived = r.bytesReceived ?? 0;

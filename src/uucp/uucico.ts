@@ -28,6 +28,7 @@ import { LineReader } from './session-io.js';
 import { listPendingWork, listSpoolSystems } from './spool.js';
 import { STATUS, mayCall, readStatus, recordCall } from './status.js';
 import { Trace } from './trace.js';
+import { effectiveTimes, timesAllow } from './schedule.js';
 import { runUuxqt } from './uuxqt.js';
 
 export interface UucicoContext extends SessionEnv {
@@ -81,43 +82,12 @@ async function runUuxqtInProcess(gw: Gateway, system: string, uucp: UucpConfig):
 
 // ---------------------------------------------------------------- time strings
 
-const DAYS = ['Su', 'Mo', 'Tu', 'We', 'Th', 'Fr', 'Sa'];
-const TIMETABLES: Record<string, string> = {
-  Evening: 'Wk1705-0755,Sa,Su',
-  Night: 'Wk2305-0755,Sa,Su2305-1655',
-  NonPeak: 'Wk1805-0655,Sa,Su',
-};
+// Time strings live in schedule.ts; these names stay for existing callers.
+export { timeMatches } from './schedule.js';
 
-/** True when `spec` (a Taylor time string, e.g. "Wk2305-0855,Sa,Su2305-1655") allows `when`. */
-export function timeMatches(spec: string, when: Date): boolean {
-  const expanded = TIMETABLES[spec] ?? spec;
-  for (const simple of expanded.split(/[|,]/)) {
-    const m = /^((?:Su|Mo|Tu|We|Th|Fr|Sa|Wk|Any|Never)+)(?:(\d{4})-(\d{4}))?(?:;\d+)?$/i.exec(simple.trim());
-    if (!m) continue;
-    const dayWords = m[1]!.match(/Su|Mo|Tu|We|Th|Fr|Sa|Wk|Any|Never/gi)!.map((d) => d[0]!.toUpperCase() + d.slice(1).toLowerCase());
-    const minutes = when.getHours() * 60 + when.getMinutes();
-    const dayOk = (day: number): boolean =>
-      dayWords.some((d) => d === 'Any' || (d === 'Wk' && day >= 1 && day <= 5) || d === DAYS[day]);
-    if (!m[2]) {
-      if (dayOk(when.getDay())) return true;
-      continue;
-    }
-    const from = Number(m[2].slice(0, 2)) * 60 + Number(m[2].slice(2));
-    const to = Number(m[3]!.slice(0, 2)) * 60 + Number(m[3]!.slice(2));
-    if (from <= to) {
-      if (dayOk(when.getDay()) && minutes >= from && minutes < to) return true;
-    } else {
-      // The range crosses midnight: the late part belongs to this day, the early part to the day before.
-      if (dayOk(when.getDay()) && minutes >= from) return true;
-      if (dayOk((when.getDay() + 6) % 7) && minutes < to) return true;
-    }
-  }
-  return false;
-}
-
-/** Taylor's rule: no `time` line means Never. */
+/** Taylor's rule: no `time` line means Never (a `poll` line alone allows any time). */
 export function mayCallNow(sys: UucpSystem, when = new Date()): boolean {
-  return sys.time.some((t) => timeMatches(t, when));
+  return timesAllow(effectiveTimes(sys), when);
 }
 
 // ---------------------------------------------------------------- calling
@@ -138,7 +108,7 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
   const base: CallOutcome = { system: sys.name, ok: false, stage: 'handshake', stats: emptyStats() };
   if (!o.force) {
     if (!mayCallNow(sys)) {
-      await recordCall(ctx.spoolDir, sys.name, { code: STATUS.WRONG_TIME, retryTimeMinutes: sys.retryTime, maxRetries: sys.maxRetries });
+      await recordCall(ctx.spoolDir, sys.name, { code: STATUS.WRONG_TIME, retryTimeMinutes: sys.retryTime, maxRetries: sys.maxRetries, retryFixed: sys.retryFixed, times: effectiveTimes(sys) });
       return { ...base, skipped: 'wrong time to call' };
     }
     if (!mayCall(await readStatus(ctx.spoolDir, sys.name).catch(() => null)))
@@ -153,6 +123,8 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
       ...r.stats,
       retryTimeMinutes: sys.retryTime,
       maxRetries: sys.maxRetries,
+      retryFixed: sys.retryFixed,
+      times: effectiveTimes(sys),
       successWait: sys.successWait,
     });
   let port: Port | undefined;
