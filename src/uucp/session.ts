@@ -135,13 +135,10 @@ async function converse(line: LineReader, hs: Handshake, role: Role, env: Sessio
   const result: SessionResult = { system: hs.system.name, ok: false, stage: 'protocol', stats, protocol: hs.protocol };
   const gopts = gOptionsFor(hs.system, hs, env.gOverrides);
   env.trace.log('proto', `starting ${hs.protocol} as ${role}: ${JSON.stringify(gopts)}`);
-  const early = line.detach();
-  const g = runGOverStream(line.stream, gopts);
-  // Bytes that came with the last handshake message are fed after start():
-  // the engine ignores input before it has started, so the adapter's own
-  // `initialBytes` (fed at construction) would lose the peer's first INIT.
+  // Bytes that came with the last handshake message (often the peer's first
+  // INITA) belong to g: the engine keeps them until start().
+  const g = runGOverStream(line.stream, { ...gopts, initialBytes: line.detach() });
   const starting = g.start(role);
-  if (early.length) g.receive(early);
   line.stream.resume();
   let tx: Transfers | undefined;
   try {

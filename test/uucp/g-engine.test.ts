@@ -338,3 +338,14 @@ test('G variant: every packet is exactly the peer size', (t) => {
   h.engine.sendData(new Uint8Array(0), 'file');
   t.deepEqual(h.out.map((d) => (d.kind === 'data' ? d.size : 0)), [512, 512, 512]);
 });
+
+test('INIT: bytes received before start() are kept and answered once started (the peer INITA read with the handshake)', (t) => {
+  const h = new Harness();
+  h.feed(ctl(Ctl.INITA, 7));
+  t.deepEqual(h.take(), [], 'nothing is answered before start()');
+  h.engine.start('slave');
+  t.deepEqual(h.take(), ['INITA 7'], 'answered at once, without waiting out the INIT timeout');
+  h.feed(ctl(Ctl.INITB, 1), ctl(Ctl.INITC, 7));
+  t.deepEqual(h.take(), ['INITB 1', 'INITC 7']);
+  t.like(h.events[0], { type: 'started' });
+});

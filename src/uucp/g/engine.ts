@@ -191,18 +191,33 @@ export class GEngine {
     return this.decoder.leftover();
   }
 
-  /** Begins the INIT exchange; the master (caller) speaks first. */
+  /**
+   * Begins the INIT exchange; the master (caller) speaks first. Bytes
+   * received before start() (typically the peer's first INITA, read together
+   * with the last handshake message) are processed now, after our own INITA.
+   */
   start(role: Role): void {
     if (this.phase !== 'idle') throw new Error('g: already started');
     this.role = role;
     this.phase = 'init';
     this.enterStep(Ctl.INITA);
     this.dispatch();
+    if (this.decoder.buffered() > 0) this.consume();
   }
 
+  /**
+   * Bytes read from the line. The engine takes ownership: the caller must not
+   * modify them afterwards (data payloads handed out may be views of them).
+   * Before start() they are kept; after the engine has ended they are dropped.
+   */
   receive(bytes: Uint8Array): void {
+    if (this.phase === 'idle') return this.decoder.push(bytes);
     if (this.phase !== 'init' && this.phase !== 'running') return;
     this.decoder.push(bytes);
+    this.consume();
+  }
+
+  private consume(): void {
     this.heard = false;
     let d: Decoded | undefined;
     while ((this.phase === 'init' || this.phase === 'running') && (d = this.decoder.next())) {
@@ -213,7 +228,7 @@ export class GEngine {
     // The read timeout starts over when the peer is heard: a useful packet
     // arrived, or one is still arriving. Duplicates and garbage do not count,
     // so a peer resending a packet whose RR it lost still gets our RJ.
-    if (this.phase === 'running' && (this.heard || this.decoder.leftover().length > 0))
+    if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0))
       this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
   }
 

@@ -187,41 +187,98 @@ function shortPayload(area: Uint8Array): Uint8Array | undefined {
   return area.subarray(start, area.length - unused + start);
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * Streaming decoder. push() bytes as they arrive, then call next() until it
  * returns undefined (more input needed). After a bad header or checksum it
  * advances a single byte, never the claimed length: if bytes were lost, the
  * next real DLE may lie inside what looked like this packet's data.
+ *
+ * Buffering: packets are parsed in place in the pushed chunks (payloads
+ * handed out are views of them, so a pushed chunk must not be modified
+ * afterwards). Only a packet that straddles chunks is copied, and only its
+ * own bytes, once it is complete: the cost stays linear however the line
+ * splits its reads.
  */
 export class PacketDecoder {
-  private buf: Uint8Array = new Uint8Array(0);
+  /** Parsing happens in buf[pos..]; later chunks wait in `more`. */
+  private buf: Uint8Array = EMPTY;
   private pos = 0;
+  private more: Uint8Array[] = [];
+  private moreLength = 0;
 
   push(bytes: Uint8Array): void {
-    const rest = this.buf.length - this.pos;
-    const merged = new Uint8Array(rest + bytes.length);
-    merged.set(this.buf.subarray(this.pos));
-    merged.set(bytes, rest);
-    // Payloads handed out are views of this buffer; it is never written again.
-    this.buf = merged;
-    this.pos = 0;
+    if (bytes.length === 0) return;
+    if (this.pos >= this.buf.length && this.moreLength === 0) {
+      this.buf = bytes;
+      this.pos = 0;
+      return;
+    }
+    this.more.push(bytes);
+    this.moreLength += bytes.length;
+  }
+
+  /** How many bytes are received but not consumed. */
+  buffered(): number {
+    return this.buf.length - this.pos + this.moreLength;
   }
 
   /** Bytes received but not consumed (e.g. what followed a CLOSE). */
   leftover(): Uint8Array {
+    if (this.moreLength > 0) this.fill(this.buffered());
     return this.buf.subarray(this.pos);
   }
 
   next(): Decoded | undefined {
+    for (;;) {
+      const d = this.parse();
+      if (typeof d !== 'number') return d;
+      if (!this.fill(d)) return undefined;
+    }
+  }
+
+  /**
+   * Makes buf[pos..] hold at least `need` bytes: the next chunk as it is when
+   * nothing is left of the current one, else a copy of just enough bytes.
+   */
+  private fill(need: number): boolean {
+    const rest = this.buf.length - this.pos;
+    if (rest + this.moreLength < need) return false;
+    if (rest === 0) {
+      this.buf = this.more.shift()!;
+      this.moreLength -= this.buf.length;
+      this.pos = 0;
+      if (this.buf.length >= need) return true;
+      return this.fill(need);
+    }
+    const joined = new Uint8Array(need);
+    joined.set(this.buf.subarray(this.pos));
+    for (let filled = rest; filled < need; ) {
+      const chunk = this.more[0]!;
+      const take = Math.min(chunk.length, need - filled);
+      joined.set(take === chunk.length ? chunk : chunk.subarray(0, take), filled);
+      filled += take;
+      this.moreLength -= take;
+      if (take === chunk.length) this.more.shift();
+      else this.more[0] = chunk.subarray(take);
+    }
+    this.buf = joined;
+    this.pos = 0;
+    return true;
+  }
+
+  /** One item from buf[pos..], or how many bytes from pos it needs to decide. */
+  private parse(): Decoded | number {
     const b = this.buf;
     const at = this.pos;
-    if (at >= b.length) return undefined;
+    if (at >= b.length) return 1;
     if (b[at] !== DLE) {
       const dle = b.indexOf(DLE, at);
       this.pos = dle < 0 ? b.length : dle;
       return { kind: 'garbage', bytes: this.pos - at };
     }
-    if (b.length - at < HEADER_LEN) return undefined;
+    if (b.length - at < HEADER_LEN) return HEADER_LEN;
     const k = b[at + 1]!;
     const lo = b[at + 2]!;
     const hi = b[at + 3]!;
@@ -240,7 +297,7 @@ export class PacketDecoder {
       return { kind: 'control', type: xxx, value: yyy };
     }
     const size = sizeOfK(k);
-    if (b.length - at < HEADER_LEN + size) return undefined;
+    if (b.length - at < HEADER_LEN + size) return HEADER_LEN + size;
     const area = b.subarray(at + HEADER_LEN, at + HEADER_LEN + size);
     if (check !== headerChecksum(c, checksum(area))) return this.badChecksum(tt, xxx);
     this.pos = at + HEADER_LEN + size;
