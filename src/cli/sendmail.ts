@@ -1,5 +1,5 @@
 // sendmail-compatible entry point: -bm (deliver, default), -bp (mailq), -q (runq),
-// -bs (SMTP on stdin/stdout), -t, -i/-oi, -f, -F.
+// -bs (SMTP on stdin/stdout), -bS (BSMTP batch on stdin), -t, -i/-oi, -f, -F.
 import { parseSendmailArgs } from './sendmail-args.js';
 import { readStdin } from './run.js';
 import { accept, loadGateway } from '../runtime/gateway.js';
@@ -37,6 +37,16 @@ export async function sendmailMain(argv: string[]): Promise<void> {
     case 'deliver': {
       const id = await submit(gw, { ...a, sender: a.sender === '<>' ? '' : a.sender, data: await readStdin() });
       await deliverAccepted(gw, [id]);
+      return;
+    }
+    case 'batch-smtp': {
+      // -bS: a BSMTP batch on stdin, read with Exim's -bS semantics (smtp/bsmtp-reader.ts).
+      const { readBsmtp, bsmtpExitCode, formatProblems } = await import('../smtp/bsmtp-reader.js');
+      const s = await readBsmtp(gw, await readStdin(), { origin: 'sendmail-bS' });
+      process.stderr.write(formatProblems(s));
+      const ids = [...s.accepted, ...s.bounces];
+      if (ids.length) await deliverAccepted(gw, ids);
+      process.exitCode = bsmtpExitCode(s);
       return;
     }
     case 'test-route':

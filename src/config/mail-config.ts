@@ -36,6 +36,12 @@ const SPECS = {
   smtp_route_style: { parse: oneOf('bang-local', 'source-route'), default: 'bang-local' as 'bang-local' | 'source-route' },
   rewrite_headers: { parse: bool, default: true, boolean: true },
   uucp_header_style: { parse: oneOf('domain', 'bang'), default: 'domain' as 'domain' | 'bang' },
+  // BSMTP over UUCP (README "BSMTP, rsmtp and maildir flushes").
+  bsmtp_neighbors: { parse: list, default: [] as string[] },
+  bsmtp_no_helo: { parse: list, default: [] as string[] },
+  bsmtp_batch_max: { parse: int, default: 100 },
+  bsmtp_batch_bytes: { parse: int, default: 1024 * 1024 },
+  bsmtp_crlf: { parse: bool, default: false, boolean: true },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

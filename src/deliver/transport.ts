@@ -46,6 +46,8 @@ export interface Transport {
   /** c in the retry schedule: the n-th retry comes about (c·n)² seconds after arrival. */
   readonly retryFactor: number;
   deliver(job: DeliveryJob): Promise<DeliveryResult[]>;
+  /** Called at the end of every queue run: transports that batch (bsmtp) send what they hold. */
+  flush?(): Promise<void>;
 }
 
 export const ok = (rcpt: string, reason: string): DeliveryResult => ({ rcpt, outcome: 'ok', status: '2.0.0', reason });

@@ -32,6 +32,47 @@ export interface AcceptContext {
 }
 
 export async function acceptMessage(ctx: AcceptContext, req: AcceptRequest): Promise<string> {
+  const p = prepareMessage(ctx, req);
+  await writeDurably(ctx.spool, p.id, p.bytes);
+  return p.id;
+}
+
+/** A validated queue file, not yet written: for group commits (commitMessages). */
+export interface PreparedMessage {
+  id: string;
+  bytes: Buffer;
+}
+
+/**
+ * Group commit (used by the BSMTP reader): writes every prepared message to tmp/
+ * and fsyncs each, renames them all into incoming/, then fsyncs incoming/ once.
+ * Nothing may be acknowledged before this resolves; if it throws, none of the
+ * messages is acknowledged (some may still have reached incoming/, so a caller
+ * that retries can deliver one twice: the usual at-least-once window).
+ */
+export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[], parallel = 16): Promise<void> {
+  if (items.length === 0) return;
+  let next = 0;
+  const written: string[] = [];
+  try {
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const p = items[next++];
+        await writeNewFile(path.join(spool.tmp, p.id), p.bytes);
+        written.push(p.id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+    for (const p of items) await fsp.rename(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id));
+    await fsyncDir(spool.incoming);
+  } catch (err) {
+    for (const id of written) await fsp.unlink(path.join(spool.tmp, id)).catch(() => undefined);
+    throw fromSystemError(err, `cannot queue messages in ${spool.root}`);
+  }
+}
+
+/** Validates and builds the queue file for `req` (throws GatewayError when refused). */
+export function prepareMessage(ctx: AcceptContext, req: AcceptRequest): PreparedMessage {
   if (req.recipients.length === 0) throw new GatewayError('no recipients', { exitCode: EX.USAGE, status: '5.5.1' });
   validateMessage(req.data);
   if (req.data.length > ctx.sizeLimit)
@@ -50,8 +91,7 @@ export async function acceptMessage(ctx: AcceptContext, req: AcceptRequest): Pro
     origin: req.origin,
     ...(req.errorsTo ? { errorsTo: req.errorsTo } : {}),
   };
-  await writeDurably(ctx.spool, id, encodeQueueFile(envelope, message));
-  return id;
+  return { id, bytes: encodeQueueFile(envelope, message) };
 }
 
 async function writeDurably(spool: SpoolLayout, id: string, bytes: Buffer): Promise<void> {

@@ -109,7 +109,20 @@ export class QueueRunner {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.d.cfg.queue_concurrency) }, worker));
+    await this.flushTransports();
     return summary;
+  }
+
+  /** End of a run: transports that batch messages (bsmtp) send what they hold. */
+  async flushTransports(): Promise<void> {
+    for (const t of this.d.transports.values()) {
+      if (!t.flush) continue;
+      try {
+        await t.flush();
+      } catch (err) {
+        this.d.log.panic(`transport ${t.name} flush failed: ${(err as Error).stack ?? err}`);
+      }
+    }
   }
 
   /** One delivery attempt for every pending recipient of message `id`. */

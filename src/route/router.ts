@@ -14,6 +14,7 @@ import { AddressError } from '../address/errors.js';
 import type { ParsedAddress } from '../address/parse.js';
 import { rewriteForUucp, stripLocalHops, toSmtpRecipient } from '../address/rewrite.js';
 import { bestMatch, type RemoteMatch } from './remote.js';
+import { neighbourTransport } from './autoturn.js';
 import { direct } from './directors.js';
 import { failRoute, type AddressRouter, type RouteDecision, type RouteRequest } from './types.js';
 import type { RoutingTables } from './tables.js';
@@ -46,12 +47,12 @@ export function createRouter(cfg: MailConfig, tables: RoutingTables): AddressRou
 async function routeRemote(cfg: MailConfig, tables: RoutingTables, addr: string, first: ParsedAddress, m: RemoteMatch | null): Promise<RouteDecision> {
   const target = first.target;
   if (m?.blocked) return failRoute('paths', '5.1.2', `unknown host ${target}: ${m.why[0]} covers it as local`, m.why);
-  if (m) return { kind: 'deliver', route: buildRoute(tables, addr, first, m) };
+  if (m) return { kind: 'deliver', route: buildRoute(tables, addr, first, neighbourTransport(cfg, m)) };
   if (inAuthDomain(cfg, target)) return failRoute('auth_domains', '5.1.2', `unknown host ${target} in authoritative domain`, [`auth_domains=${cfg.auth_domains.join(':')}`]);
   if (!tables.smartHost) return failRoute('router', '5.1.2', `no route to host ${target}`, ['no router matched and no smart host is configured']);
   const [next, ...via] = cfg.smart_path.split('!');
   const smart: RemoteMatch = { router: 'smart_host', length: 0, full: false, transport: cfg.smart_transport, nextHop: next, route: [...via, target], why: [`smart_path=${cfg.smart_path} via ${cfg.smart_transport}`] };
-  return { kind: 'deliver', route: buildRoute(tables, addr, first, smart) };
+  return { kind: 'deliver', route: buildRoute(tables, addr, first, neighbourTransport(cfg, smart)) };
 }
 
 function inAuthDomain(cfg: MailConfig, target: string): boolean {

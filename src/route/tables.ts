@@ -10,6 +10,7 @@ import { loadQualify, type Qualifier } from './qualify.js';
 import { parseAliases, type AliasTable } from './aliases.js';
 import { dnsRouter, hostsRouter, loadHosts, neighboursRouter } from './table-routers.js';
 import { pathsRouter } from './paths-router.js';
+import { autoturnRouter, loadAutoturn } from './autoturn.js';
 import type { RemoteRouter } from './remote.js';
 import type { SiteNames } from '../address/rewrite.js';
 import { loadUucpConfig } from '../uucp/config.js';
@@ -76,6 +77,9 @@ export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Pr
       routers.push(dnsRouter(opts.resolve ?? resolveDns));
     }
   }
+  // config/autoturn (dial-up SMTP sites, maildir-smtp transport) is consulted first when present.
+  const autoturn = await loadAutoturn(cfg.configDir, cfg.spoolDir);
+  if (autoturn) routers.unshift(autoturnRouter(autoturn, file('autoturn')));
   const site: SiteNames = {
     hostnames: [...cfg.hostnames, cfg.primaryName],
     uucpName: cfg.uucp_name,

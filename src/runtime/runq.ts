@@ -17,6 +17,7 @@ export async function runQueue(gw: Gateway, opts: RunqOptions = {}): Promise<Run
       const s = await runIds(q.runner, fresh);
       for (const k of Object.keys(total) as Array<keyof RunSummary>) total[k] += s[k];
     }
+    await q.runner.flushTransports();
     return total;
   } finally {
     await q.close();

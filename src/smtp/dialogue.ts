@@ -3,6 +3,12 @@
 // Used for `sendmail -bs` on stdin/stdout. The final 250 after DATA is sent only
 // after the accept hook has made the message durable.
 //
+// Batch mode (`batch: true`, for BSMTP: smtp/bsmtp-reader.ts) follows Exim's -bS:
+// no HELO is needed, HELO/EHLO act as RSET, EXPN/HELP/ETRN are no-ops, and DATA
+// after a MAIL whose recipients were all refused still reads the message up to
+// its "." (so body lines are never taken for commands) and hands it to
+// `discarded`, as does a message refused for its size or line length.
+//
 //   greeting → HELO/EHLO → MAIL FROM → RCPT TO (1..n) → DATA → lines → "." → 250
 import { GatewayError } from '../util/errors.js';
 
@@ -13,6 +19,10 @@ export interface DialogueHooks {
   accept(sender: string, recipients: string[], data: Buffer, helo: string): Promise<string>;
   maxRecipients?: number;
   sizeLimit?: number;
+  /** BSMTP semantics (see above). */
+  batch?: boolean;
+  /** Batch mode: a message read but not accepted (reply says why); `sender` undefined without MAIL. */
+  discarded?(sender: string | undefined, data: Buffer, reply: string): Promise<void>;
 }
 
 type State = 'start' | 'helo' | 'mail' | 'rcpt' | 'data' | 'quit';
@@ -27,8 +37,16 @@ export class SmtpDialogue {
   private chunks: Buffer[] = [];
   private size = 0;
   private tooLong = false;
+  private hasMail = false;
 
-  constructor(private readonly hooks: DialogueHooks, private readonly reply: (line: string) => void) {}
+  constructor(private readonly hooks: DialogueHooks, private readonly reply: (line: string) => void) {
+    if (hooks.batch) this.state = 'helo';
+  }
+
+  /** True while a message's lines are being read (between DATA and "."). */
+  get inData(): boolean {
+    return this.state === 'data';
+  }
 
   get done(): boolean {
     return this.state === 'quit';
@@ -62,9 +80,19 @@ export class SmtpDialogue {
     NOOP: () => this.reply('250 2.0.0 ok'),
     VRFY: () => this.reply('252 2.5.2 cannot verify, but will try delivery'),
     QUIT: () => { this.state = 'quit'; this.reply(`221 2.0.0 ${this.hooks.hostname} closing`); },
+    // Exim -bS: no-ops in a batch; not offered in a live dialogue.
+    EXPN: () => this.reply(this.hooks.batch ? '250 2.0.0 ignored in a batch' : '502 5.5.1 EXPN not implemented'),
+    HELP: () => this.reply(this.hooks.batch ? '250 2.0.0 ignored in a batch' : '502 5.5.1 HELP not implemented'),
+    ETRN: () => this.reply(this.hooks.batch ? '250 2.0.0 ignored in a batch' : '502 5.5.1 ETRN not implemented'),
   };
 
   private hello(arg: string, extended: boolean): void {
+    if (this.hooks.batch) {
+      // Exim -bS: HELO/EHLO act as RSET (the name is kept for Received:).
+      this.reset();
+      if (arg) this.helo = arg;
+      return this.reply(`250 ${this.hooks.hostname} hello ${arg}`);
+    }
     if (!arg) return this.reply(`501 5.5.4 ${extended ? 'EHLO' : 'HELO'} needs a host name`);
     this.reset();
     this.helo = arg;
@@ -82,6 +110,7 @@ export class SmtpDialogue {
     const size = /\bSIZE=(\d+)/i.exec(m[2]);
     if (size && this.hooks.sizeLimit && Number(size[1]) > this.hooks.sizeLimit) return this.reply('552 5.3.4 message size exceeds fixed limit');
     this.sender = m[1];
+    this.hasMail = true;
     this.state = 'mail';
     this.reply('250 2.1.0 sender ok');
   }
@@ -99,6 +128,15 @@ export class SmtpDialogue {
   }
 
   private startData(): void {
+    if (this.hooks.batch && this.state !== 'rcpt') {
+      // Read the message anyway, so its lines are not taken for commands.
+      this.reply(this.state === 'mail' ? '554 5.5.1 no valid recipients' : '503 5.5.1 need MAIL before DATA');
+      this.state = 'data';
+      this.chunks = [];
+      this.size = 0;
+      this.tooLong = false;
+      return;
+    }
     if (this.state !== 'rcpt') return this.reply(this.state === 'mail' ? '503 5.5.1 need RCPT before DATA' : '503 5.5.1 need MAIL before DATA');
     this.state = 'data';
     this.chunks = [];
@@ -116,10 +154,18 @@ export class SmtpDialogue {
   }
 
   private async endData(): Promise<void> {
-    const { rcpts, sender, chunks } = this;
+    const { rcpts, sender, chunks, hasMail } = this;
     this.reset();
-    if (this.hooks.sizeLimit && this.size > this.hooks.sizeLimit) return this.reply('552 5.3.4 message size exceeds fixed limit');
-    if (this.tooLong) return this.reply('500 5.6.0 line too long (limit 998 characters)');
+    const refusal =
+      rcpts.length === 0
+        ? hasMail ? '554 5.5.1 no valid recipients' : '503 5.5.1 need MAIL before DATA'
+        : this.hooks.sizeLimit && this.size > this.hooks.sizeLimit
+          ? '552 5.3.4 message size exceeds fixed limit'
+          : this.tooLong ? '500 5.6.0 line too long (limit 998 characters)' : undefined;
+    if (refusal) {
+      if (this.hooks.batch && this.hooks.discarded) await this.hooks.discarded(hasMail ? sender : undefined, Buffer.concat(chunks), refusal);
+      return this.reply(refusal);
+    }
     try {
       const id = await this.hooks.accept(sender, rcpts, Buffer.concat(chunks), this.helo);
       this.reply(`250 2.0.0 queued as ${id}`);
@@ -132,6 +178,7 @@ export class SmtpDialogue {
 
   private reset(): void {
     this.sender = '';
+    this.hasMail = false;
     this.rcpts = [];
     this.chunks = [];
     if (this.state !== 'start') this.state = 'helo';

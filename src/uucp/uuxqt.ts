@@ -12,8 +12,8 @@
 // 4. The command must be in the system's `commands` (default `rmail rsmtp`;
 //    `ALL` allows anything), matched by name or by a full path listed there.
 // 5. rmail runs in-process: inject/rmail.ts accepts the message (From_ lines give
-//    the sender) and the queue delivers it after the run. rsmtp is refused until
-//    BSMTP is built. Other commands run as programs from the system's
+//    the sender) and the queue delivers it after the run; so does rsmtp, through
+//    smtp/bsmtp-reader.ts (see runRsmtp). Other commands run as programs from the system's
 //    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
 //    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
 //    a name are linked there), environment PATH, UU_MACHINE, UU_USER only.
@@ -119,7 +119,7 @@ interface Job {
 }
 
 type Outcome =
-  | { kind: 'ok'; detail: string; id?: string }
+  | { kind: 'ok'; detail: string; id?: string; ids?: string[] }
   | { kind: 'fail'; reason: string; stderr?: string }
   | { kind: 'temp'; reason: string };
 
@@ -161,6 +161,7 @@ async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
   const mailTo = notifyAddress(job.sys, x);
   if (outcome.kind === 'ok') {
     if (outcome.id) summary.accepted.push(outcome.id);
+    if (outcome.ids) summary.accepted.push(...outcome.ids);
     summary.executed++;
     gw.log.log({ event: 'info', id: outcome.id, reason: `${what}: ${outcome.detail}` });
     if (x.mailOnSuccess && !x.noMail && mailTo) {
@@ -295,7 +296,7 @@ async function execute(job: Job, x: ExecFile): Promise<Outcome> {
   if (x.stdin !== undefined && !isDataName(x.stdin))
     return { kind: 'fail', reason: `standard input "${x.stdin}" is not a file in the spool` };
   if (cmd === 'rmail') return runRmail(job, x, args);
-  if (cmd === 'rsmtp') return { kind: 'fail', reason: 'rsmtp (BSMTP batches) is not built yet on this gateway' };
+  if (cmd === 'rsmtp') return runRsmtp(job, x);
   if (x.stdout) return { kind: 'fail', reason: `sending standard output (O ${x.stdout.file}${x.stdout.system ? ` ${x.stdout.system}` : ''}) is not supported` };
   return runProgram(job, x, cmd, entry, args);
 }
@@ -325,6 +326,42 @@ async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome>
     job.gw.log.panic(`uuxqt: rmail threw on ${job.name} from ${job.sys}: ${(err as Error)?.stack ?? String(err)}`);
     return { kind: 'temp', reason: `internal error in rmail: ${(err as Error)?.message ?? String(err)}` };
   }
+}
+
+/**
+ * rsmtp in-process: the batch is read by smtp/bsmtp-reader.ts. Refused recipients
+ * and messages were bounced to their own senders, so the request is done ("ok")
+ * unless nothing in it could be read or reported (then the requester is told).
+ * A temporary failure keeps only the unacknowledged rest of the batch: the I
+ * file is replaced by it (durably) and the request waits for the next run.
+ */
+async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
+  const { readBsmtp, formatProblems } = await import('../smtp/bsmtp-reader.js');
+  let data: Buffer;
+  try {
+    data = await readInput(job, x);
+  } catch (err) {
+    return { kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` };
+  }
+  const s = await readBsmtp(job.gw, data, { origin: 'rsmtp', receivedFrom: job.sys });
+  const ids = [...s.accepted, ...s.bounces];
+  for (const p of s.problems) job.gw.log.log({ event: 'failed', sender: p.sender, reason: `rsmtp from ${job.sys} (${job.name}) line ${p.line}: ${p.what}${p.bounce ? `; bounced as ${p.bounce}` : ''}` });
+  if (s.temporary) {
+    if (s.restOffset && x.stdin !== undefined) {
+      const { writeFileAtomic } = await import('../util/durable.js');
+      try {
+        await writeFileAtomic(spoolFilePath(job.spoolDir, job.sys, x.stdin), data.subarray(s.restOffset));
+      } catch (err) {
+        job.gw.log.panic(`uuxqt: rsmtp ${job.name}: cannot keep the rest of the batch (${(err as Error).message}); it will be read again from the start`);
+      }
+    }
+    return { kind: 'temp', reason: `rsmtp: ${s.accepted.length} message(s) accepted, then: ${s.temporary}` };
+  }
+  const unreported = s.problems.filter((p) => !p.bounce);
+  if (unreported.length && !s.accepted.length && !s.bounces.length)
+    return { kind: 'fail', reason: `rsmtp: nothing could be read from the batch:\n${formatProblems(s)}` };
+  const detail = `rsmtp: ${s.accepted.length} message(s) accepted${s.bounces.length ? `, ${s.bounces.length} bounce(s) sent` : ''}${s.truncated ? ', batch truncated' : ''}${unreported.length ? `, ${unreported.length} problem(s) logged` : ''}`;
+  return { kind: 'ok', detail, ids };
 }
 
 async function findExecutable(cmd: string, entry: string, dirs: string[]): Promise<string | undefined> {
