@@ -29,6 +29,6 @@ export function registerMailCommands(program: Command): void {
   withLocationFlags(program.command('daemon'))
     .description('run the gateway: queue runner (and the services configured)')
     .action(async (opts: LocationFlags) => {
-      await runDaemon(await loadGateway(opts));
+      await runDaemon(await loadGateway(opts), [(await import('../daemon/call-scheduler.js')).callSchedulerService()]);
     });
 }

@@ -100,6 +100,8 @@ export interface CallOutcome extends SessionResult {
 export interface CallOptions {
   /** Ignore the time strings and the retry wait (uucico -S). */
   force?: boolean;
+  /** Aborting cuts the line: the session fails cleanly, the job stays queued (daemon shutdown). */
+  signal?: AbortSignal;
 }
 
 export async function callSystem(ctx: UucicoContext, name: string, o: CallOptions = {}): Promise<CallOutcome> {
@@ -129,6 +131,10 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
     });
   let port: Port | undefined;
   let result: CallOutcome = base;
+  const cut = (): void => {
+    ctx.log(`${sys.name}: call aborted (shutting down)`);
+    port?.stream.destroy();
+  };
   try {
     ctx.log(`${sys.name}: calling`);
     try {
@@ -140,6 +146,8 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
       return { ...base, error: e };
     }
     ctx.trace.log('port', `opened ${port.name}`);
+    if (o.signal?.aborted) cut();
+    o.signal?.addEventListener('abort', cut, { once: true });
     const line = new LineReader(ctx.trace.tap(port.stream));
     try {
       await runChat(line, sys.chat, {
@@ -166,6 +174,7 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
       await record(result.stage === 'handshake' ? STATUS.HANDSHAKE_FAILED : STATUS.CALL_FAILED, result, result.stage === 'handshake' ? undefined : `Call failed: ${result.error?.message ?? ''}`.slice(0, 200));
     }
   } finally {
+    o.signal?.removeEventListener('abort', cut);
     await port?.close().catch(() => undefined);
     ctx.trace.log('port', 'closed');
     await locked.lock.release();
