@@ -450,9 +450,12 @@ export class Transfers {
 /**
  * Collects received packets (32–4096 bytes each) into 64 KiB writes: one
  * file system call per packet costs more than the line at small packet sizes.
- * Memory stays bounded by the buffer size.
+ * The chunks g hands over are never written again, so they are kept as they
+ * are until the write copies them together. write() returns a promise only
+ * when it flushes, so packets already received are stored without a turn of
+ * the event loop each. Memory stays bounded by the buffer size.
  */
-function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Promise<void>; flush: () => Promise<void> } {
+function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Promise<void> | void; flush: () => Promise<void> } {
   const LIMIT = 64 * 1024;
   let parts: Uint8Array[] = [];
   let size = 0;
@@ -464,10 +467,10 @@ function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Pro
     await fh.write(data);
   };
   return {
-    write: async (chunk) => {
-      parts.push(Buffer.from(chunk));
+    write: (chunk) => {
+      parts.push(chunk);
       size += chunk.length;
-      if (size >= LIMIT) await flush();
+      if (size >= LIMIT) return flush();
     },
     flush,
   };

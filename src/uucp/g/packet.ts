@@ -85,36 +85,54 @@ function writeHeader(into: Uint8Array, k: number, control: number, check: number
   into[5] = k ^ lo ^ hi ^ control;
 }
 
-export function encodeControl(type: ControlType, value: number): Uint8Array {
-  const c = controlByte(TT.CONTROL, type, value);
+/** Every control packet, encoded once: 8 types × 8 values. Never modify them. */
+const CONTROL_PACKETS: Uint8Array[] = Array.from({ length: 64 }, (_, i) => {
+  const c = controlByte(TT.CONTROL, i >> 3, i & 7);
   const out = new Uint8Array(HEADER_LEN);
   writeHeader(out, K_CONTROL, c, headerChecksum(c));
   return out;
+});
+
+/** A control packet (shared, read-only bytes). */
+export function encodeControl(type: ControlType, value: number): Uint8Array {
+  return CONTROL_PACKETS[((type & 7) << 3) | (value & 7)]!;
 }
 
 /**
- * A data area ready to send. f is kept so that a resend with a new ack
- * (which changes C) only recomputes the header.
+ * A data area ready to send, built in place behind room for its header: the
+ * first transmission writes the header there and sends that one buffer; a
+ * resend (new ack, so new C) copies it, leaving bytes already handed out
+ * untouched. f is kept so that a resend only recomputes the header.
  */
 export interface DataFrame {
   readonly tt: typeof TT.DATA | typeof TT.SHORT;
   readonly k: number;
+  /** HEADER_LEN bytes of room, then the data area. */
+  readonly packet: Uint8Array;
   readonly area: Uint8Array;
   readonly f: number;
   /** Valid payload bytes carried. */
   readonly length: number;
+  /** The packet buffer has been handed out once. */
+  sent: boolean;
 }
 
-function frame(tt: DataFrame['tt'], area: Uint8Array, length: number): DataFrame {
-  return { tt, k: kOfSize(area.length), area, f: checksum(area), length };
+/** A zeroed packet buffer for `size` data bytes. */
+function packetBuffer(size: number): Uint8Array {
+  return new Uint8Array(HEADER_LEN + size);
+}
+
+function frame(tt: DataFrame['tt'], packet: Uint8Array, length: number): DataFrame {
+  const area = packet.subarray(HEADER_LEN);
+  return { tt, k: kOfSize(area.length), packet, area, f: checksum(area), length, sent: false };
 }
 
 /** Header + data area with this sequence number and piggy-backed ack. */
 export function encodeData(f: DataFrame, seq: number, ack: number): Uint8Array {
-  const out = new Uint8Array(HEADER_LEN + f.area.length);
+  const out = f.sent ? f.packet.slice() : f.packet;
+  f.sent = true;
   const c = controlByte(f.tt, seq, ack);
   writeHeader(out, f.k, c, headerChecksum(c, f.f));
-  out.set(f.area, HEADER_LEN);
   return out;
 }
 
@@ -122,29 +140,33 @@ export function encodeData(f: DataFrame, seq: number, ack: number): Uint8Array {
  * File data: a full tt=2 packet when the payload fills `size`, otherwise a
  * tt=3 short packet whose first one or two bytes say how many bytes are unused
  * (u, counting the length bytes themselves); an empty payload is end of file.
+ * The payload is copied.
  */
 export function dataArea(payload: Uint8Array, size: number): DataFrame {
   if (payload.length > size) throw new RangeError(`g: ${payload.length} bytes do not fit a ${size}-byte packet`);
-  if (payload.length === size) return frame(TT.DATA, payload.slice(), size);
-  const area = new Uint8Array(size);
+  const packet = packetBuffer(size);
+  if (payload.length === size) {
+    packet.set(payload, HEADER_LEN);
+    return frame(TT.DATA, packet, size);
+  }
   const unused = size - payload.length;
   if (unused <= 0x7f) {
-    area[0] = unused;
-    area.set(payload, 1);
+    packet[HEADER_LEN] = unused;
+    packet.set(payload, HEADER_LEN + 1);
   } else {
-    area[0] = 0x80 | (unused & 0x7f);
-    area[1] = unused >> 7;
-    area.set(payload, 2);
+    packet[HEADER_LEN] = 0x80 | (unused & 0x7f);
+    packet[HEADER_LEN + 1] = unused >> 7;
+    packet.set(payload, HEADER_LEN + 2);
   }
-  return frame(TT.SHORT, area, payload.length);
+  return frame(TT.SHORT, packet, payload.length);
 }
 
 /** Command bytes in a zero-padded tt=2 packet (some peers insist on padding). */
 export function commandArea(payload: Uint8Array, size: number): DataFrame {
   if (payload.length > size) throw new RangeError(`g: ${payload.length} bytes do not fit a ${size}-byte packet`);
-  const area = new Uint8Array(size);
-  area.set(payload);
-  return frame(TT.DATA, area, payload.length);
+  const packet = packetBuffer(size);
+  packet.set(payload, HEADER_LEN);
+  return frame(TT.DATA, packet, payload.length);
 }
 
 /**

@@ -53,14 +53,24 @@ class BatchWriter {
   flush(): void {
     this.scheduled = false;
     if (this.used === 0) return;
-    const out = this.batch.subarray(0, this.used);
-    this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+    let out: Buffer;
+    if (this.used < SMALL_BATCH) {
+      // Small (acks, a window of small packets): a pooled copy, the batch buffer stays.
+      out = Buffer.allocUnsafe(this.used);
+      this.batch.copy(out, 0, 0, this.used);
+    } else {
+      // The stream may hold on to what it was given: hand over the buffer itself.
+      out = this.batch.subarray(0, this.used);
+      this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+    }
     this.used = 0;
     if (this.stream.writable && !this.stream.destroyed) this.stream.write(out);
   }
 }
 
 const BATCH_BYTES = 64 * 1024;
+/** Below this, Buffer.allocUnsafe takes from Node's shared pool (poolSize / 2). */
+const SMALL_BATCH = Buffer.poolSize >>> 1;
 
 export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GProtocol {
   const { clock = realClock, initialBytes, ...gOptions } = options;
