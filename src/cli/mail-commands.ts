@@ -5,6 +5,7 @@ import { loadGateway, type LocationFlags } from '../runtime/gateway.js';
 import { runQueue } from '../runtime/runq.js';
 import { formatQueue, listQueue } from '../queue/mailq.js';
 import { runDaemon } from '../daemon/daemon.js';
+import { GatewayError, EX } from '../util/errors.js';
 
 export function registerMailCommands(program: Command): void {
   withLocationFlags(program.command('mailq'))
@@ -29,6 +30,27 @@ export function registerMailCommands(program: Command): void {
   withLocationFlags(program.command('daemon'))
     .description('run the gateway: queue runner (and the services configured)')
     .action(async (opts: LocationFlags) => {
-      await runDaemon(await loadGateway(opts), [(await import('../daemon/call-scheduler.js')).callSchedulerService()]);
+      const gw = await loadGateway(opts);
+      const services = gw.cfg.smtp_listen.length ? [(await import('../smtp/server.js')).smtpService(gw)] : [];
+      services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
+      await runDaemon(gw, services);
+    });
+
+  withLocationFlags(program.command('smtpd'))
+    .description('run only the SMTP server in the foreground (accepted mail is delivered per delivery_mode)')
+    .option('--listen <addr>', 'host:port or [v6]:port instead of smtp_listen')
+    .action(async (opts: LocationFlags & { listen?: string }) => {
+      const gw = await loadGateway(opts);
+      const { startSmtpServer } = await import('../smtp/server.js');
+      const { parseListen } = await import('../smtp/cidr.js');
+      const listen = opts.listen ? parseListen(opts.listen) : gw.cfg.smtp_listen;
+      if (!listen.length) throw new GatewayError('smtp_listen is empty and no --listen was given', { exitCode: EX.CONFIG });
+      const srv = await startSmtpServer(gw, { listen });
+      process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${srv.addresses.map((a) => `${a.address}:${a.port}`).join(', ')}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      await srv.close();
     });
 }

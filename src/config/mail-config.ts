@@ -4,6 +4,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { bool, duration, int, list, oneOf, parseSettings, str, type Settings } from './conf-file.js';
 import { configError, GatewayError, EX } from '../util/errors.js';
+import { parseCidrList, parseListen, type ListenAddress } from '../smtp/cidr.js';
 
 const SPECS = {
   hostnames: { parse: list, default: [] as string[] },
@@ -42,6 +43,17 @@ const SPECS = {
   bsmtp_batch_max: { parse: int, default: 100 },
   bsmtp_batch_bytes: { parse: int, default: 1024 * 1024 },
   bsmtp_crlf: { parse: bool, default: false, boolean: true },
+  // The LAN SMTP server (src/smtp/server.ts) and client transport (src/deliver/smtp.ts).
+  smtp_listen: { parse: parseListen, default: [{ host: '127.0.0.1', port: 2525 }] as ListenAddress[] },
+  rcpt_domains: { parse: list, default: [] as string[] },
+  relay_networks: { parse: parseCidrList, default: ['127.0.0.0/8', '::1/128'] },
+  databytes: { parse: int, default: 0 },
+  smtp_max_connections: { parse: int, default: 40 },
+  smtp_max_per_client: { parse: int, default: 20 },
+  smtp_timeout: { parse: duration, default: 300 },
+  smtp_max_recipients: { parse: int, default: 100 },
+  smtp_port: { parse: int, default: 25 },
+  smtp_connect_timeout: { parse: duration, default: 30 },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

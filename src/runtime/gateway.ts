@@ -13,6 +13,7 @@ import { openRouter } from './routing.js';
 import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '../deliver/local.js';
 import { processAlive } from '../deliver/mbox.js';
 import { createUuxTransport } from '../deliver/uux.js';
+import { createSmtpTransport } from '../deliver/smtp.js';
 import { createBsmtpTransport } from '../deliver/bsmtp.js';
 import { createMaildirSmtpTransport } from '../deliver/maildir-smtp.js';
 import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
@@ -53,7 +54,7 @@ export function accept(gw: Gateway, req: AcceptRequest): Promise<string> {
 
 /** Every transport, bound to this gateway's spool and configuration. */
 export function defaultTransports(gw: Gateway): Transport[] {
-  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw)];
+  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(gw), createSmtpTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw)];
 }
 
 export interface OpenQueue {
