@@ -33,9 +33,62 @@ export interface ChatOptions {
 }
 
 export class ChatError extends GatewayError {
-  constructor(message: string) {
+  /** The chat-fail string that was seen (e.g. "BUSY"), or undefined. */
+  failString?: string;
+  /** True when an expect timed out. */
+  timedOut?: boolean;
+  constructor(message: string, o: { failString?: string; timedOut?: boolean } = {}) {
     super(`chat: ${message}`, { exitCode: EX.PROTOCOL, temporary: true });
+    this.failString = o.failString;
+    this.timedOut = o.timedOut;
   }
+}
+
+// ---------------------------------------------------------------- syntax check
+
+const EXPECT_ESCAPES = new Set(['b', 'n', 'r', 't', 's', 'N', '\\', 'x', 'W']);
+const SEND_ESCAPES = new Set([...EXPECT_ESCAPES, 'c', 'd', 'p', 'K', 'L', 'P', 'D', 'T', 'e', 'E', 'M', 'm']);
+
+/**
+ * Checks a chat script's escapes: an unknown escape, a lone trailing
+ * backslash, `\x` without hex digits or `\W` without a number is an error
+ * (Taylor only logs them and sends the character, which hides typos such as
+ * `\T` written `\t` in a dial string). Returns the first problem or undefined.
+ */
+export function checkChatScript(script: string[]): string | undefined {
+  for (let k = 0; k < script.length; k++) {
+    const whole = script[k]!;
+    const isSend = k % 2 === 1;
+    if (whole === '""' || (isSend && (whole === 'EOT' || whole === 'BREAK'))) continue;
+    // Sub-expects alternate expect and send too.
+    const parts = isSend ? [whole] : whole.split('-');
+    for (let j = 0; j < parts.length; j++) {
+      const s = parts[j]!;
+      const send = isSend || j % 2 === 1;
+      if (send && (s === 'EOT' || s === 'BREAK')) continue;
+      for (let i = 0; i < s.length; i++) {
+        if (s[i] !== '\\') continue;
+        const e = s[i + 1];
+        if (e === undefined) return `"${whole}": a lone backslash at the end`;
+        i++;
+        if (/[0-7]/.test(e)) continue;
+        if (!(send ? SEND_ESCAPES : EXPECT_ESCAPES).has(e)) return `"${whole}": unknown escape \\${e}${send ? '' : ' in an expect string'}`;
+        if (e === 'x' && !/^[0-9a-fA-F]/.test(s.slice(i + 1))) return `"${whole}": \\x without hex digits`;
+        if (e === 'W') {
+          if (send) return `"${whole}": \\W belongs at the end of an expect string`;
+          if (!/^\d+$/.test(s.slice(i + 1))) return `"${whole}": \\W wants a number of seconds at the end of the expect string`;
+          i = s.length;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** An expect string's own timeout: `ogin:\W5` waits 5 seconds for "ogin:". */
+export function splitExpectTimeout(s: string): { text: string; timeoutS?: number } {
+  const m = /^(.*?)\\W(\d+)$/.exec(s);
+  return m ? { text: m[1]!, timeoutS: Number(m[2]) } : { text: s };
 }
 
 type SendAction = { bytes: Buffer } | { delayMs: number } | { brk: true };
@@ -129,9 +182,9 @@ const strip = (b: Buffer): string => {
 };
 
 /** Waits for `want` (or a fail string) in the input; consumes through the match. */
-async function expect(line: LineReader, want: string, o: ChatOptions): Promise<boolean> {
+async function expect(line: LineReader, want: string, o: ChatOptions, timeoutS = o.timeoutS): Promise<boolean> {
   if (want === '') return true;
-  const deadline = Date.now() + o.timeoutS * 1000;
+  const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const seen = strip(line.peek());
     const at = seen.indexOf(want);
@@ -142,7 +195,10 @@ async function expect(line: LineReader, want: string, o: ChatOptions): Promise<b
     }
     for (const f of o.fail ?? []) {
       const ff = expandExpect(f);
-      if (ff && seen.includes(ff)) throw new ChatError(`got "${ff}" while waiting for "${want}"`);
+      if (ff && seen.includes(ff)) {
+        o.trace?.log('chat', `got fail string "${ff}"`);
+        throw new ChatError(`got "${ff}" while waiting for "${want}"`, { failString: ff });
+      }
     }
     // Keep only a tail long enough to hold a match spanning two reads.
     const keep = Math.max(want.length, ...(o.fail ?? []).map((f) => f.length), 1);
@@ -152,33 +208,52 @@ async function expect(line: LineReader, want: string, o: ChatOptions): Promise<b
   }
 }
 
-async function send(line: LineReader, s: string, o: ChatOptions): Promise<void> {
+async function send(line: LineReader, s: string, o: ChatOptions, echo: { on: boolean }): Promise<void> {
   o.trace?.log('chat', `send "${s.replace(/\\P/g, '********')}"`);
+  // \E turns echo checking on, \e off, from that point of the script on (Taylor).
+  if (/\\E/.test(s)) echo.on = s.lastIndexOf('\\E') > s.lastIndexOf('\\e');
+  else if (/\\e/.test(s)) echo.on = false;
   for (const a of expandSend(s, o)) {
-    if ('bytes' in a) line.write(a.bytes);
-    else if ('delayMs' in a) await new Promise((r) => setTimeout(r, a.delayMs));
-    else await o.sendBreak?.();
+    if ('bytes' in a) {
+      line.write(a.bytes);
+      if (echo.on) {
+        // Echo check: what we sent must come back before we go on.
+        const want = strip(a.bytes);
+        if (!(await expect(line, want, { ...o, fail: [] }))) throw new ChatError(`no echo of "${want.replace(/\r/g, '\\r')}"`, { timedOut: true });
+      }
+    } else if ('delayMs' in a) {
+      o.trace?.log('chat', `pause ${a.delayMs} ms`);
+      await new Promise((r) => setTimeout(r, a.delayMs));
+    } else {
+      o.trace?.log('chat', 'send BREAK');
+      await o.sendBreak?.();
+    }
   }
 }
 
 /** Runs a chat script over the line; throws ChatError when an expect fails. */
 export async function runChat(line: LineReader, script: string[], o: ChatOptions): Promise<void> {
+  const echo = { on: false };
   for (let i = 0; i < script.length; i += 2) {
     const ex = script[i]!;
     // Split on unescaped '-': expect, then (send, expect) fallbacks.
     const parts = ex === '""' ? [''] : ex.split('-');
     let ok = false;
+    let last = '';
     for (let j = 0; j < parts.length; j += 2) {
-      if (j > 0) await send(line, parts[j - 1]! || '""', o);
-      const want = expandExpect(parts[j]!);
-      o.trace?.log('chat', `expect "${want}"`);
-      if (await expect(line, want, o)) {
+      if (j > 0) await send(line, parts[j - 1]! || '""', o, echo);
+      const { text, timeoutS } = splitExpectTimeout(parts[j]!);
+      const want = expandExpect(text);
+      last = want;
+      o.trace?.log('chat', `expect "${want}" (${timeoutS ?? o.timeoutS} s)`);
+      if (await expect(line, want, o, timeoutS)) {
         ok = true;
         break;
       }
+      o.trace?.log('chat', `timed out waiting for "${want}"`);
     }
-    if (!ok) throw new ChatError(`timed out waiting for "${expandExpect(parts[parts.length - 1]!)}"`);
+    if (!ok) throw new ChatError(`timed out waiting for "${last}"`, { timedOut: true });
     const s = script[i + 1];
-    if (s !== undefined) await send(line, s, o);
+    if (s !== undefined) await send(line, s, o, echo);
   }
 }

@@ -35,6 +35,8 @@ export interface UucicoContext extends SessionEnv {
   gw?: Gateway;
   /** Runs received executions for a system; undefined: none (uucico -q). */
   runUuxqt?: (system: string) => Promise<void>;
+  /** For tests: scales chat delays (\d, \p) of dialers. */
+  delayScale?: number;
 }
 
 export interface UucicoOptions {
@@ -138,11 +140,13 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
   try {
     ctx.log(`${sys.name}: calling`);
     try {
-      port = await openPort(sys, ctx.uucp.ports, { lockDir: ctx.lockDir });
+      port = await openPort(sys, ctx.uucp.ports, { lockDir: ctx.lockDir, dialers: ctx.uucp.dialers, trace: ctx.trace, delayScale: ctx.delayScale });
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError(String(err), { temporary: true });
       ctx.log(`${sys.name}: ${e.message}`);
-      await record(STATUS.DIAL_FAILED, base);
+      // A configuration error (bad dialer, chat syntax) is not a failed call: report it as such.
+      if (e.exitCode === EX.CONFIG) throw e;
+      await record(STATUS.DIAL_FAILED, base, `Dial failed: ${e.message}`.slice(0, 200));
       return { ...base, error: e };
     }
     ctx.trace.log('port', `opened ${port.name}`);

@@ -4,7 +4,8 @@
 // port type (Taylor's `port` file `type` keyword); openPort() picks one.
 import type { Duplex } from 'node:stream';
 import { GatewayError, EX } from '../../util/errors.js';
-import type { UucpPort, UucpSystemSettings } from '../config.js';
+import type { UucpDialer, UucpPort, UucpSystemSettings } from '../config.js';
+import type { Trace } from '../trace.js';
 
 export interface Port {
   /** For logs: "tcp 127.0.0.1:540", "pipe ssh hub ...", "/dev/ttyS0". */
@@ -19,6 +20,13 @@ export interface OpenPortOptions {
   lockDir: string;
   /** Connect timeout for TCP (ms). */
   timeoutMs?: number;
+  /** The `dial` file's dialers (modem ports). */
+  dialers?: Map<string, UucpDialer>;
+  /** Modem ports: wait for a call (RING / CONNECT) instead of dialing. */
+  answer?: boolean;
+  trace?: Trace;
+  /** For tests: scales chat delays (\d, \p) and DTR pauses. */
+  delayScale?: number;
 }
 
 export const portError = (message: string): GatewayError =>
@@ -68,7 +76,17 @@ export async function openPortEntry(port: UucpPort, opts: OpenPortOptions, sys?:
       const { openStdioPort } = await import('./stdio.js');
       return openStdioPort();
     }
-    case 'modem':
-      throw portError(`${what}: modem ports (dialers) are not supported yet`);
+    case 'modem': {
+      const { openModemPort } = await import('./modem.js');
+      return openModemPort(port, {
+        lockDir: opts.lockDir,
+        dialers: opts.dialers ?? new Map(),
+        phone: sys?.phone,
+        speed: sys?.speed ?? port.speed,
+        trace: opts.trace,
+        answer: opts.answer,
+        delayScale: opts.delayScale,
+      });
+    }
   }
 }
