@@ -199,12 +199,15 @@ export function createBsmtpTransport(ctx: UuxContext): BsmtpTransport {
     const record = bsmtpTransaction(sender, good.map((r) => r.route.address), job.data, { crlf: ctx.cfg.bsmtp_crlf });
     const sys = system.name;
     try {
-      const count = await serial(sys, () => append(sys, record));
-      for (const r of good) results.push(ok(r.rcpt, `batched for ${sys} (rsmtp ${r.route.address}; ${count.messages} in the batch)`));
-      if (count.messages >= ctx.cfg.bsmtp_batch_max || count.bytes >= ctx.cfg.bsmtp_batch_bytes) {
-        // The messages are safe in the batch file already; a failed flush is retried later.
-        await transport.flushNeighbour(sys).catch(() => undefined);
-      }
+      const count = await serial(sys, async () => {
+        const c = await append(sys, record);
+        if (c.messages >= ctx.cfg.bsmtp_batch_max || c.bytes >= ctx.cfg.bsmtp_batch_bytes) {
+          // The message is safe in the batch file already; a failed flush is retried by the next one.
+          await flushLocked(sys).catch(() => undefined);
+        }
+        return c;
+      });
+      for (const r of good) results.push(ok(r.rcpt, `batched for ${sys} (rsmtp ${r.route.address}; message ${count.messages} of its batch)`));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException)?.code ?? '';
       for (const r of good) results.push(temp(r.rcpt, `cannot write the BSMTP batch for ${sys}: ${(err as Error).message}`, code === 'ENOSPC' || code === 'EDQUOT' ? '4.3.1' : '4.3.0'));

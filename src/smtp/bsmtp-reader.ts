@@ -84,6 +84,7 @@ interface Transaction {
   offset: number;
   sender: string;
   refused: FailedRecipient[];
+  accepted: string[];
   dataStart?: number;
 }
 
@@ -138,7 +139,8 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     const failed = [...t.refused, ...rcpts.map((r) => ({ rcpt: r, status: statusOf(reply), reason: reply }))];
     const list = failed.length ? failed : [{ rcpt: '(none)', status: statusOf(reply), reason: reply }];
     const id = bounce(t.sender, original, list);
-    problem({ line: t.line, sender: t.sender, what: reply, bounce: id });
+    const refused = t.refused.length ? `; refused ${t.refused.map((r) => `<${r.rcpt}> (${r.reason})`).join(', ')}` : '';
+    problem({ line: t.line, sender: t.sender, what: `${reply}${refused}`, bounce: id });
   };
 
   const dialogue = new SmtpDialogue(
@@ -175,7 +177,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
       },
       discarded: async (sender, data, reply) => {
         const t = tx;
-        if (t && sender !== undefined) failMessage(t, data, reply, []);
+        if (t && sender !== undefined) failMessage(t, data, reply, t.accepted);
         else problem({ line: t?.line ?? lineNo, what: `message without a sender discarded: ${reply}` });
       },
     },
@@ -204,7 +206,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
         const verb = line.toString('latin1', 0, 4).toUpperCase();
         if (verb === 'MAIL' && tx) {
           // The previous transaction never reached DATA.
-          failMessage(tx, Buffer.alloc(0), '554 5.5.1 transaction abandoned: MAIL without DATA', []);
+          failMessage(tx, Buffer.alloc(0), '554 5.5.1 transaction abandoned: MAIL without DATA', tx.accepted);
           await dialogue.line(Buffer.from('RSET'));
           tx = undefined;
         }
@@ -212,12 +214,14 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
         await dialogue.line(line);
         if (verb === 'MAIL') {
           summary.transactions++;
-          if (lastReply.startsWith('250')) tx = { line: lineNo, offset: lineOffset, sender: /<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? '', refused: [] };
+          if (lastReply.startsWith('250')) tx = { line: lineNo, offset: lineOffset, sender: /<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? '', refused: [], accepted: [] };
           else problem({ line: lineNo, what: `${line.toString('latin1').slice(0, 80)}: ${lastReply}` });
-        } else if (verb === 'RCPT' && tx && !lastReply.startsWith('2')) {
+        } else if (verb === 'RCPT' && tx && lastReply.startsWith('2')) {
+          tx.accepted.push(/<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? '');
+        } else if (verb === 'RCPT' && tx) {
           tx.refused.push({ rcpt: /<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? line.toString('latin1').slice(8), status: statusOf(lastReply), reason: lastReply });
         } else if (verb === 'RSET' || verb === 'HELO' || verb === 'EHLO') {
-          if (tx) failMessage(tx, Buffer.alloc(0), `554 5.5.1 transaction abandoned by ${verb}`, []);
+          if (tx) failMessage(tx, Buffer.alloc(0), `554 5.5.1 transaction abandoned by ${verb}`, tx.accepted);
           tx = undefined;
         } else if (verb === 'DATA') {
           if (tx) tx.dataStart = next;
@@ -232,7 +236,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     if (tx) {
       summary.truncated = true;
       const original = tx.dataStart !== undefined ? input.subarray(tx.dataStart) : Buffer.alloc(0);
-      failMessage(tx, original, tx.dataStart !== undefined ? '554 5.6.0 batch ended inside the message (no final ".")' : '554 5.5.1 batch ended before DATA', []);
+      failMessage(tx, original, tx.dataStart !== undefined ? '554 5.6.0 batch ended inside the message (no final ".")' : '554 5.5.1 batch ended before DATA', tx.accepted);
     } else if (dialogue.inData) {
       summary.truncated = true;
       problem({ line: lineNo, what: 'batch ended inside a message without a sender (no final ".")' });
