@@ -39,6 +39,18 @@ export function parseListen(v: string | boolean | undefined): { host: string; po
 }
 
 export function registerUucicoCommand(program: Command): void {
+  withLocationFlags(program.command('status'))
+    .description('UUCP systems: last call and result, bytes of the last session, queued jobs, next call')
+    .action(async (flags: LocationFlags) => {
+      const { loadGateway } = await import('../runtime/gateway.js');
+      const { loadUucpConfig } = await import('../uucp/config.js');
+      const { systemReport } = await import('../uucp/uustat.js');
+      const path = await import('node:path');
+      const gw = await loadGateway(flags);
+      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      process.stdout.write(await systemReport(path.join(gw.loc.spoolDir, 'uucp'), [...uucp.systems.keys()], gw.clock()));
+    });
+
   withLocationFlags(program.command('uucico'))
     .description('UUCP transfers: call a system (-s/-S/-r1) or answer a call (-l, --stdio, --listen)')
     .option('-s, --system <system>', 'call this system (respecting its time strings and retry wait)')

@@ -194,3 +194,27 @@ export function formatSummary(q: QueueSummary): string {
   if (q.status) line += ` ${shortTime(q.status.time * 1000)} ${STATUS_TEXT[q.status.code] ?? q.status.text}`;
   return line;
 }
+
+/**
+ * `uugate status`: per system the last call and its result, what the last
+ * session moved, the jobs queued and when the next call may be placed.
+ */
+export async function systemReport(spoolDir: string, systems: string[], nowMs = Date.now()): Promise<string> {
+  const names = new Set([...systems, ...(await listSpoolSystems(spoolDir)), ...(await listStatus(spoolDir)).map((s) => s.system)]);
+  const out: string[] = [];
+  for (const name of [...names].sort()) {
+    const st = await readStatus(spoolDir, name).catch(() => null);
+    const jobs = (await listPendingWork(spoolDir, name).catch(() => [])).length;
+    const parts: string[] = [];
+    if (st) {
+      parts.push(`last call ${shortTime((st.extra.lastCallTime ?? st.time * 1000))} ${st.text}${st.retries ? ` (${st.retries} ${st.retries === 1 ? 'try' : 'tries'})` : ''}`);
+      if (st.extra.bytesSent !== undefined) parts.push(`last session sent ${st.extra.bytesSent} bytes, received ${st.extra.bytesReceived ?? 0}`);
+    } else parts.push('never called');
+    parts.push(`${jobs} job${jobs === 1 ? '' : 's'} queued`);
+    const next = st ? (st.time + st.wait) * 1000 : nowMs;
+    parts.push(`next call ${next <= nowMs ? 'any time allowed' : `after ${shortTime(next)}`}`);
+    if (st?.extra.nextPollTime) parts.push(`next poll ${shortTime(st.extra.nextPollTime)}`);
+    out.push(`${name}: ${parts.join('; ')}\n`);
+  }
+  return out.join('');
+}

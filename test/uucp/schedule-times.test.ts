@@ -172,3 +172,16 @@ test('recordCall: each failed attempt is recorded with the next call time; uusta
 function WED(): number {
   return 25;
 }
+
+test('uugate status report: last call and result, session bytes, queued jobs, next call', async (t) => {
+  const { systemReport } = await import('../../src/uucp/uustat.js');
+  const spool = mkdtempSync(path.join(os.tmpdir(), 'uusched-'));
+  await recordCall(spool, 'hub', { code: STATUS.COMPLETE, bytesSent: 1234, bytesReceived: 56, now: at(TUE, '1000').getTime() });
+  await recordCall(spool, 'far', { code: STATUS.DIAL_FAILED, text: 'Dial failed: BUSY', retryTimeMinutes: 30, now: at(TUE, '1000').getTime() });
+  const r = await systemReport(spool, ['hub', 'far', 'new'], at(TUE, '1001').getTime());
+  t.is(r, [
+    'far: last call 11-24 10:00 Dial failed: BUSY (1 try); last session sent 0 bytes, received 0; 0 jobs queued; next call after 11-24 10:30\n',
+    'hub: last call 11-24 10:00 Conversation complete; last session sent 1234 bytes, received 56; 0 jobs queued; next call any time allowed\n',
+    'new: never called; 0 jobs queued; next call any time allowed\n',
+  ].join(''));
+});
