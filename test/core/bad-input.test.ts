@@ -99,9 +99,11 @@ test('a broken users file names file and line', async (t) => {
   t.regex(r.stderr, /users:2: expected "name destination"/);
 });
 
-test('commands not built yet say so and exit 78', async (t) => {
+test('rsmtp is built: an empty batch is read and accepted (exit 0); a batch of garbage exits 65', async (t) => {
   const site = makeSite();
   const r = await run(site, ['rsmtp']);
-  t.is(r.code, 78);
-  t.regex(r.stderr, /not built yet/);
+  t.is(r.code, 0, r.stderr);
+  const g = await run(site, ['rsmtp'], 'this is not SMTP\n');
+  t.is(g.code, 65);
+  t.regex(g.stderr, /line 1: this is not SMTP: 50[02] /);
 });
