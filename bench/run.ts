@@ -7,7 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   paths: () => import('./paths-bench.js'),
   route: () => import('./route-bench.js'),
   uux: () => import('./uux-bench.js'),
-  'uucp-session': () => import('./uucp-session-bench.js'),
+  uucp: () => import('./uucp-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -2,7 +2,7 @@
 // socket pair, one 10 MiB file (S command, spool copy), received file
 // compared. Reference (shared/README): Taylor against itself on TCP loopback,
 // g 7/64 ≈ 8.6 MB/s, 7/1024 ≈ 41.8 MB/s.
-// Run directly: `node dist/bench/uucp-session-bench.js` (not yet in run.ts).
+// Run directly: `node dist/bench/uucp-session-bench.js`; `npm run bench uucp` includes it.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
