@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   route: () => import('./route-bench.js'),
   uux: () => import('./uux-bench.js'),
   uucp: () => import('./uucp-bench.js'),
+  bsmtp: () => import('./bsmtp-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
