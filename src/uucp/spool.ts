@@ -181,44 +181,37 @@ export async function nextSequence(spoolDir: string, system: string): Promise<st
 
 // ---------------------------------------------------------------- work file lines
 
-export interface SendCommand {
-  type: 'S';
+/** Fields every work-file command has. */
+interface CommandBase {
   from: string;
   to: string;
   user: string;
   /** Option letters without the '-', e.g. "C". */
   options: string;
+}
+
+/** S and E commands also carry the spooled copy, the mode and whom to notify. */
+interface TransferFields {
   /** Spool data file holding the copy (e.g. D.0001), or "D.0" when none. */
   temp: string;
   mode: number;
   notify: string;
 }
 
-export interface ReceiveCommand {
+export interface SendCommand extends CommandBase, TransferFields {
+  type: 'S';
+}
+
+export interface ReceiveCommand extends CommandBase {
   type: 'R';
-  from: string;
-  to: string;
-  user: string;
-  options: string;
 }
 
-export interface RemoteExecCommand {
+export interface RemoteExecCommand extends CommandBase {
   type: 'X';
-  from: string;
-  to: string;
-  user: string;
-  options: string;
 }
 
-export interface ExecuteCommand {
+export interface ExecuteCommand extends CommandBase, TransferFields {
   type: 'E';
-  from: string;
-  to: string;
-  user: string;
-  options: string;
-  temp: string;
-  mode: number;
-  notify: string;
   /** The command and its arguments. */
   command: string[];
 }
