@@ -88,3 +88,20 @@ export function normalise(text: string): string {
 
 /** Location flags for in-process use of a site. */
 export const flags = (site: Site): { config: string; uucp: string; spool: string } => ({ config: site.config, uucp: site.uucp, spool: site.spool });
+
+/** A site whose uucp/sys is `sys` (by default it knows the neighbour hub). */
+export function siteWithSys(sys = 'system hub\ncommands rmail\n', conf: Record<string, string | boolean> = {}): Site {
+  const s = makeSite({ conf });
+  writeFileSync(path.join(s.uucp, 'sys'), sys);
+  return s;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as import('node:net').AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}

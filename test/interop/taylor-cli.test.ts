@@ -7,7 +7,7 @@ import { promises as fsp, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { queueExecution } from '../../src/uucp/uux.js';
-import { makeSite, maildirMessages, run, UUGATE } from '../helpers/site.js';
+import { makeSite, maildirMessages, run, UUGATE, freePort } from '../helpers/site.js';
 import { UUCICO, UUX, UUXQT, giveToUucp, rmailRuns, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot } from '../helpers/taylor.js';
 
 test.before(() => {
@@ -15,13 +15,6 @@ test.before(() => {
   if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitListening(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

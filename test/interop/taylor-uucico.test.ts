@@ -13,7 +13,7 @@ import { answerCall, callSystem, listenTcp, uucicoContext, type UucicoContext } 
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import { readStatus } from '../../src/uucp/status.js';
 import { queueExecution } from '../../src/uucp/uux.js';
-import { makeSite, maildirMessages, type Site } from '../helpers/site.js';
+import { makeSite, maildirMessages, type Site, freePort } from '../helpers/site.js';
 import {
   UUCICO, UUCP, UUX, UUXQT, giveToUucp, ptyPair, rmailRuns, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot, type TaylorSite,
 } from '../helpers/taylor.js';
@@ -25,13 +25,6 @@ test.before(() => {
   if (process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Our site: uucp/sys as given; the gateway and the uucico context. */
 async function ours(sys: string, extra: { passwd?: string; port?: string } = {}): Promise<{ site: Site; ctx: UucicoContext; logs: string[] }> {

@@ -7,7 +7,7 @@ import { promises as fsp, existsSync, readdirSync, readFileSync, symlinkSync, wr
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { makeSite, run, flags, maildirMessages, UUGATE, type Site } from '../helpers/site.js';
+import { makeSite, run, flags, maildirMessages, UUGATE, type Site, siteWithSys } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { createUuxTransport } from '../../src/deliver/uux.js';
 import { listJobs } from '../../src/uucp/uustat.js';
@@ -16,11 +16,7 @@ import { parseExecFile, parseWorkFile, spoolFilePath, writeSpoolData } from '../
 
 const MSG = 'Subject: cli\nTo: bob\n\nhello\nFrom me\n';
 
-function site(sys = 'system hub\ncommands rmail\n', conf: Record<string, string | boolean> = {}): Site {
-  const s = makeSite({ conf });
-  writeFileSync(path.join(s.uucp, 'sys'), sys);
-  return s;
-}
+const site = siteWithSys;
 
 const uucpSpool = (s: Site): string => path.join(s.spool, 'uucp');
 

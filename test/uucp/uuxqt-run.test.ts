@@ -7,7 +7,7 @@ import { promises as fsp, existsSync, readdirSync, readFileSync, writeFileSync }
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { makeSite, maildirMessages, flags, type Site } from '../helpers/site.js';
+import { makeSite, maildirMessages, flags, type Site, siteWithSys } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt, notifyAddress, unquote, UUXQT_LOCK } from '../../src/uucp/uuxqt.js';
 import { formatExecFile, parseWorkFile, writeSpoolData, spoolFilePath, type ExecFile } from '../../src/uucp/spool.js';
@@ -18,12 +18,7 @@ import { listJobs } from '../../src/uucp/uustat.js';
 const FROM = 'From alice Thu Nov 26 10:00:00 2026 remote from hub\n';
 const BODY = 'Subject: over uucp\nTo: bob@leaf.example.org\n\nline one\nFrom here on\n\ttabbed\n';
 
-/** A test site whose uucp/sys knows hub. */
-function site(sys = 'system hub\ncommands rmail\n', conf: Record<string, string | boolean> = {}): Site {
-  const s = makeSite({ conf });
-  writeFileSync(path.join(s.uucp, 'sys'), sys);
-  return s;
-}
+const site = siteWithSys;
 
 const uucpSpool = (s: Site): string => path.join(s.spool, 'uucp');
 
