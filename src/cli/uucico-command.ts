@@ -80,7 +80,9 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
   const cats = f.debug ? parseDebug(f.debug) : new Set<never>();
   const trace = f.debugFile ? Trace.toFile(cats, f.debugFile) : new Trace(cats);
   const gw = await loadGateway(f);
-  const ctx = await uucico.uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose });
+  const { progressFor } = await import('../uucp/progress.js');
+  const progress = await progressFor(process.stderr);
+  const ctx = await uucico.uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose, progress });
 
   const answering = f.prompt || f.slave || f.stdio || f.listen !== undefined || f.role === '0';
   const calling = f.system || f.forceSystem || f.role === '1';

@@ -38,6 +38,7 @@ import {
   takeReceived,
 } from './spool.js';
 import type { Trace } from './trace.js';
+import type { ProgressSink } from './progress.js';
 
 export interface TransferStats {
   bytesSent: number;
@@ -56,6 +57,7 @@ export interface TransferEnv {
   localName: string;
   trace: Trace;
   log: (message: string) => void;
+  progress?: ProgressSink;
 }
 
 export type Outcome = 'done' | 'keep';
@@ -90,6 +92,36 @@ export class Transfers {
     private readonly env: TransferEnv,
     readonly stats: TransferStats,
   ) {}
+
+  /** A receive sink that also reports progress (when someone listens); `done()` ends the report. */
+  private counted(name: string, size: number, from: number, sink: (c: Uint8Array) => Promise<void> | void): { write: (c: Uint8Array) => Promise<void> | void; done: () => void } {
+    const report = this.env.progress;
+    if (!report) return { write: sink, done: () => undefined };
+    const p = { system: this.sys.name, name, direction: 'receive' as const, size, bytes: from, done: false, started: Date.now() };
+    return {
+      write: (chunk) => {
+        p.bytes += chunk.length;
+        report(p);
+        return sink(chunk);
+      },
+      done: () => report({ ...p, done: true }),
+    };
+  }
+
+  /** A send source that reports progress, and a final event once it is exhausted. */
+  private countedSource(name: string, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, from = 0): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+    const report = this.env.progress;
+    if (!report) return source;
+    const p = { system: this.sys.name, name, direction: 'send' as const, size, bytes: from, done: false, started: Date.now() };
+    return (async function* () {
+      for await (const chunk of source) {
+        p.bytes += chunk.length;
+        report(p);
+        yield chunk;
+      }
+      report({ ...p, done: true });
+    })();
+  }
 
   private get pubdir(): string {
     return this.sys.pubdir ?? this.env.pubdir;
@@ -150,8 +182,10 @@ export class Transfers {
     try {
       await this.send(kind === 'E' ? 'EY' : offset > 0 ? `SY 0x${offset.toString(16)}` : 'SY');
       log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}`);
-      n = await this.g.receiveFile(out.write);
+      const rx = this.counted(to, parseSize(f[8]), offset, out.write);
+      n = await this.g.receiveFile(rx.write);
       await out.flush();
+      rx.done();
     } catch (err) {
       // What arrived is a correct prefix (g delivers in order): keep it for a restart.
       if (restartable) await out.flush().catch(() => undefined);
@@ -263,7 +297,7 @@ export class Transfers {
       }
       await this.send(`RY 0${(st.mode & 0o777).toString(8)} 0x${st.size.toString(16)}`);
       log(`${this.sys.name}: sending ${check.path} (${st.size} bytes)`);
-      const n = await this.g.sendFile(fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 }));
+      const n = await this.g.sendFile(this.countedSource(from, st.size, fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 })));
       this.stats.bytesSent += n;
     } finally {
       await fh.close().catch(() => undefined);
@@ -363,7 +397,7 @@ export class Transfers {
         'path' in source
           ? fh!.createReadStream({ start: offset, autoClose: false, highWaterMark: 64 * 1024 })
           : [source.bytes.subarray(offset)];
-      const n = await this.g.sendFile(data);
+      const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
     } finally {
       await fh?.close().catch(() => undefined);
@@ -423,7 +457,9 @@ export class Transfers {
     let n: number;
     try {
       const out = bufferedWriter(fh);
-      n = await this.g.receiveFile(out.write);
+      const rx = this.counted(from, parseSize(reply.slice(2).trim().split(/\s+/)[1]), 0, out.write);
+      n = await this.g.receiveFile(rx.write);
+      rx.done();
       await out.flush();
     } catch (err) {
       await fh.close().catch(() => undefined);

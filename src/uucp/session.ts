@@ -20,6 +20,7 @@ import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type
 import { emptyStats, Transfers, type TransferStats } from './session-files.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
 import type { Trace } from './trace.js';
+import type { ProgressSink } from './progress.js';
 
 export interface SessionTimeouts {
   /** Each handshake message (Taylor: 120 s). */
@@ -43,6 +44,8 @@ export interface SessionEnv {
   timeouts?: Partial<SessionTimeouts>;
   /** g settings forced over the sys file (tests: short timeouts). */
   gOverrides?: GProtocolOptions;
+  /** Per-file transfer progress (uucico's bar or lines). */
+  progress?: ProgressSink;
 }
 
 export type SessionStage = 'handshake' | 'protocol' | 'transfer' | 'complete';
@@ -147,7 +150,7 @@ async function converse(line: LineReader, hs: Handshake, role: Role, env: Sessio
     result.gReceive = info.receive;
     env.log(`${hs.system.name}: ${hs.protocol} protocol, sending ${info.send.packetSize}/${info.send.window}, receiving ${info.receive.packetSize}/${info.receive.window}`);
     result.stage = 'transfer';
-    tx = new Transfers(g, hs.system, hs.features, { spoolDir: env.spoolDir, pubdir: env.pubdir, localName: env.localName, trace: env.trace, log: env.log }, stats);
+    tx = new Transfers(g, hs.system, hs.features, { spoolDir: env.spoolDir, pubdir: env.pubdir, localName: env.localName, trace: env.trace, log: env.log, progress: env.progress }, stats);
     await conversation(g, tx, hs, role, env);
     await g.shutdown();
     result.stage = 'complete';

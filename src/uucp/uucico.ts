@@ -30,6 +30,7 @@ import { STATUS, mayCall, readStatus, recordCall } from './status.js';
 import { Trace } from './trace.js';
 import { effectiveTimes, timesAllow } from './schedule.js';
 import { runUuxqt } from './uuxqt.js';
+import type { ProgressSink } from './progress.js';
 
 export interface UucicoContext extends SessionEnv {
   gw?: Gateway;
@@ -47,6 +48,7 @@ export interface UucicoOptions {
   uuxqt?: boolean;
   /** Also print log lines on stderr. */
   verbose?: boolean;
+  progress?: ProgressSink;
 }
 
 /** Builds the uucico environment from a loaded gateway: UUCP config, spool, lock and public directories. */
@@ -64,6 +66,7 @@ export async function uucicoContext(gw: Gateway, o: UucicoOptions = {}): Promise
     trace,
     timeouts: o.timeouts,
     gOverrides: o.gOverrides,
+    progress: o.progress,
     log: (m) => {
       gw.log.log({ event: 'info', reason: `uucico: ${m}` });
       trace.log('abnormal', m);

@@ -173,7 +173,13 @@ test('role reversal: both sides have work, one call moves all of it (S both ways
   const wanted = randomBytes(100_000);
   await fsp.writeFile(path.join(leaf.pub, 'wanted.bin'), wanted);
   await writeWorkFile(hub.spool, 'leaf', 'N', [{ type: 'R', from: '~/wanted.bin', to: path.join(hub.pub, 'got.bin'), user: 'bob', options: 'd' }]);
+  const done: string[] = [];
+  leaf.env.progress = (p) => p.done && done.push(`leaf ${p.direction} ${p.name} ${p.bytes}/${p.size}`);
+  hub.env.progress = (p) => p.done && done.push(`hub ${p.direction} ${p.name} ${p.bytes}/${p.size}`);
   const [m, s] = await call(leaf, hub);
+  t.true(done.includes('leaf send ~/wanted.bin 100000/100000'), done.join('; '));
+  t.true(done.includes(`hub receive ~/wanted.bin 100000/100000`), done.join('; '));
+  t.true(done.filter((d) => /^hub receive [DX]./.test(d)).length >= 2, `data and X. file reported as received: ${done.join('; ')}`);
   t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
   t.deepEqual(await listPendingWork(leaf.spool, 'hub'), []);
   t.deepEqual(await listPendingWork(hub.spool, 'leaf'), []);
