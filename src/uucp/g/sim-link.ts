@@ -54,12 +54,26 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function passesChecks(packet: Uint8Array): boolean {
-  const d = new PacketDecoder();
-  d.push(packet);
-  const ev = d.next();
-  return ev?.kind === 'data' || ev?.kind === 'control';
+/** What the link must know of a protocol's packets (g by default; i passes its own). */
+export interface FrameTraits {
+  /** Byte that starts a packet: garbage never contains it. */
+  intro: number;
+  /** Packets longer than this carry data. */
+  headerLen: number;
+  /** Whether the receiver would take this (possibly damaged) packet as good. */
+  passesChecks(packet: Uint8Array): boolean;
 }
+
+export const G_FRAMES: FrameTraits = {
+  intro: DLE,
+  headerLen: HEADER_LEN,
+  passesChecks(packet) {
+    const d = new PacketDecoder();
+    d.push(packet);
+    const ev = d.next();
+    return ev?.kind === 'data' || ev?.kind === 'control';
+  },
+};
 
 export class SimLink {
   faults: LinkFaults;
@@ -73,6 +87,7 @@ export class SimLink {
     seed: number,
     faults: LinkFaults = {},
     private readonly latencyMs = 5,
+    private readonly frames: FrameTraits = G_FRAMES,
   ) {
     this.random = seededRandom(seed);
     this.faults = faults;
@@ -100,7 +115,7 @@ export class SimLink {
 
   private send(to: number, packet: Uint8Array): void {
     const f = this.faults;
-    const isData = packet.length > HEADER_LEN;
+    const isData = packet.length > this.frames.headerLen;
     const held = this.held[to];
     this.held[to] = undefined;
     // A control packet never overtakes: release what is held first.
@@ -127,11 +142,12 @@ export class SimLink {
     const f = this.faults;
     if (this.chance(f.garbage)) return this.garbageBytes(1 + this.int(40));
     const out = packet.slice();
-    if (this.chance(f.headerFlip)) out[1 + this.int(HEADER_LEN - 1)]! ^= 1 << this.int(8);
-    if (out.length > HEADER_LEN && this.chance(f.dataFlip)) {
+    const h = this.frames.headerLen;
+    if (this.chance(f.headerFlip)) out[1 + this.int(h - 1)]! ^= 1 << this.int(8);
+    if (out.length > h && this.chance(f.dataFlip)) {
       const flipped = out.slice();
-      flipped[HEADER_LEN + this.int(out.length - HEADER_LEN)]! ^= 1 << this.int(8);
-      if (!passesChecks(flipped)) return flipped;
+      flipped[h + this.int(out.length - h)]! ^= 1 << this.int(8);
+      if (!this.frames.passesChecks(flipped)) return flipped;
     }
     return out;
   }
@@ -139,7 +155,7 @@ export class SimLink {
   private garbageBytes(n: number): Uint8Array {
     return Uint8Array.from({ length: n }, () => {
       const b = this.int(255);
-      return b >= DLE ? b + 1 : b;
+      return b >= this.frames.intro ? b + 1 : b;
     });
   }
 

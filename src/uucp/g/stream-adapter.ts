@@ -72,20 +72,30 @@ const BATCH_BYTES = 64 * 1024;
 /** Below this, Buffer.allocUnsafe takes from Node's shared pool (poolSize / 2). */
 const SMALL_BATCH = Buffer.poolSize >>> 1;
 
-export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GProtocol {
-  const { clock = realClock, initialBytes, ...gOptions } = options;
+/** What a protocol needs to be driven by a stream: bytes in, line failures, an end. */
+export interface StreamDriven {
+  receive(bytes: Uint8Array): void;
+  abort(reason: string): void;
+  readonly closed: Promise<unknown>;
+}
+
+/**
+ * Binds a protocol (built by `make` around a batched writer) to `stream`
+ * until it closes; shared by g and i. `initialBytes` are handed over first.
+ */
+export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (write: (bytes: Uint8Array) => void) => P, initialBytes?: Uint8Array): P {
   const out = new BatchWriter(stream);
-  const g = new GProtocol((bytes) => out.write(bytes), clock, gOptions);
-  const onData = (chunk: Buffer): void => g.receive(chunk);
-  const onEnd = (): void => g.abort('the line closed');
-  const onError = (err: Error): void => g.abort(`line error: ${err.message}`);
+  const p = make((bytes) => out.write(bytes));
+  const onData = (chunk: Buffer): void => p.receive(chunk);
+  const onEnd = (): void => p.abort('the line closed');
+  const onError = (err: Error): void => p.abort(`line error: ${err.message}`);
   stream.on('data', onData);
   stream.on('end', onEnd);
   stream.on('close', onEnd);
   stream.on('error', onError);
   // Registered before anyone else can await `closed`, so the last packets
   // (CLOSE) are on the stream before the session writes its O's.
-  void g.closed.then(() => {
+  void p.closed.then(() => {
     out.flush();
     stream.off('data', onData);
     stream.off('end', onEnd);
@@ -93,7 +103,12 @@ export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GP
     stream.off('error', onError);
     stream.pause();
   });
-  // Kept by the engine until start(), then processed after our first INITA.
-  if (initialBytes?.length) g.receive(initialBytes);
-  return g;
+  // Kept by the engine until start(), then processed.
+  if (initialBytes?.length) p.receive(initialBytes);
+  return p;
+}
+
+export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GProtocol {
+  const { clock = realClock, initialBytes, ...gOptions } = options;
+  return driveOverStream(stream, (write) => new GProtocol(write, clock, gOptions), initialBytes);
 }
