@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   uux: () => import('./uux-bench.js'),
   uucp: () => import('./uucp-bench.js'),
   bsmtp: () => import('./bsmtp-bench.js'),
+  smtp: () => import('./smtp-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

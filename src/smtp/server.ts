@@ -12,30 +12,35 @@
 //             alone as a line end; also closes the SMTP-smuggling hole);
 //             CRLF → LF; the message goes through the one accept path (NUL bytes,
 //             lines over 998 characters → 554 5.6.0) and the final 250 is sent
-//             only once accept() has fsync'd the queue file. A temporary accept
+//             only once the queue file is fsync'd in incoming/ (concurrent
+//             messages share a group commit, see groupCommitter). A temporary accept
 //             failure answers 451, a permanent one 554. A client that goes away
 //             before the final dot queues nothing.
 //
 // Two things smtp-server does not let us choose, and how we get them:
 //  * Enhanced status codes: smtp-server derives the enhanced code of an error reply
 //    from the reply code alone (550 is always 5.1.1), so "550 5.7.1 relaying
-//    denied" is impossible through its API. sendRaw() below wraps
+//    denied" is impossible through its API. patchEnhancedCodes() below wraps
 //    SMTPConnection.prototype.send: a reply text that already starts with an
-//    enhanced code (only ours do) is sent without adding another. This touches a
-//    semi-internal method; the version is pinned (3.21.x) and a test checks it.
+//    enhanced code (only ours do) is sent without adding another. The same
+//    wrapper corks the socket until the end of the event-loop turn, so the
+//    replies to pipelined commands go out in one write. This touches a
+//    semi-internal method; the version is pinned (3.21.x) and the relay and
+//    pipelining tests check both effects.
 //  * Over-long command lines: smtp-server answers "421 Error: Command line too
 //    long" and closes. We keep that (maxCommandLength 1000: RFC 5321's 512 plus
 //    room for ESMTP parameters); it is a flood, not a dialogue to continue.
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { AddressInfo } from 'node:net';
-import { accept, type Gateway } from '../runtime/gateway.js';
+import { acceptContext, type Gateway } from '../runtime/gateway.js';
+import { commitMessages, prepareMessage, type AcceptRequest, type PreparedMessage } from '../queue/accept.js';
 import { openRouter, type OpenRouter } from '../runtime/routing.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { GatewayError } from '../util/errors.js';
 import type { Daemon, DaemonService } from '../daemon/daemon.js';
 import { netList, plainAddress, type ListenAddress } from './cidr.js';
-import { checkRecipient, type RelayContext } from './relay.js';
+import { checkRecipient, isRelayClient, type Refusal, type RelayContext } from './relay.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -45,7 +50,14 @@ function patchEnhancedCodes(): void {
   patched = true;
   const proto = SMTPConnection.prototype as unknown as { send(code: number, data: unknown, context?: unknown): void };
   const send = proto.send;
-  proto.send = function (this: unknown, code: number, data: unknown, context?: unknown): void {
+  proto.send = function (this: { _socket?: import('node:net').Socket }, code: number, data: unknown, context?: unknown): void {
+    // Replies produced while handling one batch of pipelined input leave in one
+    // write (smtp-server writes each reply separately: a syscall per reply).
+    const sock = this._socket;
+    if (sock && !sock.destroyed && sock.writableCorked === 0) {
+      sock.cork();
+      setImmediate(() => sock.uncork());
+    }
     if (typeof data === 'string' && ENHANCED.test(data)) return send.call(this, code, data, false);
     return send.call(this, code, data, context);
   };
@@ -77,11 +89,33 @@ interface State {
   gw: Gateway;
   relay: RelayContext;
   routing: OpenRouter;
+  /** Recent RCPT verdicts: routing an address touches aliases, .forward and list files. */
+  verdicts: Map<string, { until: number; refusal: Refusal | undefined }>;
 }
 
 async function buildState(gw: Gateway): Promise<State> {
   const routing = await openRouter(gw);
-  return { gw, routing, relay: { cfg: gw.cfg, router: routing.router, site: routing.tables.site, relayNets: netList(gw.cfg.relay_networks) } };
+  return { gw, routing, verdicts: new Map(), relay: { cfg: gw.cfg, router: routing.router, site: routing.tables.site, relayNets: netList(gw.cfg.relay_networks) } };
+}
+
+const VERDICT_MS = 2000;
+
+/**
+ * checkRecipient with a short memory (2 s, per address and client class): a busy
+ * server asks the router once per address and moment, not once per message. A
+ * configuration reload starts afresh; a temporary failure is never remembered.
+ */
+async function checkCached(state: State, addr: string, ip: string): Promise<Refusal | undefined> {
+  const key = `${isRelayClient(state.relay, ip) ? 'r' : 'o'} ${addr.toLowerCase()}`;
+  const now = Date.now();
+  const hit = state.verdicts.get(key);
+  if (hit && hit.until > now) return hit.refusal;
+  const refusal = await checkRecipient(state.relay, addr, ip);
+  if (!refusal || refusal.code >= 500) {
+    if (state.verdicts.size >= 10_000) state.verdicts.clear();
+    state.verdicts.set(key, { until: now + VERDICT_MS, refusal });
+  }
+  return refusal;
 }
 
 /** The size limit in bytes as transmitted (CRLF line ends). */
@@ -96,6 +130,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
   const perClient = new Map<string, number>();
   const counted = new Set<string>();
   const afterAccept = opts.afterAccept ?? coalescingDeliverer(() => state.gw);
+  const committer = groupCommitter(() => state.gw);
 
   const options = () => ({
     name: state.gw.cfg.visible_name,
@@ -142,7 +177,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     },
 
     onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-      checkRecipient(state.relay, addr.address, session.remoteAddress).then(
+      checkCached(state, addr.address, session.remoteAddress).then(
         (refusal) => cb(refusal ? smtpError(refusal.code, refusal.status, refusal.text) : null),
         (err: unknown) => {
           state.gw.log.panic(`smtp: routing <${addr.address}> failed: ${(err as Error).stack ?? err}`);
@@ -168,26 +203,29 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
         if (typeof data === 'number') return cb(smtpError(554, '5.6.0', `message contains a bare LF at byte offset ${data}; lines must end in CRLF`));
         const { gw } = state;
         const helo = session.hostNameAppearsAs || 'unknown';
-        accept(gw, {
+        const req: AcceptRequest = {
           sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           recipients: session.envelope.rcptTo.map((r) => r.address),
           data,
           origin: 'smtp',
           protocol: session.transmissionType || 'SMTP',
           receivedFrom: `${helo} ([${plainAddress(session.remoteAddress)}])`,
-        }).then(
-          (id) => {
-            cb(null, `queued as ${id}`);
-            afterAccept(id);
-          },
-          (err: unknown) => {
-            const e = err instanceof GatewayError ? err : undefined;
-            if (!e) gw.log.panic(`smtp: accept failed: ${(err as Error).stack ?? err}`);
-            const temporary = !e || e.temporary;
-            const status = e?.status ?? '4.3.0';
-            cb(smtpError(temporary ? 451 : 554, temporary && !status.startsWith('4') ? '4.3.0' : status, (err as Error).message));
-          },
-        );
+        };
+        new Promise<PreparedMessage>((resolve) => resolve(prepareMessage(acceptContext(gw), req)))
+          .then((prepared) => committer.commit(prepared).then(() => prepared.id))
+          .then(
+            (id) => {
+              cb(null, `queued as ${id}`);
+              afterAccept(id);
+            },
+            (err: unknown) => {
+              const e = err instanceof GatewayError ? err : undefined;
+              if (!e) gw.log.panic(`smtp: accept failed: ${(err as Error).stack ?? err}`);
+              const temporary = !e || e.temporary;
+              const status = e?.status ?? '4.3.0';
+              cb(smtpError(temporary ? 451 : 554, temporary && !status.startsWith('4') ? '4.3.0' : status, (err as Error).message));
+            },
+          );
       });
     },
   });
@@ -242,6 +280,42 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
 async function cloneListener(main: import('node:net').Server): Promise<import('node:net').Server> {
   const net = await import('node:net');
   return net.createServer((socket) => main.emit('connection', socket));
+}
+
+/**
+ * The accept path with group commit: a message is validated and built at once
+ * (prepareMessage: the same checks and Received: header as accept()), then
+ * written by commitMessages together with whatever else arrived while the
+ * previous batch was being committed: each file fsync'd, renamed into incoming/,
+ * one directory fsync per batch. Each 250 still waits for its own message to be
+ * durable; with one client a batch is one message. A failed batch fails every
+ * message in it (451; the client retries: the usual at-least-once window).
+ */
+function groupCommitter(gw: () => Gateway): { commit(p: PreparedMessage): Promise<void> } {
+  let pending: Array<{ p: PreparedMessage; resolve(): void; reject(err: unknown): void }> = [];
+  let running = false;
+  const go = (): void => {
+    if (running || pending.length === 0) return;
+    running = true;
+    const batch = pending;
+    pending = [];
+    commitMessages(gw().spool, batch.map((b) => b.p), 64)
+      .then(
+        () => batch.forEach((b) => b.resolve()),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      )
+      .finally(() => {
+        running = false;
+        go();
+      });
+  };
+  return {
+    commit: (p) =>
+      new Promise<void>((resolve, reject) => {
+        pending.push({ p, resolve, reject });
+        go();
+      }),
+  };
 }
 
 /**
