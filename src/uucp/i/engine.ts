@@ -175,6 +175,8 @@ export class IEngine {
   private readonly naked: boolean[] = new Array(32).fill(false);
   private recPos = 0;
   private ackedThisBatch = false;
+  private badHeaderThisBatch = false;
+  private acked = 0;
 
   // liveness
   private heard = false;
@@ -262,10 +264,11 @@ export class IEngine {
     if (this.phase === 'running') {
       if (this.unacked() === 0 && this.waiting.length === 0) this.finish(false);
       else {
+        // Unacked packets are still resent as usual; the CLOSE goes once all
+        // are acked or the peer closes. A NAK for the packet we expect next
+        // makes a peer with nothing to resend ACK at once.
         this.phase = 'closing';
-        // A NAK for the packet we expect next makes a peer with nothing to resend ACK at once.
         this.sendNak(nextSeq(this.recSeq));
-        this.armTimer(this.timeoutMs, () => this.finish(false));
       }
     } else if (this.phase === 'idle' || this.phase === 'sync') this.finish(false);
     this.dispatch();
@@ -355,7 +358,9 @@ export class IEngine {
 
   private errorLevel(): number {
     const s = this.stats;
-    return s.badHeaders + s.badChecksums + s.badOrder + s.remoteRejects - Math.floor(s.received / this.cfg.errorDecay);
+    // Good packets both ways pay errors off (Taylor counts received ones only,
+    // which fails a pure sender on a noisy line).
+    return s.badHeaders + s.badChecksums + s.badOrder + s.remoteRejects - Math.floor((s.received + this.acked) / this.cfg.errorDecay);
   }
 
   private checkErrors(): void {
@@ -397,11 +402,8 @@ export class IEngine {
     if (h.caller === this.caller) return false;
     if (h.type === PT.DATA ? h.length > this.cfg.packetSize : h.length > 64) return false;
     if (h.type === PT.SPOS && h.length !== 4) return false;
-    if (isSequenced(h.type) && seqDiff(h.seq, this.localAck) > this.cfg.window) {
-      this.stats.badOrder++;
-      this.stats.badHeaders--; // counted as order, not header (see consume)
-      return false;
-    }
+    // Out of our window: skipped like a bad header (and counted as one).
+    if (isSequenced(h.type) && seqDiff(h.seq, this.localAck) > this.cfg.window) return false;
     return true;
   }
 
@@ -411,10 +413,16 @@ export class IEngine {
 
   private consume(): void {
     this.ackedThisBatch = false;
+    this.badHeaderThisBatch = false;
     for (let s = this.scanner.next(); s && this.live(); s = this.live() ? this.scanner.next() : undefined) {
       if (s.kind === 'bad-header') {
-        this.stats.badHeaders++;
-        this.checkErrors();
+        // One per batch of input, as Taylor: skipping through a damaged
+        // packet meets many ^G bytes in its data.
+        if (!this.badHeaderThisBatch) {
+          this.badHeaderThisBatch = true;
+          this.stats.badHeaders++;
+          this.checkErrors();
+        }
       } else if (s.kind === 'bad-crc') {
         this.onBadCrc(s.header);
       } else {
@@ -549,7 +557,10 @@ export class IEngine {
   private gotAck(ack: number): void {
     if (ack === this.sendSeq || ack === this.remoteAck) return;
     if (seqDiff(ack, this.remoteAck) > this.remote.window || seqDiff(this.sendSeq, ack) > this.remote.window) return;
-    for (let s = nextSeq(this.remoteAck); s !== nextSeq(ack); s = nextSeq(s)) this.sent[s] = undefined;
+    for (let s = nextSeq(this.remoteAck); s !== nextSeq(ack); s = nextSeq(s)) {
+      this.sent[s] = undefined;
+      this.acked++;
+    }
     this.remoteAck = ack;
     this.progress = true;
     this.stalls = 0;
@@ -567,14 +578,14 @@ export class IEngine {
   }
 
   private onTick(): void {
-    if (this.phase !== 'running') return;
+    if (this.phase !== 'running' && this.phase !== 'closing') return;
     if (!this.heard) {
       if (++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
       // A packet whose data never comes (a damaged length): give up on its first byte.
       if (this.scanner.buffered() > 0) {
         this.scanner.skipByte();
         this.consume();
-        if (this.phase !== 'running') return;
+        if (this.phase !== 'running' && this.phase !== 'closing') return;
       }
       this.naked.fill(false);
       this.sendNak(nextSeq(this.recSeq));

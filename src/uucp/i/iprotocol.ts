@@ -154,9 +154,14 @@ export class IProtocol implements Protocol {
       let total = 0;
       let carry: Uint8Array = EMPTY;
       const put = async (piece: Uint8Array): Promise<void> => {
-        if (this.ended || !this.engine.canSend()) await this.room();
-        this.engine.sendData(piece, local, remote, total);
-        total += piece.length;
+        do {
+          if (this.ended || !this.engine.canSend()) await this.room();
+          // The peer may ask for smaller packets (SYNC) at any time.
+          const part = piece.subarray(0, this.engine.sending.packetSize);
+          this.engine.sendData(part, local, remote, total);
+          total += part.length;
+          piece = piece.subarray(part.length);
+        } while (piece.length > 0);
       };
       try {
         for await (const chunk of data) {

@@ -1,0 +1,308 @@
+// The i protocol end to end in memory: two IProtocol endpoints over the
+// seeded lossy link (sim-link.ts) with a ManualClock. Property: every command
+// and file arrives complete and in order, or some side fails cleanly; never a
+// wrong byte, with bit flips anywhere (single flips in headers, bursts of
+// flips in data and CRC). Plus unit tests of the wire behaviour Taylor relies
+// on: SYNC bytes, channels, SPOS before file data, NAK, echo refusal, dead line.
+import test from 'ava';
+import fc from 'fast-check';
+import { ManualClock } from '../../src/uucp/g/clock.js';
+import { SimLink, drive, seededRandom, type FrameTraits, type LinkFaults } from '../../src/uucp/g/sim-link.js';
+import type { IStats } from '../../src/uucp/i/engine.js';
+import { IProtocol, type ICloseInfo, type IProtocolOptions } from '../../src/uucp/i/iprotocol.js';
+import { HEADER_LEN, INTRO, PT, Scanner, encodePacket, parsePos, type Header } from '../../src/uucp/i/packet.js';
+
+type Item = { command: string } | { file: Uint8Array };
+const DAY = 24 * 3600 * 1000;
+
+const I_FRAMES: FrameTraits = {
+  intro: INTRO,
+  headerLen: HEADER_LEN,
+  passesChecks(packet) {
+    const s = new Scanner();
+    s.push(packet);
+    return s.next()?.kind === 'packet';
+  },
+};
+
+async function expectScript(p: IProtocol, script: Item[], wrong: string[]): Promise<void> {
+  for (const [i, item] of script.entries()) {
+    if ('command' in item) {
+      const got = await p.readCommand();
+      if (got !== item.command) wrong.push(`command ${i}: ${JSON.stringify(got)}`);
+    } else {
+      let offset = 0;
+      await p.receiveFile((chunk) => {
+        const expected = item.file.subarray(offset, offset + chunk.length);
+        if (chunk.length > expected.length || Buffer.compare(chunk, expected) !== 0) wrong.push(`file ${i} at ${offset}`);
+        offset += chunk.length;
+      });
+      if (offset !== item.file.length) wrong.push(`file ${i}: ${offset} of ${item.file.length} bytes`);
+    }
+  }
+}
+
+async function sendScript(p: IProtocol, script: Item[], chunk: number): Promise<void> {
+  for (const item of script) {
+    if ('command' in item) await p.sendCommand(item.command);
+    else {
+      const { file } = item;
+      await p.sendFile((function* () {
+        for (let at = 0; at < file.length; at += chunk) yield file.subarray(at, at + chunk);
+      })());
+    }
+  }
+}
+
+/** Flips 1..8 bits in the data or CRC of some packets (CRC-32 must catch them); headers are left to the link's single flips. */
+function burstWriter(write: (b: Uint8Array) => void, random: () => number, rate: number): (b: Uint8Array) => void {
+  return (b) => {
+    if (b.length > HEADER_LEN && random() < rate) {
+      const bad = b.slice();
+      for (let n = 1 + Math.floor(random() * 8); n > 0; n--) bad[HEADER_LEN + Math.floor(random() * (b.length - HEADER_LEN))]! ^= 1 << Math.floor(random() * 8);
+      return write(bad);
+    }
+    write(b);
+  };
+}
+
+interface Outcome {
+  complete: boolean;
+  closed: ICloseInfo[];
+  wrong: string[];
+  stats: IStats[];
+  errors: string[];
+}
+
+async function simulate(seed: number, faults: LinkFaults, burst: number, options: [IProtocolOptions, IProtocolOptions], scripts: [Item[], Item[]]): Promise<Outcome> {
+  const clock = new ManualClock();
+  const link = new SimLink(clock, seed, faults, 5, I_FRAMES);
+  const random = seededRandom(seed ^ 0x5a5a);
+  const sides = [0, 1].map((i) => new IProtocol(burstWriter(link.writer(i as 0 | 1), random, burst), clock, options[i]));
+  sides.forEach((p, i) => link.attach(i as 0 | 1, (b) => p.receive(b)));
+  const wrong: string[] = [];
+  const chunk = 1 + Math.floor(random() * 3000);
+  const run = async (p: IProtocol, role: 'master' | 'slave', mine: Item[], theirs: Item[]) => {
+    await p.start(role);
+    await Promise.all([sendScript(p, mine, chunk), expectScript(p, theirs, wrong)]);
+    await p.shutdown();
+  };
+  const results = Promise.allSettled([run(sides[0]!, 'master', scripts[0], scripts[1]), run(sides[1]!, 'slave', scripts[1], scripts[0])]);
+  const settled = await drive(clock, Promise.all([results, ...sides.map((p) => p.closed)]), DAY);
+  if (!settled) throw new Error(`simulation stalled at ${clock.now()} ms`);
+  const r = await results;
+  return {
+    complete: r.every((x) => x.status === 'fulfilled'),
+    errors: r.map((x) => (x.status === 'rejected' ? String(x.reason) : 'ok')),
+    closed: await Promise.all(sides.map((p) => p.closed)),
+    wrong,
+    stats: sides.map((p) => p.stats),
+  };
+}
+
+const item: fc.Arbitrary<Item> = fc.oneof(
+  fc.record({ command: fc.string({ minLength: 1, maxLength: 300, size: 'max', unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)) }) }),
+  fc.record({ file: fc.uint8Array({ maxLength: 20_000, size: 'max' }) }),
+);
+const side: fc.Arbitrary<IProtocolOptions> = fc.record({
+  window: fc.integer({ min: 1, max: 16 }),
+  packetSize: fc.constantFrom(16, 100, 512, 1024, 4095),
+});
+const rate = (maxPercent: number) => fc.integer({ min: 0, max: maxPercent * 10 }).map((n) => n / 1000);
+const faults: fc.Arbitrary<LinkFaults> = fc.record({
+  drop: rate(5),
+  duplicate: rate(5),
+  garbage: rate(3),
+  headerFlip: rate(3),
+  dataFlip: rate(5),
+  reorder: rate(5),
+});
+
+test('property: over a lossy, duplicating, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {
+  let completed = 0;
+  let runs = 0;
+  const seen = { resent: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0 };
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer(),
+      faults,
+      rate(5),
+      fc.tuple(side, side),
+      fc.tuple(fc.array(item, { maxLength: 5 }), fc.array(item, { maxLength: 5 })),
+      async (seed, f, burst, options, scripts) => {
+        const out = await simulate(seed, f, burst, options, scripts);
+        runs++;
+        for (const s of out.stats) for (const k of Object.keys(seen) as (keyof typeof seen)[]) seen[k] += s[k];
+        t.deepEqual(out.wrong, [], 'never a wrong byte');
+        if (out.complete) completed++;
+        else {
+          if (process.env.I_DEBUG) t.log(JSON.stringify({ f, burst, options, errors: out.errors, stats: out.stats }));
+          t.true(out.closed.some((c) => c.how === 'failed'), JSON.stringify([out.closed, out.errors]));
+        }
+      },
+    ),
+    { numRuns: 60, endOnFailure: true },
+  );
+  t.log(`${completed}/${runs} runs complete; recovery seen: ${JSON.stringify(seen)}`);
+  for (const [k, n] of Object.entries(seen)) t.true(n > 0, `the faults exercised ${k}`);
+  t.true(completed >= runs * 0.8, 'with these fault rates most sessions should succeed');
+});
+
+test('a clean link always completes, both directions at once, every window/size combination', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.tuple(side, side), fc.tuple(fc.array(item, { maxLength: 3 }), fc.array(item, { maxLength: 3 })), async (options, scripts) => {
+      const out = await simulate(1, {}, 0, options, scripts);
+      t.deepEqual(out.wrong, []);
+      t.true(out.complete, JSON.stringify(out.errors));
+      t.false(out.closed.some((c) => c.how === 'failed'));
+      t.is(out.stats[0]!.resent + out.stats[1]!.resent, 0);
+    }),
+    { numRuns: 25 },
+  );
+});
+
+// ------------------------------------------------------------------ wire-level units
+
+interface Wire {
+  clock: ManualClock;
+  a: IProtocol;
+  b: IProtocol;
+  /** Packets each side wrote, decoded. */
+  out: [{ header: Header; data: Uint8Array }[], { header: Header; data: Uint8Array }[]];
+  link: SimLink;
+}
+
+function wire(optA: IProtocolOptions = {}, optB: IProtocolOptions = {}): Wire {
+  const clock = new ManualClock();
+  const link = new SimLink(clock, 3, {}, 5, I_FRAMES);
+  const out: Wire['out'] = [[], []];
+  const tap = (i: 0 | 1) => {
+    const w = link.writer(i);
+    return (b: Uint8Array) => {
+      const s = new Scanner();
+      s.push(b.slice());
+      const r = s.next();
+      if (r?.kind === 'packet') out[i].push({ header: r.header, data: r.data });
+      w(b);
+    };
+  };
+  const a = new IProtocol(tap(0), clock, optA);
+  const b = new IProtocol(tap(1), clock, optB);
+  link.attach(0, (x) => a.receive(x));
+  link.attach(1, (x) => b.receive(x));
+  return { clock, a, b, out, link };
+}
+
+test('startup: SYNC as Taylor writes it; both sides learn what to send', async (t) => {
+  const w = wire({ channels: 7 }, { packetSize: 512, window: 5 });
+  const both = Promise.all([w.a.start('master'), w.b.start('slave')]);
+  t.true(await drive(w.clock, both, DAY));
+  const [ia, ib] = await both;
+  // Same as captured from Taylor 1.07 (caller, 1024/16, 7 channels).
+  t.is(Buffer.from(encodePacket({ ...w.out[0][0]!.header }, w.out[0][0]!.data)).toString('hex'), '07000030043404001007857f3046');
+  t.deepEqual(ia, { send: { packetSize: 512, window: 5 }, receive: { packetSize: 1024, window: 16 }, channels: 1 });
+  t.deepEqual(ib, { send: { packetSize: 1024, window: 16 }, receive: { packetSize: 512, window: 5 }, channels: 1 });
+  t.like(w.out[1][0]!.header, { type: PT.SYNC, caller: false });
+  t.deepEqual([...w.out[1][0]!.data], [2, 0, 5, 1], 'the callee asks for 512/5 and announces one channel');
+});
+
+test('channels: our requests on channel 1, answers on the requester’s channel, H on 0/0; SPOS(0) before file data', async (t) => {
+  const w = wire();
+  t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
+  const file = Buffer.alloc(2500, 0x61);
+  const flow = (async () => {
+    await w.a.sendCommand('S a b root -C D.1 0644 "" 0x9c4');
+    t.is(await w.b.readCommand(), 'S a b root -C D.1 0644 "" 0x9c4');
+    await w.b.sendCommand('SY');
+    t.is(await w.a.readCommand(), 'SY');
+    const got: Buffer[] = [];
+    await Promise.all([w.a.sendFile([file]), w.b.receiveFile((c) => void got.push(Buffer.from(c)))]);
+    t.deepEqual(Buffer.concat(got), file);
+    await w.b.sendCommand('CY');
+    t.is(await w.a.readCommand(), 'CY');
+    await w.a.sendCommand('H');
+    t.is(await w.b.readCommand(), 'H');
+  })();
+  t.true(await drive(w.clock, flow, DAY));
+  await flow;
+  const data = (i: 0 | 1) => w.out[i].filter((p) => p.header.type === PT.DATA || p.header.type === PT.SPOS);
+  const chans = (i: 0 | 1) => data(i).map((p) => `${p.header.type === PT.SPOS ? `SPOS${parsePos(p.data)}` : p.data.length}:${p.header.localChan}/${p.header.remoteChan}`);
+  const cmdLen = 'S a b root -C D.1 0644 "" 0x9c4'.length + 1;
+  t.deepEqual(chans(0), [`${cmdLen}:1/0`, 'SPOS0:0/0', '1024:1/0', '1024:1/0', '452:1/0', '0:1/0', '2:0/0']);
+  t.deepEqual(chans(1), ['3:0/1', '3:0/1']);
+  t.deepEqual(data(0).map((p) => p.header.seq), [1, 2, 3, 4, 5, 6, 7], 'SPOS takes a sequence number');
+});
+
+test('a NAK gets the packet resent; a missing packet is NAKed by the receiver', async (t) => {
+  const w = wire();
+  t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
+  // Drop exactly the second data packet a sends.
+  let n = 0;
+  const orig = w.link.writer(0);
+  void orig;
+  w.link.faults = {};
+  const file = Buffer.from(Array.from({ length: 5000 }, (_, i) => i & 0xff));
+  const got: Buffer[] = [];
+  const realSend = (w.link as unknown as { send(to: number, p: Uint8Array): void }).send.bind(w.link);
+  (w.link as unknown as { send(to: number, p: Uint8Array): void }).send = (to, p) => {
+    if (to === 1 && p.length > HEADER_LEN && ++n === 3) return; // SPOS, packet, then this one is lost
+    realSend(to, p);
+  };
+  const flow = Promise.all([w.a.sendFile([file]), w.b.receiveFile((c) => void got.push(Buffer.from(c)))]);
+  t.true(await drive(w.clock, flow, DAY));
+  t.deepEqual(Buffer.concat(got), file);
+  t.true(w.out[1].some((p) => p.header.type === PT.NAK && p.header.seq === 3), 'b asked for packet 3');
+  t.is(w.a.stats.resent, 1);
+  t.true(w.clock.now() < 1000, 'recovered by NAK, not by timeout');
+});
+
+test('an echo of our own packets is refused (direction bit)', async (t) => {
+  const clock = new ManualClock();
+  const written: Uint8Array[] = [];
+  const a = new IProtocol((b) => written.push(b), clock);
+  const started = a.start('master').catch(() => undefined);
+  const echo = Buffer.concat(written);
+  a.receive(echo);
+  t.is(a.stats.badHeaders, 1);
+  a.abort('done');
+  await started;
+});
+
+test('a dead line fails both sides cleanly after their retries; startup without a peer fails too', async (t) => {
+  const w = wire();
+  t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
+  w.link.faults = { drop: 1 };
+  const sending = w.a.sendFile([new Uint8Array(100_000)]);
+  const reading = w.b.readCommand();
+  t.true(await drive(w.clock, Promise.allSettled([sending, reading]), DAY));
+  await t.throwsAsync(sending, { message: /timed out|acknowledg/ });
+  await t.throwsAsync(reading, { message: /timed out/ });
+  t.like(await w.a.closed, { how: 'failed' });
+  t.like(await w.b.closed, { how: 'failed' });
+  t.true(w.clock.now() < 200_000, `took ${w.clock.now()} ms`);
+
+  const lone = wire();
+  lone.link.faults = { drop: 1 };
+  const s = lone.a.start('master');
+  t.true(await drive(lone.clock, s.catch(() => undefined), DAY));
+  await t.throwsAsync(s, { message: /startup failed/ });
+});
+
+test('a lost SYNC is made good: the started side answers a repeated SYNC', async (t) => {
+  const w = wire();
+  let dropped = false;
+  const realSend = (w.link as unknown as { send(to: number, p: Uint8Array): void }).send.bind(w.link);
+  (w.link as unknown as { send(to: number, p: Uint8Array): void }).send = (to, p) => {
+    if (to === 1 && !dropped) return void (dropped = true); // a's first SYNC never reaches b
+    realSend(to, p);
+  };
+  const both = Promise.all([w.a.start('master'), w.b.start('slave')]);
+  t.true(await drive(w.clock, both, DAY));
+  const flow = (async () => {
+    await w.a.sendCommand('H');
+    t.is(await w.b.readCommand(), 'H');
+  })();
+  t.true(await drive(w.clock, flow, DAY));
+  await flow;
+  t.true(w.clock.now() < 60_000);
+});
