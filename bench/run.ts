@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   route: () => import('./route-bench.js'),
   uux: () => import('./uux-bench.js'),
   uucp: () => import('./uucp-bench.js'),
+  'uucp-mail': () => import('./uucp-mail-bench.js'),
   bsmtp: () => import('./bsmtp-bench.js'),
   smtp: () => import('./smtp-bench.js'),
 };

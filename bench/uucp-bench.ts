@@ -12,6 +12,10 @@
 // MiB, and the session bench (uucico ↔ uucico in one process, TCP loopback).
 // Needs root (Taylor drops to user uucp), Taylor's uucico and socat.
 // Run: `node --expose-gc dist/bench/uucp-bench.js`, or `npm run bench uucp`.
+// Environment: UUCP_BENCH=pty,line,delay,resources,session,mail (sections),
+// UUCP_BENCH_G=64/7,4096/3 (g packet/window), UUCP_BENCH_REPEAT=3 (pty runs),
+// UUCP_PEER_NODE_ARGS='--cpu-prof ...' (node flags for our uucico's process),
+// UUCP_PEER_WRAP='strace -f -o F' (a command our uucico's process runs under).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -53,7 +57,10 @@ const gParams = (p: Params): string => `protocol g\nprotocol-parameter g packet-
 const portFile = (dev: string): string => `port PTY\ntype direct\ndevice ${dev}\nspeed 115200\n`;
 
 function runPeer(args: object): { result: Promise<PeerResult>; ready: Promise<void> } {
-  const child = spawn(process.execPath, [PEER, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const nodeArgs = (process.env.UUCP_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const wrap = (process.env.UUCP_PEER_WRAP ?? '').split(' ').filter(Boolean);
+  const argv = [...wrap, process.execPath, ...nodeArgs, PEER, JSON.stringify(args)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
@@ -142,24 +149,44 @@ const framing = (packet: number): number => packet / (packet + 6);
 
 const PAIRINGS: Pairing[] = ['ours → Taylor', 'Taylor → ours', 'Taylor → Taylor'];
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * One table: every pairing `reps` times (UUCP_BENCH_REPEAT, default 3 on the
+ * unthrottled pty, where the shared CPU makes single runs noisy), the order of
+ * the pairings reversed on every other round; medians reported.
+ */
 async function linkTable(link: Link, sizes: Params[], concurrent: boolean): Promise<BenchResult> {
   const data = randomBytes(link.bytes);
   const rows: Row[] = [];
+  const reps = concurrent ? 1 : Math.max(1, Number(process.env.UUCP_BENCH_REPEAT ?? 3));
   for (const p of sizes) {
-    const results = concurrent
-      ? await Promise.all(PAIRINGS.map((k) => transfer(k, link, p, data)))
-      : await PAIRINGS.reduce<Promise<Transfer[]>>(async (acc, k) => [...(await acc), await transfer(k, link, p, data)], Promise.resolve([]));
-    const taylor = link.bytes / results[2]!.seconds;
+    const runs: Transfer[][] = PAIRINGS.map(() => []);
+    for (let r = 0; r < reps; r++) {
+      if (concurrent) {
+        (await Promise.all(PAIRINGS.map((k) => transfer(k, link, p, data)))).forEach((t, i) => runs[i]!.push(t));
+        continue;
+      }
+      const order = PAIRINGS.map((_, i) => i);
+      if (r % 2) order.reverse();
+      for (const i of order) runs[i]!.push(await transfer(PAIRINGS[i]!, link, p, data));
+    }
+    const taylor = link.bytes / median(runs[2]!.map((t) => t.seconds));
     PAIRINGS.forEach((k, i) => {
-      const bps = link.bytes / results[i]!.seconds;
+      const rates = runs[i]!.map((t) => link.bytes / t.seconds);
+      const bps = median(rates);
       const row: Row = { 'g packet/window': `${p.packet}/${p.window}`, pairing: k, 'bytes/s': Math.round(bps) };
+      if (reps > 1) row['range MB/s'] = `${(Math.min(...rates) / 1e6).toFixed(1)}–${(Math.max(...rates) / 1e6).toFixed(1)}`;
       if (link.rate) {
         row['% of line'] = `${((bps / link.rate) * 100).toFixed(1)}%`;
         row['g limit'] = `${(framing(p.packet) * 100).toFixed(1)}%`;
       }
       row['× Taylor↔Taylor'] = (bps / taylor).toFixed(2);
-      const ours = results[i]!.ours;
-      if (ours) row['our CPU s'] = (ours.cpuUs / 1e6).toFixed(2);
+      const ours = runs[i]!.flatMap((t) => (t.ours ? [t.ours.cpuUs] : []));
+      if (ours.length) row['our CPU s'] = (median(ours) / 1e6).toFixed(2);
       rows.push(row);
     });
   }
@@ -167,6 +194,7 @@ async function linkTable(link: Link, sizes: Params[], concurrent: boolean): Prom
     title: `g over ${link.name}, ${link.bytes >= MiB ? `${link.bytes / MiB} MiB` : `${link.bytes / 1024} KiB`} file (Taylor UUCP 1.07 calls; time from the Taylor end's statfile)`,
     rows,
     notes: [
+      ...(reps > 1 ? [`Medians of ${reps} runs, the pairings in turn (order reversed every other round); range: slowest–fastest run.`] : []),
       ...(concurrent ? ['The three pairings ran at the same time, each on its own paced line (the CPU they need is negligible).'] : []),
       ...(link.rate ? ['g limit: payload / (payload + 6), the best a full window can do on the line.'] : []),
     ],
@@ -216,7 +244,10 @@ export async function run(): Promise<BenchResult[]> {
   const missing = taylorInstalled();
   if (missing.length) throw new Error(`uucp bench: Taylor UUCP / socat missing: ${missing.join(', ')}`);
   if (process.getuid?.() !== 0) throw new Error('uucp bench: runs as root (Taylor drops to user uucp)');
-  const sizes = [{ packet: 64, window: 7 }, { packet: 4096, window: 3 }];
+  const sizes = (process.env.UUCP_BENCH_G ?? '64/7,4096/3').split(',').map((pw) => {
+    const [packet, window] = pw.split('/').map(Number);
+    return { packet: packet!, window: window! };
+  });
   const only = (process.env.UUCP_BENCH ?? 'pty,line,delay,resources,session').split(',');
   const out: BenchResult[] = [];
   if (only.includes('pty')) out.push(await linkTable({ name: 'a socat pty pair (unthrottled)', bytes: 10 * MiB }, sizes, false));

@@ -15,7 +15,7 @@ import type { GProtocol, GProtocolOptions } from './g/gprotocol.js';
 import type { LockHandle } from './lock.js';
 import type { Role } from './protocol.js';
 import { EX, GatewayError } from '../util/errors.js';
-import { listPendingWork, formatWorkLine, markCommandDone } from './spool.js';
+import { listPendingWork, formatWorkLine, markCommandsDone } from './spool.js';
 import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
 import { emptyStats, Transfers, type TransferStats } from './session-files.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
@@ -183,16 +183,24 @@ async function conversation(g: GProtocol, tx: Transfers, hs: Handshake, first: R
     if (role === 'master') {
       for (let work = await pending(); work.length > 0; work = await pending()) {
         for (const wf of work) {
-          let index = 0;
-          for (const cmd of wf.commands) {
-            const key = keyOf(wf.name, formatWorkLine(cmd));
-            if (tried.has(key)) {
-              index++;
-              continue;
+          // A job's commands are recorded done together once the job is over
+          // (or the session fails in it): one work file update per job.
+          const done: number[] = [];
+          let finished = false;
+          try {
+            for (const [index, cmd] of wf.commands.entries()) {
+              const key = keyOf(wf.name, formatWorkLine(cmd));
+              if (tried.has(key)) continue;
+              tried.add(key);
+              if ((await tx.doWork(cmd)) === 'done') done.push(index);
             }
-            tried.add(key);
-            if ((await tx.doWork(cmd)) === 'done') await markCommandDone(env.spoolDir, sys.name, wf.name, index);
-            else index++;
+            finished = true;
+          } finally {
+            if (done.length) {
+              const record = markCommandsDone(env.spoolDir, sys.name, wf.name, done);
+              if (finished) await record;
+              else await record.catch(() => undefined);
+            }
           }
         }
       }

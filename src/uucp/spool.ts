@@ -474,6 +474,45 @@ export async function markCommandDone(spoolDir: string, system: string, name: st
   return rest.length;
 }
 
+/**
+ * Marks several commands of one work file done at once (the session does a
+ * whole job before it records anything): one rewrite, or one removal, and one
+ * directory fsync per job instead of per command. A crash before this leaves
+ * the commands to be done again, which the peer recognises (SN8 for a file it
+ * already has). Returns the number of commands still pending.
+ */
+export async function markCommandsDone(spoolDir: string, system: string, name: string, indexes: number[]): Promise<number> {
+  if (indexes.length === 1) return markCommandDone(spoolDir, system, name, indexes[0]!);
+  let wf: WorkFile;
+  try {
+    wf = await readWorkFile(spoolDir, system, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; // killed meanwhile (uustat -k)
+    throw err;
+  }
+  const done = new Set(indexes);
+  const rest = wf.commands.filter((_, i) => !done.has(i));
+  if (rest.length === 0) {
+    await unlinkQuiet(wf.path);
+  } else {
+    const tmp = path.join(path.dirname(wf.path), tmpName());
+    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await fh.writeFile(formatWorkFile(rest));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, wf.path);
+  }
+  await fsyncDir(path.dirname(wf.path));
+  for (const i of indexes) {
+    const data = wf.commands[i] && ownedDataFile(wf.commands[i]!);
+    if (data) await unlinkQuiet(spoolFilePath(spoolDir, system, data));
+  }
+  return rest.length;
+}
+
 /** Removes a whole job: its work file and every spool data file it owns. */
 export async function removeWorkFile(spoolDir: string, system: string, name: string): Promise<boolean> {
   let wf: WorkFile;
@@ -630,8 +669,10 @@ export async function storeReceivedFile(tempPath: string, finalPath: string, opt
   } else {
     await fsp.rename(tempPath, finalPath);
   }
+  // The new name is what must survive a crash. The rename is one journal
+  // transaction (ext4, XFS), so this also commits the old name's removal; a
+  // second fsync of the temp directory cost ~1 ms per received file for nothing.
   await fsyncDir(path.dirname(finalPath));
-  if (path.dirname(finalPath) !== path.dirname(tempPath)) await fsyncDir(path.dirname(tempPath)).catch(() => undefined);
 }
 
 function receivedMarker(spoolDir: string, system: string, temp: string): string {

@@ -69,6 +69,8 @@ export interface UuxqtSummary {
 }
 
 export const UUXQT_LOCK = 'LCK.XQT.0';
+/** Requests executed at the same time. */
+export const UUXQT_PARALLEL = 8;
 export const DEFAULT_COMMAND_PATH = ['/bin', '/usr/bin', '/usr/local/bin'];
 
 const emptySummary = (): UuxqtSummary => ({ busy: false, executed: 0, failed: 0, deferred: 0, waiting: 0, corrupt: 0, skipped: 0, accepted: [] });
@@ -84,12 +86,13 @@ export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<Uu
   }
   try {
     const uucp = opts.uucp ?? (await loadUucpConfig(gw.loc.uucpDir));
-    for (const f of await listExecFiles(spoolDir, opts.system)) {
+    const files = await listExecFiles(spoolDir, opts.system);
+    const one = async (f: (typeof files)[number]): Promise<void> => {
       const system = uucp.findSystem(f.system);
       if (!system) {
         summary.skipped++;
         gw.log.log({ event: 'info', reason: `uuxqt: ${f.name} left in ${f.system}/X./: system ${f.system} is not in ${path.join(gw.loc.uucpDir, 'sys')}` });
-        continue;
+        return;
       }
       try {
         await runOne({ gw, spoolDir, sys: f.system, system, name: f.name, file: f.path }, summary);
@@ -98,7 +101,15 @@ export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<Uu
         summary.deferred++;
         gw.log.panic(`uuxqt: ${f.system}/X./${f.name}: ${(err as Error)?.message ?? String(err)}; left for the next run`);
       }
-    }
+    };
+    // Requests are independent (own X. and D. files); each one's accept
+    // waits on fsyncs, so a few run at once and share the queue's group
+    // commits (1,000 rmail requests: ~9 ms each one by one).
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) await one(files[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(UUXQT_PARALLEL, files.length) }, worker));
   } finally {
     await lock.lock.release();
   }

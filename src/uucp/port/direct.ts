@@ -1,7 +1,21 @@
-// direct port: a serial device (or a pty, as socat makes them) opened with
-// the serialport package. serialport only flocks the device, so we also take
-// the HDB lock file LCK..<device> that other UUCPs and cu honour.
-import type { Duplex } from 'node:stream';
+// direct port: a serial device (or a pty, as socat makes them). serialport
+// opens and configures the line (raw, speed, RTS/CTS, HUPCL, its flock) and
+// keeps the modem-control handle (DTR); serialport only flocks the device, so
+// we also take the HDB lock file LCK..<device> that other UUCPs and cu honour.
+//
+// Byte I/O: serialport reads and writes through libuv's thread pool (a read,
+// EAGAIN, a poll, the read again: two thread-pool round trips per chunk),
+// which costs more CPU than the g protocol itself on a fast pty. On a pty
+// slave the bytes therefore go through Node's own tty handles instead (the
+// event loop's epoll, one read(2)/write(2) per chunk): one fd read by a
+// tty.ReadStream, another written by a tty.WriteStream switched to
+// non-blocking writes. A real serial tty keeps serialport's I/O: there libuv
+// would write its tty handle blocking (busy-looping on EAGAIN), and at serial
+// speeds the thread pool costs nothing that matters. If the fast path cannot
+// be set up the port falls back to serialport too.
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { Duplex } from 'node:stream';
+import tty from 'node:tty';
 import { mkdirp } from '../../util/durable.js';
 import { acquireLock, lockDevice } from '../lock.js';
 import { type Port, portError } from './port.js';
@@ -11,13 +25,17 @@ export interface DirectOptions {
   lockDir: string;
   lockName?: string;
   hardflow?: boolean;
+  /** false: byte I/O through serialport even on a pty (for comparisons). */
+  fastIo?: boolean;
 }
+
+type SerialPortT = import('serialport').SerialPort;
 
 export async function openDirectPort(device: string, o: DirectOptions): Promise<Port> {
   await mkdirp(o.lockDir, 0o755);
   const locked = o.lockName ? await acquireLock(o.lockDir, o.lockName) : await lockDevice(o.lockDir, device);
   if (!locked.ok) throw portError(`${device} is locked by process ${locked.busyPid}`);
-  let sp: import('serialport').SerialPort;
+  let sp: SerialPortT;
   try {
     const { SerialPort } = await import('serialport');
     sp = await new Promise((resolve, reject) => {
@@ -29,17 +47,124 @@ export async function openDirectPort(device: string, o: DirectOptions): Promise<
     throw portError(`opening ${device}: ${(err as Error).message}`);
   }
   sp.on('error', () => undefined);
-  const stream: Duplex = sp;
+  const fast = o.fastIo === false || process.env.UUGATE_SERIALPORT_IO === '1' ? undefined : openPtyIo(device);
+  const stream: Duplex = fast ?? sp;
+  const setDtr = (on: boolean): Promise<void> =>
+    new Promise((resolve, reject) => sp.set({ dtr: on }, (err) => (err ? reject(err) : resolve())));
   let closed = false;
   return {
     name: device,
     stream,
+    setDtr,
     close: async () => {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => sp.drain(() => resolve()));
+      if (fast) await fast.shut();
+      await new Promise<void>((resolve) => (sp.isOpen ? sp.drain(() => resolve()) : resolve()));
       await new Promise<void>((resolve) => (sp.isOpen ? sp.close(() => resolve()) : resolve()));
       await locked.lock.release();
     },
   };
+}
+
+/** Linux: the UNIX98 pty slaves (/dev/pts/N) have majors 136–143. */
+function isPtySlave(fd: number): boolean {
+  if (process.platform !== 'linux') return false;
+  const st = fstatSync(fd);
+  if (!st.isCharacterDevice()) return false;
+  const major = Math.floor(st.rdev / 256) & 0xfff;
+  return major >= 136 && major <= 143;
+}
+
+/** The event-loop I/O of a pty slave, or undefined (serialport then does the I/O). */
+function openPtyIo(device: string): TtyDuplex | undefined {
+  const flags = constants.O_NOCTTY | constants.O_NONBLOCK;
+  let rfd = -1;
+  let wfd = -1;
+  let r: tty.ReadStream | undefined;
+  let w: tty.WriteStream | undefined;
+  try {
+    rfd = openSync(device, constants.O_RDONLY | flags);
+    if (!tty.isatty(rfd) || !isPtySlave(rfd)) {
+      closeSync(rfd);
+      return undefined;
+    }
+    wfd = openSync(device, constants.O_WRONLY | flags);
+    // The tty handles own the descriptors from here on (and close them).
+    r = new tty.ReadStream(rfd);
+    w = new tty.WriteStream(wfd);
+    // tty.WriteStream makes its writes blocking (right for a terminal's
+    // output, wrong for a line): back to non-blocking, epoll says when to go on.
+    const err = (w as unknown as { _handle: { setBlocking(b: boolean): number } })._handle.setBlocking(false);
+    if (err) throw new Error('setBlocking failed');
+    return new TtyDuplex(r, w);
+  } catch {
+    if (r) r.destroy();
+    else if (rfd >= 0) closeQuietly(rfd);
+    if (w) w.destroy();
+    else if (wfd >= 0) closeQuietly(wfd);
+    return undefined;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
+/** One Duplex over a tty.ReadStream (input) and a tty.WriteStream (output) on the same line. */
+class TtyDuplex extends Duplex {
+  constructor(
+    private readonly r: tty.ReadStream,
+    private readonly w: tty.WriteStream,
+  ) {
+    super({ allowHalfOpen: false, readableHighWaterMark: 64 * 1024 });
+    r.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) r.pause();
+    });
+    r.on('end', () => this.push(null));
+    r.on('error', (err) => this.destroy(err));
+    w.on('error', (err) => this.destroy(err));
+    r.pause();
+  }
+
+  override _read(): void {
+    this.r.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.w.write(chunk)) cb();
+    else this.w.once('drain', () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.w.write('', () => cb());
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.r.destroy();
+    this.w.destroy();
+    cb(err);
+  }
+
+  /** Waits until everything written is in the kernel, then closes both descriptors. */
+  async shut(): Promise<void> {
+    if (!this.destroyed && !this.w.destroyed && this.w.writableLength > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 10_000);
+        this.w.write('', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    const gone = (s: tty.ReadStream | tty.WriteStream): Promise<void> =>
+      s.closed ? Promise.resolve() : new Promise((resolve) => s.once('close', () => resolve()));
+    const both = Promise.all([gone(this.r), gone(this.w)]);
+    this.destroy();
+    await both;
+  }
 }

@@ -40,19 +40,18 @@ export interface ModemOptions {
   delayScale?: number;
 }
 
-type Dtr = { set(o: { dtr: boolean }, cb: (err: Error | null) => void): void };
-
 /** Drops or raises DTR; false when the line has no modem control (a pty). */
-function dtrSetter(stream: unknown, trace?: Trace): (on: boolean) => Promise<boolean> {
-  return (on) =>
-    new Promise((resolve) => {
-      const sp = stream as Partial<Dtr>;
-      if (typeof sp.set !== 'function') return resolve(false);
-      sp.set({ dtr: on }, (err) => {
-        if (err) trace?.log('port', `DTR ${on ? 'on' : 'off'} failed: ${err.message}`);
-        resolve(!err);
-      });
-    });
+function dtrSetter(port: Port, trace?: Trace): (on: boolean) => Promise<boolean> {
+  return async (on) => {
+    if (!port.setDtr) return false;
+    try {
+      await port.setDtr(on);
+      return true;
+    } catch (err) {
+      trace?.log('port', `DTR ${on ? 'on' : 'off'} failed: ${(err as Error).message}`);
+      return false;
+    }
+  };
 }
 
 export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Port> {
@@ -69,7 +68,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
     throw portError(`${what}: cannot open ${device}: ${e.code ?? 'error'} (${e.message.replace(/^\w+: /, '').replace(/, access .*$/, '')})`);
   }
   const raw = await openDirectPort(device, { speed: o.speed ?? port.speed, lockDir: o.lockDir, lockName: port.lockname, hardflow: port.hardflow });
-  const setDtr = dtrSetter(raw.stream, o.trace);
+  const setDtr = dtrSetter(raw, o.trace);
   const dopts = { phone: o.phone, trace: o.trace, setDtr, delayScale: o.delayScale };
   const line = new LineReader(raw.stream);
   let connected = false;
@@ -116,6 +115,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
   return {
     name: `modem ${device}`,
     stream: raw.stream,
+    setDtr: raw.setDtr,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -11,6 +11,8 @@ export interface Port {
   /** For logs: "tcp 127.0.0.1:540", "pipe ssh hub ...", "/dev/ttyS0". */
   readonly name: string;
   readonly stream: Duplex;
+  /** Raises or drops DTR (serial devices); rejects where the line has no modem control (a pty). */
+  setDtr?(on: boolean): Promise<void>;
   /** Hangs up and releases the port (device lock, child process). Idempotent. */
   close(): Promise<void>;
 }
