@@ -62,9 +62,12 @@ export class CallScheduler implements DaemonService {
     this.clock = o.clock ?? Date.now;
   }
 
-  // lock.ts releases every lock on SIGTERM and re-raises the signal when its
-  // handler is the only one left; the daemon listens with `once`, so without a
-  // listener of ours the daemon would die before it could finish the calls.
+  // lock.ts re-raises SIGTERM (after releasing every lock) when its handler is
+  // the only one left; the daemon listens with `once`, so without a listener
+  // of ours the daemon would die before it could finish the calls. While we
+  // listen, lock.ts leaves the calls' LCK files alone: each call releases its
+  // own when it ends (callSystem's finally), within the grace period or after
+  // its line was cut.
   private readonly keepSignal = (): void => undefined;
 
   async start(d: Daemon): Promise<string> {

@@ -8,8 +8,10 @@
 // stale lock races with another process doing the same; like Taylor we accept that
 // window, which needs two callers finding the same stale lock at the same instant.)
 //
-// Every lock taken here is registered and released on process 'exit', SIGTERM and
-// SIGINT (the signal is re-raised afterwards when nobody else handles it).
+// Every lock taken here is registered and released on process 'exit', and on
+// SIGTERM and SIGINT when nobody else handles them (the signal is then
+// re-raised). A process that handles the signal itself (the daemon) keeps its
+// locks until its calls end or it exits.
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { GatewayError, EX } from '../util/errors.js';
@@ -83,12 +85,15 @@ function releaseAllSync(): void {
 }
 
 function onSignal(sig: NodeJS.Signals): void {
+  // Someone else handles the signal (the daemon letting its calls finish, a
+  // listener closing): the calls still hold their locks and release them as
+  // they end; 'exit' releases whatever is left. Releasing here would let a
+  // call in its grace period run without its LCK files.
+  if (process.listenerCount(sig) > 1) return;
+  // We are the only listener: behave as if nobody had caught the signal.
   releaseAllSync();
-  // If we are the only listener, behave as if nobody had caught the signal.
-  if (process.listenerCount(sig) <= 1) {
-    process.removeListener(sig, onSignal);
-    process.kill(process.pid, sig);
-  }
+  process.removeListener(sig, onSignal);
+  process.kill(process.pid, sig);
 }
 
 function installHooks(): void {

@@ -11,7 +11,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 
 export interface CutterOptions {
-  target: { host?: string; port: number };
+  /** Where connections go; a function picks per connection (0, 1, …): one line, several numbers. */
+  target: { host?: string; port: number } | ((n: number) => { host?: string; port: number });
   /** Bytes per second each way; unpaced when absent. */
   rate?: number;
   /** Drop the line after this many bytes in `direction` (first connection only). */
@@ -53,7 +54,8 @@ export async function startLineCutter(o: CutterOptions): Promise<LineCutter> {
     const limit = cutAfter;
     const limitDir = cutDir;
     cutAfter = undefined;
-    const upstream = net.connect(o.target.port, o.target.host ?? '127.0.0.1');
+    const to = typeof o.target === 'function' ? o.target(connections.length - 1) : o.target;
+    const upstream = net.connect(to.port, to.host ?? '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.setNoDelay(true);
