@@ -21,7 +21,7 @@ import type { Trace } from './trace.js';
 export const FEATURE = { SIZES: 0o1, RESTART: 0o2, EXEC: 0o4, V103: 0o10, SVR4: 0o20, QUOTES: 0o40 } as const;
 export const OUR_FEATURES = FEATURE.SIZES | FEATURE.RESTART | FEATURE.EXEC;
 /** Protocols we can run, in our order of preference. */
-export const SUPPORTED_PROTOCOLS = 'gG';
+export const SUPPORTED_PROTOCOLS = 'igG';
 
 export interface Handshake {
   system: UucpSystem;

@@ -12,8 +12,10 @@
 import type { UucpConfig, UucpSystem } from './config.js';
 import { runGOverStream } from './g/stream-adapter.js';
 import type { GProtocol, GProtocolOptions } from './g/gprotocol.js';
+import { runIOverStream } from './i/stream-adapter.js';
+import { iOptionsFromParams } from './i/options.js';
 import type { LockHandle } from './lock.js';
-import type { Role } from './protocol.js';
+import type { Protocol, Role } from './protocol.js';
 import { EX, GatewayError } from '../util/errors.js';
 import { listPendingWork, formatWorkLine, markCommandsDone } from './spool.js';
 import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
@@ -136,11 +138,14 @@ export function gOptionsFor(sys: UucpSystem, hs: Pick<Handshake, 'protocol' | 't
 async function converse(line: LineReader, hs: Handshake, role: Role, env: SessionEnv): Promise<SessionResult> {
   const stats = emptyStats();
   const result: SessionResult = { system: hs.system.name, ok: false, stage: 'protocol', stats, protocol: hs.protocol };
-  const gopts = gOptionsFor(hs.system, hs, env.gOverrides);
+  // i (Taylor's, `protocol-parameter i …`) or g/G.
+  const gopts = hs.protocol === 'i' ? iOptionsFromParams(hs.system.protocolParams.raw.i) : gOptionsFor(hs.system, hs, env.gOverrides);
   env.trace.log('proto', `starting ${hs.protocol} as ${role}: ${JSON.stringify(gopts)}`);
   // Bytes that came with the last handshake message (often the peer's first
-  // INITA) belong to g: the engine keeps them until start().
-  const g = runGOverStream(line.stream, { ...gopts, initialBytes: line.detach() });
+  // INITA or SYNC) belong to the protocol: the engine keeps them until start().
+  const initialBytes = line.detach();
+  const g: GProtocol | ReturnType<typeof runIOverStream> =
+    hs.protocol === 'i' ? runIOverStream(line.stream, { ...gopts, initialBytes }) : runGOverStream(line.stream, { ...gopts, initialBytes });
   const starting = g.start(role);
   line.stream.resume();
   let tx: Transfers | undefined;
@@ -167,7 +172,7 @@ async function converse(line: LineReader, hs: Handshake, role: Role, env: Sessio
 }
 
 /** The command loop; returns when the H exchange is done. */
-async function conversation(g: GProtocol, tx: Transfers, hs: Handshake, first: Role, env: SessionEnv): Promise<void> {
+async function conversation(g: Protocol, tx: Transfers, hs: Handshake, first: Role, env: SessionEnv): Promise<void> {
   const sys = hs.system;
   // Commands tried in this call (kept or refused): never offered twice, so a
   // job the peer keeps refusing cannot loop the session.
