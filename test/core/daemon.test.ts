@@ -5,7 +5,7 @@ import test from 'ava';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
-import { makeSite, run, maildirMessages, UUGATE, type Site } from '../helpers/site.js';
+import { makeSite, run, maildirMessages, UUGATE, type Site, waitFor } from '../helpers/site.js';
 
 function startDaemon(site: Site): { child: ChildProcess; output: () => string; ready: Promise<void> } {
   const child = spawn(process.execPath, [UUGATE, 'daemon'], { env: site.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,14 +20,6 @@ function startDaemon(site: Site): { child: ChildProcess; output: () => string; r
   return { child, output: () => out, ready };
 }
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
 
 test('the daemon delivers hand-overs at once, refuses a twin, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const site = makeSite({ conf: { delivery_mode: 'queued', queue_interval: '1h' } });

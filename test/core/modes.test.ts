@@ -1,21 +1,16 @@
 import test from 'ava';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { makeSite, run, maildirMessages } from '../helpers/site.js';
+import { makeSite, run, maildirMessages, waitFor } from '../helpers/site.js';
 
 const MSG = 'From x Fri Nov 27 10:00:00 2026 remote from hub\nSubject: m\n\nx\n';
 
-async function eventually(cond: () => boolean, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 test('delivery_mode=background: rmail returns at once and a detached runner delivers', async (t) => {
   const site = makeSite({ conf: { delivery_mode: 'background' } });
   const r = await run(site, ['rmail', 'bob'], MSG);
   t.is(r.code, 0, r.stderr);
-  t.true(await eventually(() => maildirMessages(path.join(site.spool, 'mail/bob')).length === 1));
+  t.true(await waitFor(() => maildirMessages(path.join(site.spool, 'mail/bob')).length === 1));
 });
 
 test('delivery_mode=queued and queue_only leave the message for runq', async (t) => {

@@ -18,6 +18,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './site.js';
 
 export const EXIM_BIN = '/usr/sbin/exim4';
 
@@ -55,16 +56,6 @@ export function eximAvailable(): boolean {
   return existsSync(EXIM_BIN);
 }
 
-export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function userIds(name: string): { uid: number; gid: number } {
   const id = (flag: string): number => Number(spawnSync('id', [flag, name], { encoding: 'utf8' }).stdout.trim());
@@ -144,7 +135,7 @@ export async function startExim(opts: EximOptions = {}): Promise<EximInstance> {
   writeFileSync(conf, eximConfig(dir, opts, host));
   const flag = path.join(dir, 'defer-on');
   writeFileSync(flag, '');
-  const port = opts.port ?? (await freeLoopbackPort(host));
+  const port = opts.port ?? (await freePort(host));
   const child = spawn(EXIM_BIN, ['-C', conf, '-bdf', '-oX', String(port), '-oP', path.join(dir, 'exim.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

@@ -96,12 +96,19 @@ export function siteWithSys(sys = 'system hub\ncommands rmail\n', conf: Record<s
   return s;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
+/** A TCP port on `host` that was free a moment ago. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   const net = await import('node:net');
-  const s = net.createServer().listen(0, '127.0.0.1');
+  const s = net.createServer().listen(0, host);
   await new Promise((r) => s.once('listening', r));
   const { port } = s.address() as import('node:net').AddressInfo;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** Polls `cond` every 50 ms until it holds or `ms` pass; returns its last value. */
+export async function waitFor(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return cond();
 }

@@ -5,7 +5,7 @@
 // recipient leaves only that recipient queued until a later run delivers it.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { makeSite, flags } from '../helpers/site.js';
+import { makeSite, flags, freePort } from '../helpers/site.js';
 import { startExim, EXIM_BIN, type EximInstance } from '../helpers/exim.js';
 import { loadGateway, accept, type Gateway } from '../../src/runtime/gateway.js';
 import { runQueue } from '../../src/runtime/runq.js';
@@ -104,7 +104,7 @@ test.serial('connection refused and a dead next hop are temporary (4.4.1)', asyn
   const site = makeSite({ conf: { delivery_mode: 'queued' } });
   const gw = await loadGateway(flags(site));
   const tr = createSmtpTransport(gw, { connectTimeoutMs: 2000 });
-  const port = await (await import('../helpers/exim.js')).freeLoopbackPort();
+  const port = await freePort();
   const res = await tr.deliver({
     envelope: { id: 'x', sender: 'a@b', recipients: ['u@x'], arrival: Date.now(), origin: 't' },
     data: Buffer.from('Subject: x\n\nx\n'),

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimes
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { makeSite, run, UUGATE, type Site } from '../helpers/site.js';
+import { makeSite, run, UUGATE, freePort, type Site } from '../helpers/site.js';
 import { EXIM, makeExim, startEximDaemon, type EximDaemon, type EximSite } from '../helpers/exim-bsmtp.js';
 import { deliverToMaildir } from '../../src/deliver/maildir.js';
 import { LOCK_NAME } from '../../src/smtp/maildir-flush.js';
@@ -151,7 +151,6 @@ test.serial('no server: every message stays, exit 75', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'uugate-md-'));
   const maildir = path.join(dir, 'md');
   await deliverToMaildir(maildir, [Buffer.from('Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nx\n')]);
-  const { freePort } = await import('../helpers/exim-bsmtp.js');
   const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${await freePort()}`, 'leaf']);
   t.is(r.code, 75);
   t.regex(r.stdout, /cannot talk to 127\.0\.0\.1:\d+/);

@@ -4,21 +4,12 @@
 import test from 'ava';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { makeSite, maildirMessages, run, UUGATE } from '../helpers/site.js';
-import { freeLoopbackPort } from '../helpers/exim.js';
+import { makeSite, maildirMessages, run, UUGATE, waitFor, freePort } from '../helpers/site.js';
 import { swaks, rawSession } from './server-helpers.js';
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
 
 test('the daemon runs the SMTP listener, delivers what it takes, and closes it on SIGTERM', async (t) => {
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const site = makeSite({ conf: { delivery_mode: 'queued', queue_interval: '1h', smtp_listen: `127.0.0.1:${port}` } });
   const child = spawn(process.execPath, [UUGATE, 'daemon'], { env: site.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -35,7 +26,7 @@ test('the daemon runs the SMTP listener, delivers what it takes, and closes it o
 });
 
 test('an explicit smtp_listen that is taken stops the daemon (exit 75)', async (t) => {
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const blocker = (await import('node:net')).createServer().listen(port, '127.0.0.1');
   t.teardown(() => blocker.close());
   const site = makeSite({ conf: { smtp_listen: `127.0.0.1:${port}` } });

@@ -8,21 +8,13 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { maildirMessages } from '../helpers/site.js';
+import { maildirMessages, waitFor } from '../helpers/site.js';
 import { serve, swaks, rawSession, queuedFiles, replies } from './server-helpers.js';
 
 test('swaks is installed (test/install-peers.sh installs it)', (t) => {
   t.true(existsSync('/usr/bin/swaks'));
 });
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
 
 test('PIPELINING: swaks --pipeline sends MAIL, RCPT and DATA in one go; EHLO lists our extensions', async (t) => {
   const s = await serve({ conf: { databytes: '100000' } });
