@@ -22,6 +22,8 @@ export interface ModemEmulatorOptions {
   /** Never answer anything (a dead modem). */
   mute?: boolean;
   guardMs?: number;
+  /** Carrier loss: after this many bytes from the caller in data mode, the line drops (once). */
+  dropAfter?: number;
 }
 
 export class ModemEmulator {
@@ -33,9 +35,14 @@ export class ModemEmulator {
   private lastData = 0;
   private escTimer?: NodeJS.Timeout;
   hangups = 0;
+  /** Bytes the caller sent in data mode, per call. */
+  readonly dataBytes: number[] = [];
+  private dropAfter?: number;
   remoteExit?: Promise<number | null>;
 
-  constructor(private readonly o: ModemEmulatorOptions) {}
+  constructor(private readonly o: ModemEmulatorOptions) {
+    this.dropAfter = o.dropAfter;
+  }
 
   async start(): Promise<void> {
     this.sp = new SerialPort({ path: this.o.device, baudRate: 9600, autoOpen: false });
@@ -78,6 +85,14 @@ export class ModemEmulator {
         this.child?.stdin?.write('+++');
       }
       this.lastData = now;
+      const n = this.dataBytes.length - 1;
+      if (this.dropAfter !== undefined && this.dataBytes[n]! + b.length >= this.dropAfter) {
+        this.child?.stdin?.write(b.subarray(0, this.dropAfter - this.dataBytes[n]!));
+        this.dataBytes[n] = this.dropAfter;
+        this.dropAfter = undefined;
+        return this.carrierLost();
+      }
+      this.dataBytes[n]! += b.length;
       this.child?.stdin?.write(b);
       return;
     }
@@ -135,8 +150,22 @@ export class ModemEmulator {
       }),
     );
     this.mode = 'data';
+    this.dataBytes.push(0);
     this.lastData = Date.now();
     this.say('CONNECT 9600');
+  }
+
+  /** The carrier drops: the remote's line closes (end of its stdin) and the caller hears NO CARRIER. */
+  private carrierLost(): void {
+    this.log.push('carrier lost');
+    const c = this.child;
+    this.child = undefined;
+    if (c) {
+      c.stdin!.end();
+      setTimeout(() => c.kill('SIGTERM'), 5000).unref();
+    }
+    this.mode = 'command';
+    this.say('NO CARRIER');
   }
 
   private hangup(): void {
