@@ -10,8 +10,8 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { makeSite, UUGATE } from '../test/helpers/site.js';
-import { startExim, freeLoopbackPort, eximAvailable } from '../test/helpers/exim.js';
+import { makeSite, UUGATE, freePort } from '../test/helpers/site.js';
+import { startExim, eximAvailable } from '../test/helpers/exim.js';
 import type { BenchResult, Row } from './table.js';
 
 const SECONDS = Number(process.env.SMTP_BENCH_SECONDS ?? 5);
@@ -91,7 +91,7 @@ function peakRss(pid: number): number {
 }
 
 async function startOurs(): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const site = makeSite({ conf: { queue_only: true, smtp_max_connections: '200', smtp_max_per_client: '200' } });
   const child = spawn(process.execPath, [UUGATE, 'smtpd', '--listen', `127.0.0.1:${port}`], { env: site.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
