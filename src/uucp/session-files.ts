@@ -174,13 +174,14 @@ export class Transfers {
     await mkdirp(path.dirname(tempPath), 0o755);
     // A partial file from an interrupted call under the same temp name: restart it.
     let offset = 0;
-    const restartable = kind === 'S' && (this.features & FEATURE.RESTART) !== 0 && !!temp && isSpoolName(temp);
+    // S files and E jobs (Taylor sends mail as E) both restart at the offset we hold.
+    const restartable = (this.features & FEATURE.RESTART) !== 0 && !!temp && isSpoolName(temp);
     if (restartable) offset = (await fsp.stat(tempPath).catch(() => undefined))?.size ?? 0;
     const fh = await fsp.open(tempPath, offset > 0 ? 'a' : 'w', 0o600);
     const out = bufferedWriter(fh);
     let n: number;
     try {
-      await this.send(kind === 'E' ? 'EY' : offset > 0 ? `SY 0x${offset.toString(16)}` : 'SY');
+      await this.send(offset > 0 ? `${kind}Y 0x${offset.toString(16)}` : `${kind}Y`);
       log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}`);
       const rx = this.counted(to, parseSize(f[8]), offset, out.write);
       n = await this.g.receiveFile(rx.write);

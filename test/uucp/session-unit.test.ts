@@ -2,6 +2,7 @@
 // and refusals, S/R/E/X commands, role reversal, file-name checks, damaged and
 // stalled lines. No Taylor here (see test/interop/taylor-*.test.ts).
 import test from 'ava';
+import { spoolFilePath } from '../../src/uucp/spool.js';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -289,6 +290,27 @@ test('a peer that stops answering mid-file: the call fails, the job stays, the n
   t.is(s2.stats.bytesReceived, big.length - partial);
   t.deepEqual(await fsp.readFile(path.join(hub.pub, 'big.bin')), big);
   t.deepEqual(await listPendingWork(leaf.spool, 'hub'), []);
+});
+
+test('an E job (mail) cut mid-file restarts at the offset on the next call, and runs once', async (t) => {
+  const { leaf, hub } = await sites();
+  const fast = { timeoutMs: 300, retries: 3 };
+  leaf.env.gOverrides = fast;
+  hub.env.gOverrides = fast;
+  const mail = Buffer.from(`Subject: big\n\n${'x'.repeat(70)}\n`.repeat(3000));
+  await writeSpoolData(leaf.spool, 'hub', 'D.0009', mail);
+  await writeWorkFile(leaf.spool, 'hub', 'N', [{ type: 'E', from: 'D.0009', to: 'D.leafN0009', user: 'x', options: 'C', temp: 'D.0009', mode: 0o666, notify: '', command: ['rmail', 'bob'] }]);
+  let carried = 0;
+  const [m] = await call(leaf, hub, { filter: (c) => ((carried += c.length) > 60_000 ? null : c) });
+  t.false(m.ok);
+  const partial = (await fsp.stat(path.join(hub.spool, '.Temp', 'leaf', 'D.0009'))).size;
+  t.true(partial > 0 && partial < mail.length);
+  const [m2, s2] = await call(leaf, hub);
+  t.true(m2.ok && s2.ok, m2.error?.message ?? s2.error?.message);
+  t.regex(leaf.logs.join('\n'), new RegExp(`from byte ${partial}`));
+  t.is(s2.stats.bytesReceived, mail.length - partial);
+  t.is((await listExecFiles(hub.spool, 'leaf')).length, 1, 'one execute file for the mail');
+  t.deepEqual(await fsp.readFile(spoolFilePath(hub.spool, 'leaf', 'D.leafN0009')), mail);
 });
 
 test('a lost CY: the resent file is answered SN8 and the job is done without a duplicate', async (t) => {
