@@ -1,8 +1,11 @@
 // Bundles the CLI into dist/bundle/ (ESM, code-split at dynamic imports) so a
 // per-message command such as rmail starts without resolving dozens of modules.
-// Native add-ons (LevelDB, serialport) stay external and load only when needed.
+// Small pure-JS dependencies are bundled in; native add-ons (LevelDB, serialport)
+// and the larger libraries stay external and load only on the paths that need them.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 
+rmSync('dist/bundle', { recursive: true, force: true });
 await build({
   entryPoints: { uugate: 'src/cli/main.ts' },
   outdir: 'dist/bundle',
@@ -11,7 +14,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  external: ['level', 'classic-level', 'serialport', '@serialport/*', 'smtp-server', 'smtp-server/*', 'nodemailer', 'nodemailer/*', 'pino', 'cli-progress', 'node-cron'],
+  // Bundled CommonJS code (commander) calls require() for Node's own modules.
+  banner: { js: "import { createRequire as __uugateRequire } from 'node:module'; const require = __uugateRequire(import.meta.url);" },
   sourcemap: true,
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',

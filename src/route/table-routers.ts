@@ -4,13 +4,15 @@ import { promises as fsp } from 'node:fs';
 import { configError } from '../util/errors.js';
 import type { RemoteMatch, RemoteRouter } from './remote.js';
 
-export function neighboursRouter(neighbours: Iterable<string>, transportFor: (sys: string) => string): RemoteRouter {
-  const names = new Map([...neighbours].map((n) => [n.toLowerCase(), n]));
+/** `load` runs on first use: local mail (rmail to a user) never parses uucp/sys. */
+export function neighboursRouter(load: () => Promise<Iterable<string>>, transportFor: (sys: string) => string): RemoteRouter {
+  let names: Promise<Map<string, string>> | undefined;
   return {
     name: 'uucp_neighbors',
     async match(target): Promise<RemoteMatch | null> {
+      names ??= load().then((list) => new Map([...list].map((n) => [n.toLowerCase(), n])));
       const t = target.toLowerCase().replace(/\.uucp$/, '');
-      const sys = names.get(t);
+      const sys = (await names).get(t);
       if (!sys) return null;
       return { router: 'uucp_neighbors', length: target.length, full: true, transport: transportFor(sys), nextHop: sys, route: [], why: [`${sys} is a UUCP neighbour (uucp/sys)`] };
     },

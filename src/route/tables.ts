@@ -69,8 +69,7 @@ export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Pr
         routers.push(pathsRouter(db, cfg.uucp_transport));
       }
     } else if (name === 'uucp_neighbors') {
-      const uucp = await loadUucpConfig(opts.uucpDir);
-      routers.push(neighboursRouter(uucp.systems.keys(), () => cfg.uucp_transport));
+      routers.push(neighboursRouter(async () => (await loadUucpConfig(opts.uucpDir)).systems.keys(), () => cfg.uucp_transport));
     } else if (name === 'hosts') {
       routers.push(hostsRouter(await loadHosts(file('hosts')), file('hosts')));
     } else if (name === 'dns') {
