@@ -22,7 +22,8 @@
  *   bytes fail the engine, which sends CLOSE and stops.
  */
 
-import type { Clock, Timer } from './clock.js';
+import { EngineCore, type Direction, type EngineEvent, type EngineIO, type Role } from '../protocol-engine.js';
+import type { Clock } from './clock.js';
 import {
   Ctl,
   PacketDecoder,
@@ -72,24 +73,12 @@ export interface GEngineOptions {
   maxSendBytesInFlight?: number;
 }
 
-export interface Direction {
-  window: number;
-  packetSize: number;
-}
+export type { Direction, Role };
 
-export type GEvent =
-  | { type: 'started'; send: Direction; receive: Direction }
-  /** An in-order data packet's valid bytes (empty for an empty short packet). */
-  | { type: 'data'; payload: Uint8Array }
-  /** The peer acknowledged packets: there may be room in the window again. */
-  | { type: 'acked' }
-  | { type: 'closed'; byPeer: boolean }
-  | { type: 'failed'; reason: string };
+/** A data event carries an in-order packet's valid bytes (empty for an empty short packet). */
+export type GEvent = EngineEvent<{ send: Direction; receive: Direction }, unknown>;
 
-export interface GEngineIO {
-  write(bytes: Uint8Array): void;
-  event(ev: GEvent): void;
-}
+export type GEngineIO = EngineIO<GEvent>;
 
 export interface GStats {
   sent: number;
@@ -101,8 +90,6 @@ export interface GStats {
   rejects: number;
 }
 
-export type Role = 'master' | 'slave';
-type Phase = 'idle' | 'init' | 'running' | 'closed' | 'failed';
 type InitStep = typeof Ctl.INITA | typeof Ctl.INITB | typeof Ctl.INITC;
 
 const DEFAULTS = {
@@ -133,15 +120,11 @@ function settings(options: GEngineOptions): Settings {
 
 const NEXT_STEP = { [Ctl.INITA]: Ctl.INITB, [Ctl.INITB]: Ctl.INITC } as const;
 
-export class GEngine {
+export class GEngine extends EngineCore<{ send: Direction; receive: Direction }, unknown, 'init' | 'running'> {
   readonly stats: GStats = { sent: 0, resent: 0, received: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, rejects: 0 };
   private readonly cfg: Settings;
   private readonly decoder = new PacketDecoder();
-  private phase: Phase = 'idle';
   private role: Role = 'master';
-  private timer?: Timer;
-  private events: GEvent[] = [];
-  private dispatching = false;
 
   // startup
   private attempt = 0;
@@ -175,9 +158,10 @@ export class GEngine {
 
   constructor(
     private readonly io: GEngineIO,
-    private readonly clock: Clock,
+    clock: Clock,
     options: GEngineOptions = {},
   ) {
+    super((ev) => io.event(ev), clock);
     this.cfg = settings(options);
   }
 
@@ -264,48 +248,14 @@ export class GEngine {
     this.dispatch();
   }
 
-  /** The link is gone: fail without writing anything. */
-  abort(reason: string): void {
-    if (this.phase === 'closed' || this.phase === 'failed') return;
-    this.stop('failed');
-    this.emit({ type: 'failed', reason });
-    this.dispatch();
-  }
-
   // ------------------------------------------------------------ plumbing
-
-  private emit(ev: GEvent): void {
-    this.events.push(ev);
-  }
-
-  /** Delivers queued events; handlers may call back into the engine. */
-  private dispatch(): void {
-    if (this.dispatching) return;
-    this.dispatching = true;
-    try {
-      for (let ev = this.events.shift(); ev; ev = this.events.shift()) this.io.event(ev);
-    } finally {
-      this.dispatching = false;
-    }
-  }
-
-  private armTimer(ms: number, fire: () => void): void {
-    this.timer?.cancel();
-    this.timer = this.clock.setTimer(ms, () => {
-      this.timer = undefined;
-      fire();
-      this.dispatch();
-    });
-  }
 
   private sendControl(type: ControlType, value: number): void {
     this.io.write(encodeControl(type, value));
   }
 
-  private stop(phase: 'closed' | 'failed'): void {
-    this.phase = phase;
-    this.timer?.cancel();
-    this.timer = undefined;
+  protected override stop(phase: 'closed' | 'failed'): void {
+    super.stop(phase);
     this.queue = [];
   }
 

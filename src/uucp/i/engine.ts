@@ -34,7 +34,8 @@
  * one byte at a time on timeouts.
  */
 
-import type { Clock, Timer } from '../g/clock.js';
+import type { Clock } from '../g/clock.js';
+import { EngineCore, type Direction, type EngineEvent, type EngineIO, type Role } from '../protocol-engine.js';
 import {
   EMPTY,
   MAX_CHANNEL,
@@ -54,7 +55,7 @@ import {
   type Header,
 } from './packet.js';
 
-export type Role = 'master' | 'slave';
+export type { Direction, Role };
 
 export interface IEngineOptions {
   /** Largest packet we ask the peer to send (1..4095). Default 1024. */
@@ -77,23 +78,13 @@ export interface IEngineOptions {
   remotePacketSize?: number;
 }
 
-export interface Direction {
-  window: number;
-  packetSize: number;
-}
+type Started = { send: Direction; receive: Direction; channels: number };
+/** Of an in-order DATA packet: the channels as the sender set them, and its file position. */
+type Data = { localChan: number; remoteChan: number; pos: number };
 
-export type IEvent =
-  | { type: 'started'; send: Direction; receive: Direction; channels: number }
-  /** An in-order DATA packet: its bytes (empty: end of file), channels as the sender set them, file position. */
-  | { type: 'data'; payload: Uint8Array; localChan: number; remoteChan: number; pos: number }
-  | { type: 'acked' }
-  | { type: 'closed'; byPeer: boolean }
-  | { type: 'failed'; reason: string };
+export type IEvent = EngineEvent<Started, Data>;
 
-export interface IEngineIO {
-  write(bytes: Uint8Array): void;
-  event(ev: IEvent): void;
-}
+export type IEngineIO = EngineIO<IEvent>;
 
 export interface IStats {
   sent: number;
@@ -104,8 +95,6 @@ export interface IStats {
   badOrder: number;
   remoteRejects: number;
 }
-
-type Phase = 'idle' | 'sync' | 'running' | 'closing' | 'closed' | 'failed';
 
 interface Frame {
   type: number;
@@ -140,15 +129,11 @@ function settings(o: IEngineOptions): Settings {
   return s;
 }
 
-export class IEngine {
+export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'closing'> {
   readonly stats: IStats = { sent: 0, resent: 0, received: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0 };
   private readonly cfg: Settings;
   private readonly scanner: Scanner;
-  private phase: Phase = 'idle';
   private caller = true;
-  private events: IEvent[] = [];
-  private dispatching = false;
-  private timer?: Timer;
   private timeoutMs: number;
   private ackFrequency: number;
   private maxErrors: number;
@@ -186,9 +171,10 @@ export class IEngine {
 
   constructor(
     private readonly io: IEngineIO,
-    private readonly clock: Clock,
+    clock: Clock,
     options: IEngineOptions = {},
   ) {
+    super((ev) => io.event(ev), clock);
     this.cfg = settings(options);
     this.timeoutMs = this.cfg.timeoutMs;
     this.maxErrors = this.cfg.maxErrors;
@@ -274,43 +260,10 @@ export class IEngine {
     this.dispatch();
   }
 
-  /** The line is gone: stop without writing. */
-  abort(reason: string): void {
-    if (this.phase === 'closed' || this.phase === 'failed') return;
-    this.stop('failed');
-    this.emit({ type: 'failed', reason });
-    this.dispatch();
-  }
-
   // ------------------------------------------------------------ plumbing
 
-  private emit(ev: IEvent): void {
-    this.events.push(ev);
-  }
-
-  private dispatch(): void {
-    if (this.dispatching) return;
-    this.dispatching = true;
-    try {
-      for (let ev = this.events.shift(); ev; ev = this.events.shift()) this.io.event(ev);
-    } finally {
-      this.dispatching = false;
-    }
-  }
-
-  private armTimer(ms: number, fire: () => void): void {
-    this.timer?.cancel();
-    this.timer = this.clock.setTimer(ms, () => {
-      this.timer = undefined;
-      fire();
-      this.dispatch();
-    });
-  }
-
-  private stop(phase: 'closed' | 'failed'): void {
-    this.phase = phase;
-    this.timer?.cancel();
-    this.timer = undefined;
+  protected override stop(phase: 'closed' | 'failed'): void {
+    super.stop(phase);
     this.waiting = [];
     this.sent.fill(undefined);
     this.saved.fill(undefined);

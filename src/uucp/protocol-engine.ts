@@ -1,0 +1,96 @@
+/**
+ * What the g and i packet engines share: the events they report to their
+ * front-end (protocol-base.ts) and the plumbing behind them. Events are
+ * queued while the engine works and handed out once it is done, so a
+ * handler that calls back into the engine never sees it half-way; one timer
+ * at a time, each firing followed by a dispatch.
+ */
+
+import type { Clock, Timer } from './g/clock.js';
+import type { Role } from './protocol.js';
+
+export type { Role };
+
+/** Window and packet size used in one direction. */
+export interface Direction {
+  window: number;
+  packetSize: number;
+}
+
+export type EngineEvent<Started, Data> =
+  | ({ type: 'started' } & Started)
+  /** An in-order data packet (an empty payload marks end of file). */
+  | ({ type: 'data'; payload: Uint8Array } & Data)
+  /** The peer acknowledged packets: there may be room in the window again. */
+  | { type: 'acked' }
+  | { type: 'closed'; byPeer: boolean }
+  | { type: 'failed'; reason: string };
+
+export interface EngineIO<E> {
+  write(bytes: Uint8Array): void;
+  event(ev: E): void;
+}
+
+/** What a protocol front-end needs of its engine. */
+export interface PacketEngine {
+  /** Window and packet size used towards the peer (valid once started). */
+  readonly sending: Direction;
+  readonly stats: object;
+  start(role: Role): void;
+  receive(bytes: Uint8Array): void;
+  canSend(): boolean;
+  close(): void;
+  abort(reason: string): void;
+  leftover(): Uint8Array;
+}
+
+export abstract class EngineCore<Started, Data, Phase extends string> {
+  protected phase: Phase | 'idle' | 'closed' | 'failed' = 'idle';
+  private events: EngineEvent<Started, Data>[] = [];
+  private dispatching = false;
+  private timer?: Timer;
+
+  protected constructor(
+    private readonly deliver: (ev: EngineEvent<Started, Data>) => void,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The link is gone: fail without writing anything. */
+  abort(reason: string): void {
+    if (this.phase === 'closed' || this.phase === 'failed') return;
+    this.stop('failed');
+    this.emit({ type: 'failed', reason });
+    this.dispatch();
+  }
+
+  protected emit(ev: EngineEvent<Started, Data>): void {
+    this.events.push(ev);
+  }
+
+  /** Delivers queued events; handlers may call back into the engine. */
+  protected dispatch(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let ev = this.events.shift(); ev; ev = this.events.shift()) this.deliver(ev);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  protected armTimer(ms: number, fire: () => void): void {
+    this.timer?.cancel();
+    this.timer = this.clock.setTimer(ms, () => {
+      this.timer = undefined;
+      fire();
+      this.dispatch();
+    });
+  }
+
+  /** Subclasses also drop what they still hold to send. */
+  protected stop(phase: 'closed' | 'failed'): void {
+    this.phase = phase;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+}
