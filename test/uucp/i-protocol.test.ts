@@ -9,11 +9,9 @@ import fc from 'fast-check';
 import { ManualClock } from '../../src/uucp/g/clock.js';
 import { SimLink, drive, seededRandom, type FrameTraits, type LinkFaults } from '../../src/uucp/g/sim-link.js';
 import type { IStats } from '../../src/uucp/i/engine.js';
-import { IProtocol, type ICloseInfo, type IProtocolOptions } from '../../src/uucp/i/iprotocol.js';
+import { IProtocol, type IProtocolOptions } from '../../src/uucp/i/iprotocol.js';
 import { HEADER_LEN, INTRO, PT, Scanner, encodePacket, parsePos, type Header } from '../../src/uucp/i/packet.js';
-
-type Item = { command: string } | { file: Uint8Array };
-const DAY = 24 * 3600 * 1000;
+import { DAY, faultsArb, itemArb, lossyTally, rate, simulatePair, type Item, type Outcome } from '../helpers/protocol-sim.js';
 
 const I_FRAMES: FrameTraits = {
   intro: INTRO,
@@ -24,35 +22,6 @@ const I_FRAMES: FrameTraits = {
     return s.next()?.kind === 'packet';
   },
 };
-
-async function expectScript(p: IProtocol, script: Item[], wrong: string[]): Promise<void> {
-  for (const [i, item] of script.entries()) {
-    if ('command' in item) {
-      const got = await p.readCommand();
-      if (got !== item.command) wrong.push(`command ${i}: ${JSON.stringify(got)}`);
-    } else {
-      let offset = 0;
-      await p.receiveFile((chunk) => {
-        const expected = item.file.subarray(offset, offset + chunk.length);
-        if (chunk.length > expected.length || Buffer.compare(chunk, expected) !== 0) wrong.push(`file ${i} at ${offset}`);
-        offset += chunk.length;
-      });
-      if (offset !== item.file.length) wrong.push(`file ${i}: ${offset} of ${item.file.length} bytes`);
-    }
-  }
-}
-
-async function sendScript(p: IProtocol, script: Item[], chunk: number): Promise<void> {
-  for (const item of script) {
-    if ('command' in item) await p.sendCommand(item.command);
-    else {
-      const { file } = item;
-      await p.sendFile((function* () {
-        for (let at = 0; at < file.length; at += chunk) yield file.subarray(at, at + chunk);
-      })());
-    }
-  }
-}
 
 /** Flips 1..8 bits in the data or CRC of some packets (CRC-32 must catch them); headers are left to the link's single flips. */
 function burstWriter(write: (b: Uint8Array) => void, random: () => number, rate: number): (b: Uint8Array) => void {
@@ -66,86 +35,37 @@ function burstWriter(write: (b: Uint8Array) => void, random: () => number, rate:
   };
 }
 
-interface Outcome {
-  complete: boolean;
-  closed: ICloseInfo[];
-  wrong: string[];
-  stats: IStats[];
-  errors: string[];
-}
-
-async function simulate(seed: number, faults: LinkFaults, burst: number, options: [IProtocolOptions, IProtocolOptions], scripts: [Item[], Item[]]): Promise<Outcome> {
+function simulate(seed: number, faults: LinkFaults, burst: number, options: [IProtocolOptions, IProtocolOptions], scripts: [Item[], Item[]]): Promise<Outcome<IStats>> {
   const clock = new ManualClock();
   const link = new SimLink(clock, seed, faults, 5, I_FRAMES);
   const random = seededRandom(seed ^ 0x5a5a);
-  const sides = [0, 1].map((i) => new IProtocol(burstWriter(link.writer(i as 0 | 1), random, burst), clock, options[i]));
-  sides.forEach((p, i) => link.attach(i as 0 | 1, (b) => p.receive(b)));
-  const wrong: string[] = [];
   const chunk = 1 + Math.floor(random() * 3000);
-  const run = async (p: IProtocol, role: 'master' | 'slave', mine: Item[], theirs: Item[]) => {
-    await p.start(role);
-    await Promise.all([sendScript(p, mine, chunk), expectScript(p, theirs, wrong)]);
-    await p.shutdown();
-  };
-  const results = Promise.allSettled([run(sides[0]!, 'master', scripts[0], scripts[1]), run(sides[1]!, 'slave', scripts[1], scripts[0])]);
-  const settled = await drive(clock, Promise.all([results, ...sides.map((p) => p.closed)]), DAY);
-  if (!settled) throw new Error(`simulation stalled at ${clock.now()} ms`);
-  const r = await results;
-  return {
-    complete: r.every((x) => x.status === 'fulfilled'),
-    errors: r.map((x) => (x.status === 'rejected' ? String(x.reason) : 'ok')),
-    closed: await Promise.all(sides.map((p) => p.closed)),
-    wrong,
-    stats: sides.map((p) => p.stats),
-  };
+  return simulatePair(clock, link, (i, write) => new IProtocol(burstWriter(write, random, burst), clock, options[i]), chunk, scripts);
 }
 
-const item: fc.Arbitrary<Item> = fc.oneof(
-  fc.record({ command: fc.string({ minLength: 1, maxLength: 300, size: 'max', unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)) }) }),
-  fc.record({ file: fc.uint8Array({ maxLength: 20_000, size: 'max' }) }),
-);
+const item = itemArb(20_000);
 const side: fc.Arbitrary<IProtocolOptions> = fc.record({
   window: fc.integer({ min: 1, max: 16 }),
   packetSize: fc.constantFrom(16, 100, 512, 1024, 4095),
 });
-const rate = (maxPercent: number) => fc.integer({ min: 0, max: maxPercent * 10 }).map((n) => n / 1000);
-const faults: fc.Arbitrary<LinkFaults> = fc.record({
-  drop: rate(5),
-  duplicate: rate(5),
-  garbage: rate(3),
-  headerFlip: rate(3),
-  dataFlip: rate(5),
-  reorder: rate(5),
-});
 
 test('property: over a lossy, duplicating, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {
-  let completed = 0;
-  let runs = 0;
-  const seen = { resent: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0 };
+  const tally = lossyTally(t, { resent: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0 });
   await fc.assert(
     fc.asyncProperty(
       fc.integer(),
-      faults,
+      faultsArb,
       rate(5),
       fc.tuple(side, side),
       fc.tuple(fc.array(item, { maxLength: 5 }), fc.array(item, { maxLength: 5 })),
       async (seed, f, burst, options, scripts) => {
         const out = await simulate(seed, f, burst, options, scripts);
-        runs++;
-        for (const s of out.stats) for (const k of Object.keys(seen) as (keyof typeof seen)[]) seen[k] += s[k];
-        t.deepEqual(out.wrong, [], 'never a wrong byte');
-        if (out.complete) completed++;
-        else {
-          if (process.env.I_DEBUG) t.log(JSON.stringify({ f, burst, options, errors: out.errors, stats: out.stats }));
-          t.true(out.closed.some((c) => c.how === 'failed'), JSON.stringify([out.closed, out.errors]));
-        }
+        if (!tally.record(out) && process.env.I_DEBUG) t.log(JSON.stringify({ f, burst, options, errors: out.errors, stats: out.stats }));
       },
     ),
     { numRuns: 60, endOnFailure: true },
   );
-  t.log(`${completed}/${runs} runs complete; recovery seen: ${JSON.stringify(seen)}`);
-  for (const [k, n] of Object.entries(seen)) t.true(n > 0, `the faults exercised ${k}`);
-  t.true(completed >= runs * 0.8, 'with these fault rates most sessions should succeed');
+  tally.finish();
 });
 
 test('a clean link always completes, both directions at once, every window/size combination', async (t) => {
@@ -170,6 +90,15 @@ interface Wire {
   /** Packets each side wrote, decoded. */
   out: [{ header: Header; data: Uint8Array }[], { header: Header; data: Uint8Array }[]];
   link: SimLink;
+}
+
+/** Packets for which `lost` says true never reach the other side. */
+function loseOn(link: SimLink, lost: (to: number, packet: Uint8Array) => boolean): void {
+  const l = link as unknown as { send(to: number, p: Uint8Array): void };
+  const send = l.send.bind(link);
+  l.send = (to, p) => {
+    if (!lost(to, p)) send(to, p);
+  };
 }
 
 function wire(optA: IProtocolOptions = {}, optB: IProtocolOptions = {}): Wire {
@@ -238,16 +167,10 @@ test('a NAK gets the packet resent; a missing packet is NAKed by the receiver', 
   t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
   // Drop exactly the second data packet a sends.
   let n = 0;
-  const orig = w.link.writer(0);
-  void orig;
   w.link.faults = {};
   const file = Buffer.from(Array.from({ length: 5000 }, (_, i) => i & 0xff));
   const got: Buffer[] = [];
-  const realSend = (w.link as unknown as { send(to: number, p: Uint8Array): void }).send.bind(w.link);
-  (w.link as unknown as { send(to: number, p: Uint8Array): void }).send = (to, p) => {
-    if (to === 1 && p.length > HEADER_LEN && ++n === 3) return; // SPOS, packet, then this one is lost
-    realSend(to, p);
-  };
+  loseOn(w.link, (to, p) => to === 1 && p.length > HEADER_LEN && ++n === 3); // SPOS, packet, then this one is lost
   const flow = Promise.all([w.a.sendFile([file]), w.b.receiveFile((c) => void got.push(Buffer.from(c)))]);
   t.true(await drive(w.clock, flow, DAY));
   t.deepEqual(Buffer.concat(got), file);
@@ -291,11 +214,7 @@ test('a dead line fails both sides cleanly after their retries; startup without 
 test('a lost SYNC is made good: the started side answers a repeated SYNC', async (t) => {
   const w = wire();
   let dropped = false;
-  const realSend = (w.link as unknown as { send(to: number, p: Uint8Array): void }).send.bind(w.link);
-  (w.link as unknown as { send(to: number, p: Uint8Array): void }).send = (to, p) => {
-    if (to === 1 && !dropped) return void (dropped = true); // a's first SYNC never reaches b
-    realSend(to, p);
-  };
+  loseOn(w.link, (to) => to === 1 && !dropped && (dropped = true)); // a's first SYNC never reaches b
   const both = Promise.all([w.a.start('master'), w.b.start('slave')]);
   t.true(await drive(w.clock, both, DAY));
   const flow = (async () => {

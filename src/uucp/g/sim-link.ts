@@ -24,8 +24,11 @@
  * order, ignoring its ack), and a duplicate follows its original at once.
  */
 
+import { seededRandom } from '../../util/seeded-random.js';
 import type { ManualClock } from './clock.js';
 import { DLE, HEADER_LEN, PacketDecoder } from './packet.js';
+
+export { seededRandom };
 
 export interface LinkFaults {
   /** Probability that a packet is lost. */
@@ -40,18 +43,6 @@ export interface LinkFaults {
   dataFlip?: number;
   /** Probability that a data packet swaps places with the next data packet. */
   reorder?: number;
-}
-
-/** mulberry32: small, fast, good enough for test randomness. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What the link must know of a protocol's packets (g by default; i passes its own). */
