@@ -4,15 +4,21 @@
 // - taylorSite(): a private Taylor UUCP 1.07 installation (its own -I config,
 //   spool, pubdir, lockdir, logs) whose programs run as root and drop to user
 //   uucp, so the whole tree is handed to uucp before Taylor runs;
-// - socat pty pairs and helpers to run Taylor's programs.
+// - ourUucico(): our side as a gateway site (makeSite) with a uucico context,
+//   for the interop tests against Taylor;
+// - socat pty pairs and helpers to run Taylor's programs, have Taylor answer
+//   on a TCP port or call our listener.
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
+import { loadGateway } from '../../src/runtime/gateway.js';
 import { loadUucpConfig } from '../../src/uucp/config.js';
-import type { SessionEnv } from '../../src/uucp/session.js';
+import type { SessionEnv, SessionResult } from '../../src/uucp/session.js';
 import { Trace } from '../../src/uucp/trace.js';
+import { listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { makeSite, type Site } from './site.js';
 
 export const UUCICO = '/usr/sbin/uucico';
 export const UUX = '/usr/bin/uux';
@@ -22,6 +28,13 @@ export const SOCAT = '/usr/bin/socat';
 
 export function taylorInstalled(): string[] {
   return [UUCICO, UUX, UUCP, UUXQT, SOCAT].filter((p) => !existsSync(p));
+}
+
+/** For test.before: Taylor and socat are there (never skip silently), and we run as root unless `asRoot` is false. */
+export function requireTaylor(asRoot = true): void {
+  const missing = taylorInstalled();
+  if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
+  if (asRoot && process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
 }
 
 export async function tempRoot(prefix: string): Promise<string> {
@@ -99,6 +112,26 @@ export function duplexPair(filter?: (chunk: Buffer) => Buffer | null): [Duplex, 
   });
   return [a, b];
 }
+
+/** Our side as a gateway site: uucp/sys (and passwd, port) as given, a uucico context; its log lines are also kept in `logs`. */
+export async function ourUucico(sys: string, extra: { passwd?: string; port?: string } = {}): Promise<{ site: Site; ctx: UucicoContext; logs: string[] }> {
+  const site = makeSite();
+  writeFileSync(path.join(site.uucp, 'sys'), sys);
+  if (extra.passwd) writeFileSync(path.join(site.uucp, 'passwd'), extra.passwd);
+  if (extra.port) writeFileSync(path.join(site.uucp, 'port'), extra.port);
+  const gw = await loadGateway({ config: site.config, uucp: site.uucp, spool: site.spool });
+  const ctx = await uucicoContext(gw, { timeouts: { handshakeMs: 30_000, hangupMs: 3_000 } });
+  const logs: string[] = [];
+  const log = ctx.log;
+  ctx.log = (m) => {
+    logs.push(m);
+    log(m);
+  };
+  return { site, ctx, logs };
+}
+
+/** The UUCP spool of a gateway site. */
+export const uucpSpool = (s: Site): string => path.join(s.spool, 'uucp');
 
 // ---------------------------------------------------------------- Taylor
 
@@ -185,4 +218,35 @@ export async function ptyPair(root: string): Promise<{ a: string; b: string; sto
       }
     },
   };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until something listens on loopback `port`. */
+export async function waitListening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (runTaylor('/usr/bin/ss', ['-ltn', `sport = :${port}`]).stdout.includes(`:${port}`)) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Taylor answering one TCP call on a loopback port (socat + uucico -l). */
+export async function taylorListens(t: TaylorSite, port: number): Promise<ReturnType<typeof spawnTaylor>> {
+  const p = spawnTaylor(SOCAT, [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `EXEC:${UUCICO} -I ${t.conf} -D -q -l,nofork`]);
+  await waitListening(port);
+  return p;
+}
+
+/** Taylor (site `t`) calls `system` once at our TCP listener on `port`: its exit code and our session. */
+export async function taylorCallsUs(ctx: UucicoContext, t: TaylorSite, port: number, system = 'leaf'): Promise<{ code: number | null; session?: SessionResult }> {
+  const sessions: SessionResult[] = [];
+  const server = await listenTcp(ctx, { port, onSession: (r) => sessions.push(r) });
+  try {
+    const code = await spawnTaylor(UUCICO, ['-I', t.conf, '-D', '-q', '-S', system]).done;
+    for (let i = 0; i < 100 && sessions.length === 0; i++) await sleep(50);
+    return { code, session: sessions[0] };
+  } finally {
+    server.close();
+  }
 }

@@ -8,21 +8,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { makeSite, maildirMessages, run, UUGATE, freePort } from '../helpers/site.js';
-import { UUCICO, UUX, UUXQT, giveToUucp, rmailRuns, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot } from '../helpers/taylor.js';
+import {
+  UUCICO, UUX, UUXQT, giveToUucp, requireTaylor, rmailRuns, runTaylor, spawnTaylor, taylorListens, taylorLog, taylorSite, tempRoot, waitListening,
+} from '../helpers/taylor.js';
 
-test.before(() => {
-  const missing = taylorInstalled();
-  if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
-});
-
-
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (runTaylor('/usr/bin/ss', ['-ltn', `sport = :${port}`]).stdout.includes(`:${port}`)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
+test.before(() => requireTaylor(false));
 
 test.serial('uugate uucico -S hub -x ... calls Taylor over TCP and writes a trace', async (t) => {
   const root = await tempRoot('uucli1-');
@@ -40,8 +30,7 @@ test.serial('uugate uucico -S hub -x ... calls Taylor over TCP and writes a trac
   const declined = await run(site, ['uucico', '-s', 'hub']);
   t.is(declined.code, 75);
   t.regex(declined.stderr, /not called: wrong time to call/);
-  const taylor = spawnTaylor('/usr/bin/socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `EXEC:${UUCICO} -I ${hub.conf} -D -q -l,nofork`]);
-  await waitListening(port);
+  const taylor = await taylorListens(hub, port);
   const trace = path.join(site.dir, 'debug');
   const r = await run(site, ['uucico', '-S', 'hub', '-x', 'chat,handshake,uucp-proto,proto', '--debug-file', trace]);
   await taylor.done;

@@ -5,39 +5,19 @@
 // delivered both ways.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, writeFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { loadGateway } from '../../src/runtime/gateway.js';
-import { callSystem, listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { callSystem } from '../../src/uucp/uucico.js';
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import { queueExecution } from '../../src/uucp/uux.js';
-import type { SessionResult } from '../../src/uucp/session.js';
-import { makeSite, maildirMessages, type Site, freePort } from '../helpers/site.js';
-import { UUCICO, UUCP, UUX, UUXQT, giveToUucp, ptyPair, rmailRuns, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot } from '../helpers/taylor.js';
+import { maildirMessages, freePort } from '../helpers/site.js';
+import {
+  UUCICO, UUCP, UUX, UUXQT, giveToUucp, ourUucico as ours, ptyPair, requireTaylor, rmailRuns, runTaylor, spawnTaylor, taylorCallsUs, taylorLog, taylorSite,
+  tempRoot, uucpSpool,
+} from '../helpers/taylor.js';
 
-test.before(() => {
-  const missing = taylorInstalled();
-  if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
-  if (process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
-});
+test.before(() => requireTaylor());
 
-async function ours(sys: string, extra: { passwd?: string; port?: string } = {}): Promise<{ site: Site; ctx: UucicoContext; logs: string[] }> {
-  const site = makeSite();
-  writeFileSync(path.join(site.uucp, 'sys'), sys);
-  if (extra.passwd) writeFileSync(path.join(site.uucp, 'passwd'), extra.passwd);
-  if (extra.port) writeFileSync(path.join(site.uucp, 'port'), extra.port);
-  const gw = await loadGateway({ config: site.config, uucp: site.uucp, spool: site.spool });
-  const ctx = await uucicoContext(gw, { timeouts: { handshakeMs: 30_000, hangupMs: 3_000 } });
-  const logs: string[] = [];
-  const log = ctx.log;
-  ctx.log = (m) => {
-    logs.push(m);
-    log(m);
-  };
-  return { site, ctx, logs };
-}
-
-const uucpSpool = (s: Site): string => path.join(s.spool, 'uucp');
 const FROM = (who: string, host: string): string => `From ${who} Fri Nov 27 10:00:00 2026 remote from ${host}\n`;
 
 test.serial('our uucico calls Taylor over i (pipe port): 1 MB to Taylor, 300 kB back, mail both ways', async (t) => {
@@ -97,24 +77,16 @@ test.serial('Taylor calls our TCP listener over i: small files both ways, a requ
   giveToUucp(root);
   t.is(runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'to-leaf.bin'), 'leaf!~/from-hub.bin']).status, 0);
   t.is(runTaylor(UUX, ['-I', hub.conf, '-r', '-', 'leaf!rmail', 'alice'], `${FROM('carol', 'hub')}Subject: tcp i\n\nhi alice\n`).status, 0);
-  const sessions: SessionResult[] = [];
-  const server = await listenTcp(ctx, { port, onSession: (r) => sessions.push(r) });
-  try {
-    const code = await spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']).done;
-    for (let i = 0; i < 100 && sessions.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const r = sessions[0]!;
-    t.true(r?.ok, `${r?.error?.message}\n${await taylorLog(hub)}`);
-    t.is(code, 0);
-    t.is(r.protocol, 'i');
-    t.deepEqual(await fsp.readFile(path.join(ourPub, 'from-hub.bin')), toUs);
-    t.deepEqual(await fsp.readFile(path.join(hub.pub, 'mine.bin')), mine);
-    t.deepEqual(await fsp.readFile(path.join(ourPub, 'wanted.bin')), wanted);
-    t.deepEqual(await listPendingWork(uucpSpool(site), 'hub'), []);
-    t.regex(maildirMessages(path.join(site.spool, 'mail/alice'))[0] ?? '', /hi alice/);
-    t.regex(await taylorLog(hub), /Call complete/);
-  } finally {
-    server.close();
-  }
+  const { code, session: r } = await taylorCallsUs(ctx, hub, port);
+  t.true(r?.ok, `${r?.error?.message}\n${await taylorLog(hub)}`);
+  t.is(code, 0);
+  t.is(r?.protocol, 'i');
+  t.deepEqual(await fsp.readFile(path.join(ourPub, 'from-hub.bin')), toUs);
+  t.deepEqual(await fsp.readFile(path.join(hub.pub, 'mine.bin')), mine);
+  t.deepEqual(await fsp.readFile(path.join(ourPub, 'wanted.bin')), wanted);
+  t.deepEqual(await listPendingWork(uucpSpool(site), 'hub'), []);
+  t.regex(maildirMessages(path.join(site.spool, 'mail/alice'))[0] ?? '', /hi alice/);
+  t.regex(await taylorLog(hub), /Call complete/);
 });
 
 test.serial('our uucico calls Taylor answering on a socat pty over i: 1 MB from Taylor, 200 kB to it', async (t) => {

@@ -4,60 +4,20 @@
 // config, spool, pubdir, lockdir, logs) and checks what arrives byte for byte.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { loadGateway } from '../../src/runtime/gateway.js';
 import { openPortEntry } from '../../src/uucp/port/port.js';
-import { answerCall, callSystem, listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { answerCall, callSystem, listenTcp } from '../../src/uucp/uucico.js';
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import { readStatus } from '../../src/uucp/status.js';
 import { queueExecution } from '../../src/uucp/uux.js';
-import { makeSite, maildirMessages, type Site, freePort } from '../helpers/site.js';
+import { maildirMessages, freePort } from '../helpers/site.js';
 import {
-  UUCICO, UUCP, UUX, UUXQT, giveToUucp, ptyPair, rmailRuns, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot, type TaylorSite,
+  UUCICO, UUCP, UUX, UUXQT, giveToUucp, ourUucico as ours, ptyPair, requireTaylor, rmailRuns, runTaylor, spawnTaylor, taylorCallsUs, taylorListens, taylorLog, taylorSite,
+  tempRoot, uucpSpool,
 } from '../helpers/taylor.js';
 
-test.before(() => {
-  // The test script installs them (test/install-peers.sh); never skip silently.
-  const missing = taylorInstalled();
-  if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
-  if (process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
-});
-
-
-/** Our site: uucp/sys as given; the gateway and the uucico context. */
-async function ours(sys: string, extra: { passwd?: string; port?: string } = {}): Promise<{ site: Site; ctx: UucicoContext; logs: string[] }> {
-  const site = makeSite();
-  writeFileSync(path.join(site.uucp, 'sys'), sys);
-  if (extra.passwd) writeFileSync(path.join(site.uucp, 'passwd'), extra.passwd);
-  if (extra.port) writeFileSync(path.join(site.uucp, 'port'), extra.port);
-  const gw = await loadGateway({ config: site.config, uucp: site.uucp, spool: site.spool });
-  const ctx = await uucicoContext(gw, { timeouts: { handshakeMs: 30_000, hangupMs: 3_000 } });
-  const logs: string[] = [];
-  const log = ctx.log;
-  ctx.log = (m) => {
-    logs.push(m);
-    log(m);
-  };
-  return { site, ctx, logs };
-}
-
-const uucpSpool = (s: Site): string => path.join(s.spool, 'uucp');
-
-/** Taylor answering TCP calls on a loopback port through socat (one call). */
-async function taylorListens(t: TaylorSite, port: number): Promise<ReturnType<typeof spawnTaylor>> {
-  const p = spawnTaylor('/usr/bin/socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `EXEC:${UUCICO} -I ${t.conf} -D -q -l,nofork`]);
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    const up = await new Promise<boolean>((resolve) => {
-      const ss = runTaylor('/usr/bin/ss', ['-ltn', `sport = :${port}`]);
-      resolve(ss.stdout.includes(`:${port}`));
-    });
-    if (up) break;
-  }
-  return p;
-}
+test.before(() => requireTaylor());
 
 const FROM_LINE = 'From alice Fri Nov 27 10:00:00 2026 remote from leaf\n';
 
@@ -144,25 +104,17 @@ test.serial('Taylor calls our TCP listener; both have work: role reversal, files
   giveToUucp(root);
   const q = runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'to-leaf.bin'), 'leaf!~/from-hub.bin']);
   t.is(q.status, 0, q.stderr);
-  const sessions: import('../../src/uucp/session.js').SessionResult[] = [];
-  const server = await listenTcp(ctx, { port, onSession: (r) => sessions.push(r) });
-  try {
-    const code = await spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']).done;
-    for (let i = 0; i < 100 && sessions.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const r = sessions[0]!;
-    t.true(r?.ok, `${r?.error?.message}\n${await taylorLog(hub)}`);
-    t.is(code, 0);
-    // Taylor asked for 4096/7; 7 × (4096 + 6) overruns its 16 KiB ring, so we send with window 3.
-    t.deepEqual(r.gSend, { packetSize: 4096, window: 3 });
-    t.deepEqual(r.gReceive, { packetSize: 4096, window: 7 });
-    t.deepEqual(await fsp.readFile(path.join(ourPub, 'from-hub.bin')), toUs);
-    t.deepEqual(await fsp.readFile(path.join(hub.pub, 'big.bin')), big);
-    t.deepEqual(await fsp.readFile(path.join(ourPub, 'wanted.bin')), wanted);
-    t.deepEqual(await listPendingWork(uucpSpool(site), 'hub'), []);
-    t.regex(await taylorLog(hub), /Call complete/);
-  } finally {
-    server.close();
-  }
+  const { code, session: r } = await taylorCallsUs(ctx, hub, port);
+  t.true(r?.ok, `${r?.error?.message}\n${await taylorLog(hub)}`);
+  t.is(code, 0);
+  // Taylor asked for 4096/7; 7 × (4096 + 6) overruns its 16 KiB ring, so we send with window 3.
+  t.deepEqual(r!.gSend, { packetSize: 4096, window: 3 });
+  t.deepEqual(r!.gReceive, { packetSize: 4096, window: 7 });
+  t.deepEqual(await fsp.readFile(path.join(ourPub, 'from-hub.bin')), toUs);
+  t.deepEqual(await fsp.readFile(path.join(hub.pub, 'big.bin')), big);
+  t.deepEqual(await fsp.readFile(path.join(ourPub, 'wanted.bin')), wanted);
+  t.deepEqual(await listPendingWork(uucpSpool(site), 'hub'), []);
+  t.regex(await taylorLog(hub), /Call complete/);
 });
 
 test.serial('our uucico calls Taylor through a pipe port at 64/7: Taylor has work too; its request for /etc/passwd is refused', async (t) => {
