@@ -13,55 +13,26 @@
 // honours any `SY 0x<offset>` by seeking and logs "resume at <offset>".
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, writeFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { loadGateway } from '../../src/runtime/gateway.js';
-import { callSystem, listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { callSystem, listenTcp } from '../../src/uucp/uucico.js';
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import type { SessionResult } from '../../src/uucp/session.js';
-import { makeSite, freePort, type Site } from '../helpers/site.js';
+import { freePort } from '../helpers/site.js';
 import { startLineCutter } from '../helpers/line-cutter.js';
-import { UUCICO, UUCP, giveToUucp, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot, type TaylorSite } from '../helpers/taylor.js';
+import { UUCICO, UUCP, giveToUucp, ourUucico, requireTaylor, runTaylor, spawnTaylor, taylorListens, taylorLog, taylorSite, tempRoot } from '../helpers/taylor.js';
 
-test.before(() => {
-  const missing = taylorInstalled();
-  if (missing.length) throw new Error(`Taylor UUCP / socat missing: ${missing.join(', ')} (run test/install-peers.sh)`);
-  if (process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
-});
+test.before(() => requireTaylor());
 
 const SIZE = 1024 * 1024;
 const CUT = 400_000;
-
-async function ours(sys: string, passwd?: string): Promise<{ site: Site; ctx: UucicoContext; logs: string[] }> {
-  const site = makeSite();
-  writeFileSync(path.join(site.uucp, 'sys'), sys);
-  if (passwd) writeFileSync(path.join(site.uucp, 'passwd'), passwd);
-  const ctx = await uucicoContext(await loadGateway({ config: site.config, uucp: site.uucp, spool: site.spool }), { timeouts: { handshakeMs: 30_000, hangupMs: 3_000 } });
-  const logs: string[] = [];
-  const log = ctx.log;
-  ctx.log = (m) => {
-    logs.push(m);
-    log(m);
-  };
-  return { site, ctx, logs };
-}
-
-/** Taylor answering one TCP call on a loopback port (socat + uucico -l). */
-async function taylorListens(t: TaylorSite, port: number): Promise<ReturnType<typeof spawnTaylor>> {
-  const p = spawnTaylor('/usr/bin/socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `EXEC:${UUCICO} -I ${t.conf} -D -q -l,nofork`]);
-  for (let i = 0; i < 60; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    if (runTaylor('/usr/bin/ss', ['-ltn', `sport = :${port}`]).stdout.includes(`:${port}`)) break;
-  }
-  return p;
-}
 
 test.serial('restart, ours → Taylor: the line drops at 400 kB of 1 MiB; the next call sends only the rest from Taylor\'s offset', async (t) => {
   const root = await tempRoot('uurst1-');
   const taylorPort = await freePort();
   const hub = await taylorSite(root, 'hub', { sys: 'system leaf\ncalled-login Uleaf\nprotocol g\n', passwd: 'Uleaf pwr\n' });
   const line = await startLineCutter({ target: { port: taylorPort }, cutAfter: CUT, direction: 'up' });
-  const { site, ctx, logs } = await ours(
+  const { site, ctx, logs } = await ourUucico(
     `system hub\ntime any\naddress 127.0.0.1\nport type tcp\nport service ${line.port}\ncall-login Uleaf\ncall-password pwr\nchat ogin: \\L word: \\P\nprotocol g\nprotocol-parameter g packet-size 1024\n`,
   );
   const spool = path.join(site.spool, 'uucp');
@@ -104,7 +75,7 @@ test.serial('restart, Taylor → ours: the line drops at 400 kB of 1 MiB; Taylor
     sys: `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password pwr2\nchat ogin: \\L word: \\P\nprotocol g\nprotocol-parameter g packet-size 1024\n`,
     port: `port TCPLEAF\ntype tcp\nservice ${line.port}\n`,
   });
-  const { site, ctx, logs } = await ours('system hub\ncalled-login Uhub\nprotocol g\n', 'Uhub pwr2\n');
+  const { site, ctx, logs } = await ourUucico('system hub\ncalled-login Uhub\nprotocol g\n', { passwd: 'Uhub pwr2\n' });
   const big = randomBytes(SIZE);
   await fsp.writeFile(path.join(root, 'big.bin'), big);
   giveToUucp(root);
