@@ -26,6 +26,16 @@ export type EngineEvent<Started, Data> =
   | { type: 'closed'; byPeer: boolean }
   | { type: 'failed'; reason: string };
 
+/** Counters both engines keep; each adds its own for rejects. */
+export interface EngineStats {
+  sent: number;
+  resent: number;
+  received: number;
+  badHeaders: number;
+  badChecksums: number;
+  badOrder: number;
+}
+
 export interface EngineIO<E> {
   write(bytes: Uint8Array): void;
   event(ev: E): void;
@@ -51,7 +61,7 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
   private timer?: Timer;
 
   protected constructor(
-    private readonly deliver: (ev: EngineEvent<Started, Data>) => void,
+    protected readonly io: EngineIO<EngineEvent<Started, Data>>,
     private readonly clock: Clock,
   ) {}
 
@@ -72,7 +82,7 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
     if (this.dispatching) return;
     this.dispatching = true;
     try {
-      for (let ev = this.events.shift(); ev; ev = this.events.shift()) this.deliver(ev);
+      for (let ev = this.events.shift(); ev; ev = this.events.shift()) this.io.event(ev);
     } finally {
       this.dispatching = false;
     }

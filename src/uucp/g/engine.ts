@@ -22,7 +22,7 @@
  *   bytes fail the engine, which sends CLOSE and stops.
  */
 
-import { EngineCore, type Direction, type EngineEvent, type EngineIO, type Role } from '../protocol-engine.js';
+import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import type { Clock } from './clock.js';
 import {
   Ctl,
@@ -80,13 +80,7 @@ export type GEvent = EngineEvent<{ send: Direction; receive: Direction }, unknow
 
 export type GEngineIO = EngineIO<GEvent>;
 
-export interface GStats {
-  sent: number;
-  resent: number;
-  received: number;
-  badHeaders: number;
-  badChecksums: number;
-  badOrder: number;
+export interface GStats extends EngineStats {
   rejects: number;
 }
 
@@ -156,12 +150,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private timeouts = 0;
   private heard = false;
 
-  constructor(
-    private readonly io: GEngineIO,
-    clock: Clock,
-    options: GEngineOptions = {},
-  ) {
-    super((ev) => io.event(ev), clock);
+  constructor(io: GEngineIO, clock: Clock, options: GEngineOptions = {}) {
+    super(io, clock);
     this.cfg = settings(options);
   }
 

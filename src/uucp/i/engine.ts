@@ -35,7 +35,7 @@
  */
 
 import type { Clock } from '../g/clock.js';
-import { EngineCore, type Direction, type EngineEvent, type EngineIO, type Role } from '../protocol-engine.js';
+import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import {
   EMPTY,
   MAX_CHANNEL,
@@ -86,13 +86,7 @@ export type IEvent = EngineEvent<Started, Data>;
 
 export type IEngineIO = EngineIO<IEvent>;
 
-export interface IStats {
-  sent: number;
-  resent: number;
-  received: number;
-  badHeaders: number;
-  badChecksums: number;
-  badOrder: number;
+export interface IStats extends EngineStats {
   remoteRejects: number;
 }
 
@@ -169,12 +163,8 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private timeouts = 0;
   private stalls = 0;
 
-  constructor(
-    private readonly io: IEngineIO,
-    clock: Clock,
-    options: IEngineOptions = {},
-  ) {
-    super((ev) => io.event(ev), clock);
+  constructor(io: IEngineIO, clock: Clock, options: IEngineOptions = {}) {
+    super(io, clock);
     this.cfg = settings(options);
     this.timeoutMs = this.cfg.timeoutMs;
     this.maxErrors = this.cfg.maxErrors;
