@@ -62,7 +62,7 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
 
   protected constructor(
     protected readonly io: EngineIO<EngineEvent<Started, Data>>,
-    private readonly clock: Clock,
+    protected readonly clock: Clock,
   ) {}
 
   /** The link is gone: fail without writing anything. */

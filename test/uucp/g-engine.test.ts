@@ -154,10 +154,12 @@ test('window 7 and sequence wrap 7 → 0', (t) => {
   t.true(h.engine.canSend());
 });
 
-test('receiving: in-order packets are RR\'d at once; duplicates and gaps are dropped silently', (t) => {
+test('receiving: in-order packets are RR\'d at once; duplicates and gaps are dropped without an RR; a gap draws one RJ', (t) => {
   const h = new Harness().startAsSlave();
   h.feed(peerData(1, 0, 'a'), peerData(1, 0, 'a'), peerData(3, 0, 'c'), peerData(2, 0, 'b'));
-  t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+  // The duplicate right after its original is dropped silently; the gap (3
+  // before 2) asks at once for what is missing instead of waiting a timeout.
+  t.deepEqual(h.take(), ['RR 1', 'RJ 1', 'RR 2']);
   const data = h.events.filter((e) => e.type === 'data').map((e) => Buffer.from((e as { payload: Uint8Array }).payload).toString().replace(/\0+$/, ''));
   t.deepEqual(data, ['a', 'b']);
   t.is(h.engine.stats.badOrder, 2);
@@ -266,24 +268,80 @@ test('retries exhausted: failure event, CLOSE sent, engine stops', (t) => {
   t.deepEqual(h.take(), []);
 });
 
+const badHeader = Uint8Array.of(0x10, 1, 2, 3, 4, 5);
+/** A valid packet between damaged ones: the line is in sync again. */
+const resync = () => ctl(Ctl.RR, 0);
+
 test('error budget and garbage limit end the session', (t) => {
   const noisy = new Harness({ maxErrors: 5 }).startAsSlave();
-  for (let i = 0; i < 6; i++) noisy.feed(Uint8Array.of(0x10, 1, 2, 3, 4, 5));
+  for (let i = 0; i < 6; i++) noisy.feed(badHeader, resync());
   t.like(noisy.events.at(-1), { type: 'failed' });
   const garbage = new Harness({ garbageLimit: 100 }).startAsSlave();
   garbage.feed(new Uint8Array(101).fill(0x55));
   t.deepEqual(garbage.events.at(-1), { type: 'failed', reason: 'more than 100 bytes of garbage' });
 });
 
-test('error level decays by one per 10 good packets', (t) => {
+test('error level is paid back by good bytes: one per 512 (7 packets of 64+6, or one of 1024)', (t) => {
   const h = new Harness({ maxErrors: 2 }).startAsSlave();
-  const badHeader = Uint8Array.of(0x10, 1, 2, 3, 4, 5);
-  h.feed(badHeader, badHeader);
-  for (let seq = 1; seq <= 10; seq++) h.feed(peerData(seq & 7, 0, 'x'));
-  h.feed(badHeader);
-  t.false(h.events.some((e) => e.type === 'failed'), 'level went 2 → 1 → 2');
-  h.feed(badHeader);
+  h.feed(badHeader, resync(), badHeader, resync());
+  t.is(h.engine.errors, 2);
+  for (let seq = 1; seq <= 7; seq++) h.feed(peerData(seq & 7, 0, 'x'));
+  t.true(Math.abs(h.engine.errors - (2 - 490 / 512)) < 1e-9, '7 × 70 bytes pay back 490/512');
+  for (let seq = 8; seq <= 15; seq++) h.feed(peerData(seq & 7, 0, 'x'));
+  t.is(h.engine.errors, 0, 'never below 0');
+  h.feed(badHeader, resync(), badHeader, resync());
+  t.false(h.events.some((e) => e.type === 'failed'), 'level 2 = the budget');
+  h.feed(badHeader, resync());
   t.like(h.events.at(-1), { type: 'failed' });
+
+  // The same budget with big packets: one 1024-byte packet pays back two errors.
+  const big = new Harness({ maxErrors: 2, packetSize: 1024 }).startAsSlave();
+  big.feed(badHeader, resync(), badHeader, resync());
+  big.feed(peerData(1, 0, 'x', 1024));
+  t.is(big.engine.errors, 0);
+});
+
+test('one damaged packet is one error: the resync hits inside it (DLEs in its data) are not counted again', (t) => {
+  const h = new Harness({ packetSize: 1024 }).startAsSlave(7, 64);
+  // A 1024-byte packet full of DLEs, damaged in its data: Taylor would count
+  // the bad checksum and then ~1000 bad headers found while rescanning it.
+  const body = Buffer.alloc(1000, 0x10);
+  const damaged = encodeData(dataArea(body, 1024), 1, 0);
+  damaged[500]! ^= 0x01;
+  h.feed(damaged);
+  t.is(h.engine.stats.badChecksums, 1);
+  t.true(h.engine.stats.badHeaders > 900, `${h.engine.stats.badHeaders} resync hits`);
+  t.is(h.engine.errors, 1, 'counted once');
+  t.deepEqual(h.take(), ['RJ 0']);
+  // A damaged header: its packet's bytes do not count again either.
+  h.feed(resync());
+  const badHead = encodeData(dataArea(body, 1024), 1, 0);
+  badHead[4]! ^= 0x08;
+  h.feed(badHead);
+  t.is(h.engine.errors, 2);
+  // The good resend pays back 1030/512 of it.
+  h.feed(encodeData(dataArea(body, 1024), 1, 0));
+  t.true(h.engine.errors < 0.0001);
+  t.false(h.events.some((e) => e.type === 'failed'));
+});
+
+test('with Taylor-style counting a noisy 1024-byte stream would die; ours survives while good packets arrive', (t) => {
+  const h = new Harness({ packetSize: 1024 }).startAsSlave(7, 64);
+  const body = Buffer.alloc(1024);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff; // 4 DLEs per packet
+  let seq = 0;
+  // 400 packets, every other one damaged once before its good resend.
+  for (let i = 0; i < 400; i++) {
+    const next = (seq + 1) & 7;
+    const bad = encodeData(dataArea(body, 1024), next, 0);
+    bad[6 + (i % 1000)]! ^= 0x20;
+    if (i % 2 === 0) h.feed(bad);
+    h.feed(encodeData(dataArea(body, 1024), next, 0));
+    seq = next;
+  }
+  t.false(h.events.some((e) => e.type === 'failed'));
+  t.is(h.engine.stats.received, 400);
+  t.true(h.engine.stats.errors <= 200, `${h.engine.stats.errors} errors for 200 damaged packets`);
 });
 
 test('CLOSE: unexpected CLOSE is answered with one CLOSE; orderly close waits for acks, then two', (t) => {
@@ -348,4 +406,183 @@ test('INIT: bytes received before start() are kept and answered once started (th
   h.feed(ctl(Ctl.INITB, 1), ctl(Ctl.INITC, 7));
   t.deepEqual(h.take(), ['INITB 1', 'INITC 7']);
   t.like(h.events[0], { type: 'started' });
+});
+
+// ------------------------------------------------------- adaptive sending
+
+const fileBytes = (n: number) => new Uint8Array(n).fill(0x41);
+
+test('adaptive size: RJs halve the file packet size (once per window), clean acks double it back', (t) => {
+  const h = new Harness().startAsSlave(7, 1024);
+  t.is(h.engine.sending.packetSize, 1024);
+  h.engine.sendData(fileBytes(1024), 'file');
+  h.feed(ctl(Ctl.RJ, 0));
+  t.is(h.engine.sending.packetSize, 512, 'an RJ that forces a resend halves it');
+  h.feed(ctl(Ctl.RJ, 0));
+  t.is(h.engine.sending.packetSize, 512, 'the same burst does not shrink it again before a window went out');
+  h.feed(ctl(Ctl.RR, 1));
+  let seq = 1;
+  const sendAcked = (n: number, size: number) => {
+    for (let i = 0; i < n; i++) {
+      h.engine.sendData(fileBytes(size), 'file');
+      seq = (seq + 1) & 7;
+      h.feed(ctl(Ctl.RR, seq));
+    }
+  };
+  sendAcked(7, 512);
+  h.engine.sendData(fileBytes(512), 'file');
+  h.clock.advance(10_000); // a timeout with data outstanding shrinks too
+  t.is(h.engine.sending.packetSize, 256);
+  t.is(h.engine.stats.shrinks, 2);
+  seq = (seq + 1) & 7;
+  h.feed(ctl(Ctl.RR, seq));
+  h.take();
+  sendAcked(16, 256);
+  t.is(h.engine.sending.packetSize, 512, '16 clean acks double it');
+  sendAcked(16, 512);
+  t.is(h.engine.sending.packetSize, 1024);
+  sendAcked(40, 1024);
+  t.is(h.engine.sending.packetSize, 1024, 'never above what the peer asked for');
+  t.is(h.engine.stats.grows, 2);
+  // The packets really are smaller on the wire, and Taylor-valid short/full packets.
+  h.engine.sendData(fileBytes(1024), 'file');
+  h.feed(ctl(Ctl.RJ, seq));
+  h.take();
+  h.engine.sendData(fileBytes(512), 'file');
+  const out = h.out.filter((d) => d.kind === 'data');
+  t.deepEqual(out.map((d) => (d as { size: number }).size), [512]);
+});
+
+test('adaptive size: never for peers that asked ≤ 64, for G, or when turned off; commands keep the peer size', (t) => {
+  for (const [opts, size] of [
+    [{}, 64],
+    [{ shortPackets: false }, 1024],
+    [{ adaptiveSize: false }, 1024],
+  ] as [GEngineOptions, number][]) {
+    const h = new Harness(opts).startAsSlave(7, size);
+    h.engine.sendData(fileBytes(size), 'file');
+    h.feed(ctl(Ctl.RJ, 0));
+    t.is(h.engine.sending.packetSize, size);
+  }
+  const h = new Harness().startAsSlave(7, 1024);
+  h.engine.sendData(fileBytes(1024), 'file');
+  h.feed(ctl(Ctl.RJ, 0));
+  t.is(h.engine.sending.packetSize, 512);
+  t.is(h.engine.peerPacketSize, 1024, 'commands are split at the peer size');
+});
+
+// ------------------------------------------------------- adaptive timeouts
+
+test('RTO: from the measured round trip, floor 1 s, doubling on each timeout, capped at 10 s', (t) => {
+  const h = new Harness().startAsSlave();
+  t.is(h.engine.rto, 10_000, 'no sample yet: Taylor\'s 10 s');
+  h.engine.sendData(text('a'), 'command');
+  h.clock.advance(200);
+  h.feed(ctl(Ctl.RR, 1));
+  t.is(h.engine.rto, 1000, 'srtt 200 + 4 × 100 = 600, floored at 1 s');
+  h.engine.sendData(text('b'), 'command');
+  h.take();
+  h.clock.advance(999);
+  t.deepEqual(h.take(), []);
+  h.clock.advance(1);
+  t.deepEqual(h.take(), ['D 2/0 b'], 'resent after one RTO, not 10 s');
+  h.clock.advance(2000);
+  t.deepEqual(h.take(), ['D 2/0 b'], 'backed off to 2 s');
+  h.clock.advance(4000);
+  h.clock.advance(8000);
+  h.clock.advance(10_000);
+  t.deepEqual(h.take(), ['D 2/0 b', 'D 2/0 b', 'D 2/0 b'], '4 s, 8 s, then capped at 10 s');
+  h.feed(ctl(Ctl.RR, 2));
+  t.is(h.engine.rto, 10_000, 'an ack of a resent packet is no sample (Karn): still backed off');
+  h.engine.sendData(text('c'), 'command');
+  h.clock.advance(3000);
+  h.feed(ctl(Ctl.RR, 3));
+  t.true(h.engine.rto > 1000 && h.engine.rto < 10_000, `a slow ack raises it (${h.engine.rto})`);
+  // Idle (nothing outstanding): the receive timeout stays 10 s.
+  h.take();
+  h.clock.advance(9_999);
+  t.deepEqual(h.take(), []);
+  h.clock.advance(1);
+  t.deepEqual(h.take(), ['RJ 0']);
+});
+
+test('RTO off: the fixed 10 s timeout (Taylor)', (t) => {
+  const h = new Harness({ adaptiveTimeout: false }).startAsSlave();
+  h.engine.sendData(text('a'), 'command');
+  h.clock.advance(200);
+  h.feed(ctl(Ctl.RR, 1));
+  t.is(h.engine.rto, 10_000);
+});
+
+/** Two engines back to back, 20 ms each way, with a filter on what the link carries. */
+function lossyPair(drop: (from: 0 | 1, d: Decoded) => boolean, options: GEngineOptions = {}) {
+  const clock = new ManualClock();
+  const events: [GEvent[], GEvent[]] = [[], []];
+  const engines: GEngine[] = [];
+  const link = (from: 0 | 1) => (bytes: Uint8Array) => {
+    const d = new PacketDecoder();
+    d.push(bytes);
+    if (drop(from, d.next()!)) return;
+    const copy = bytes.slice();
+    clock.setTimer(20, () => engines[1 - from]!.receive(copy));
+  };
+  engines.push(new GEngine({ write: link(0), event: (e) => events[0].push(e) }, clock, options));
+  engines.push(new GEngine({ write: link(1), event: (e) => events[1].push(e) }, clock, options));
+  engines[1]!.start('slave');
+  engines[0]!.start('master');
+  clock.advance(500);
+  return { clock, events, a: engines[0]!, b: engines[1]! };
+}
+
+test('a lost RR costs about one RTO (not 10 s): the resend draws RJ(last good), which acknowledges it', (t) => {
+  let dropRR = false;
+  const p = lossyPair((from, d) => {
+    if (from === 1 && d.kind === 'control' && d.type === Ctl.RR && dropRR) {
+      dropRR = false;
+      return true;
+    }
+    return false;
+  });
+  // A first exchange gives a round-trip sample (40 ms): RTO = 1 s floor.
+  p.a.sendData(text('S x'), 'command');
+  p.clock.advance(100);
+  t.is(p.a.rto, 1000);
+  // The RR for the next packet is lost.
+  dropRR = true;
+  const t0 = p.clock.now();
+  p.a.sendData(text('S y'), 'command');
+  const ackEvents = () => p.events[0].filter((e) => e.type === 'acked').length;
+  const before = ackEvents();
+  let acked = 0;
+  while (p.clock.now() - t0 < 30_000 && acked === 0) {
+    p.clock.advance(10);
+    if (ackEvents() > before) acked = p.clock.now() - t0;
+  }
+  t.true(acked > 0);
+  t.true(acked < 1200, `acknowledged after ${acked} ms`);
+  t.is(p.a.stats.resent, 1);
+  t.is(p.b.stats.rejectsSent, 1);
+  t.is(p.b.stats.errors, 0, 'the duplicate is not an error');
+  t.false(p.events.some((e) => e.some((x) => x.type === 'failed')));
+  // With Taylor's fixed timeout the same loss costs 10 s at the sender,
+  // and (Taylor drops the duplicate silently) another 10 s at the receiver.
+  let again = true;
+  const q = lossyPair((from, d) => from === 1 && d.kind === 'control' && d.type === Ctl.RR && again && !(again = false), { adaptiveTimeout: false });
+  q.a.sendData(text('S y'), 'command');
+  q.clock.advance(9_000);
+  t.is(q.a.stats.resent, 0, 'fixed: nothing before 10 s');
+});
+
+test('a lost RJ or data packet is also recovered within about one RTO', (t) => {
+  let n = 0;
+  // Drop A's 3rd data packet once: B sees a gap and asks at once.
+  const p = lossyPair((from, d) => from === 0 && d.kind === 'data' && ++n === 3);
+  p.a.sendData(text('warm'), 'command');
+  p.clock.advance(100);
+  for (let i = 0; i < 4; i++) p.a.sendData(text(`m${i}`), 'command');
+  p.clock.advance(200);
+  t.is(p.b.stats.rejectsSent, 1);
+  const got = p.events[1].filter((e) => e.type === 'data').length;
+  t.is(got, 5, 'all five arrived within 200 ms');
+  t.is(p.a.stats.timeouts, 0);
 });

@@ -19,6 +19,9 @@ const side: fc.Arbitrary<GProtocolOptions> = fc.record({
   window: fc.integer({ min: 1, max: 7 }),
   packetSize: fc.constantFrom(32, 64, 128, 256, 1024),
   shortPackets: fc.boolean(),
+  // Either side may be Taylor-like (fixed 10 s timeout, always the peer's size).
+  adaptiveTimeout: fc.boolean(),
+  adaptiveSize: fc.boolean(),
 });
 
 test('property: over a lossy, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {

@@ -17,15 +17,50 @@
  * - recovery: on timeout or RJ resend the oldest unacked packet only, then
  *   each ack releases up to two more resends; a duplicate RR during
  *   recovery counts as RJ when the peer has never sent a real RJ;
- * - an error level (bad headers, checksums, order, rejects) that decays by
- *   one per `errorDecay` good packets; too many errors, timeouts or garbage
- *   bytes fail the engine, which sends CLOSE and stops.
+ * - too many errors, timeouts or garbage bytes fail the engine, which sends
+ *   CLOSE and stops.
+ *
+ * Where we differ from Taylor, for noisy lines (nothing here changes the
+ * bytes of a packet, so any g peer still understands us):
+ * - Error budget scaled to bytes. The error level rises by one per error
+ *   and falls by one per `errorDecayBytes` good bytes (data areas received
+ *   in order, plus our data areas the peer acknowledged), not per 10
+ *   packets: a 1024-byte packet earns 16 times what a 64-byte one does.
+ *   Past `maxErrors` (100) the engine fails.
+ * - One damaged packet is one error. After a bad header or bad checksum the
+ *   decoder moves on a byte at a time (as it must: never trust the length);
+ *   bad headers and checksums found inside the bytes the damaged packet
+ *   covered (header + claimed size; for a bad header the largest packet we
+ *   asked for) are not counted again, nor is the rest of the peer's window
+ *   arriving out of order after our RJ. Garbage bytes count only against
+ *   `garbageLimit`, reset by every valid packet.
+ * - Prompt RJs. A packet after a gap (the one we wanted was lost whole) draws
+ *   one RJ(last good) at once instead of waiting out a timeout; a duplicate
+ *   of a packet already received, arriving after `quiet` ms without an
+ *   in-order packet (the sender timed out: our RR was lost), draws
+ *   RJ(last good), which acknowledges it. For an RTO after any RJ, packets
+ *   out of order are its fallout: dropped, neither an error nor a new RJ
+ *   (so a stray duplicate cannot start a chain of needless resends).
+ * - Adaptive retransmission timeout. Each ack of a packet sent once gives a
+ *   round-trip sample (Karn); RTO = SRTT + 4·RTTVAR (RFC 6298 gains),
+ *   at least `minRtoMs` (1 s), doubled on each timeout in a row, at most
+ *   `timeoutMs` (Taylor's 10 s). Before the first sample, and while nothing
+ *   of ours is unacknowledged (idle: then the timeout only sends RJ), the
+ *   fixed `timeoutMs` applies. INIT timeouts are unchanged.
+ * - Adaptive packet size. When the peer asked for more than 64 bytes and
+ *   short packets are on (Taylor then takes any smaller power of two), an RJ
+ *   or timeout that forces a resend halves the size we send file data in
+ *   (not below `minPacketSize`, 64), at most once per window sent at the
+ *   current size; `growAfter` (16) packets in a row acknowledged without
+ *   an error double it again, up to the peer's size. Commands always use the
+ *   peer's size (their NUL must land in the last packet).
  */
 
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import type { Clock } from './clock.js';
 import {
   Ctl,
+  HEADER_LEN,
   PacketDecoder,
   TT,
   chooseSize,
@@ -50,14 +85,26 @@ export interface GEngineOptions {
   window?: number;
   /** Packet size we ask the peer to send (power of two 32..4096). Default 64. */
   packetSize?: number;
-  /** Read timeout once running, ms. Default 10 000. */
+  /** Read timeout once running, ms (and the cap of the adaptive RTO). Default 10 000. */
   timeoutMs?: number;
+  /** Floor of the adaptive retransmission timeout, ms. Default 1 000. */
+  minRtoMs?: number;
+  /** false: always wait `timeoutMs` (Taylor's fixed timeout). Default true. */
+  adaptiveTimeout?: boolean;
+  /** false: always send the peer's packet size (Taylor's choice). Default true. */
+  adaptiveSize?: boolean;
+  /** Smallest size the adaptive sender shrinks to. Default 64. */
+  minPacketSize?: number;
+  /** Clean acknowledged packets in a row before the send size doubles. Default 16. */
+  growAfter?: number;
+  /** Silence (no in-order packet) after which a duplicate draws RJ, ms. Default 500. */
+  quietMs?: number;
   /** Timeouts in a row without progress before failing. Default 6. */
   retries?: number;
   /** Error level above which the engine fails. Default 100. */
   maxErrors?: number;
-  /** Good packets per error-level decrement. Default 10. */
-  errorDecay?: number;
+  /** Good bytes per error-level decrement. Default 512. */
+  errorDecayBytes?: number;
   /** Unrecognised bytes tolerated since the last valid packet. Default 10 000. */
   garbageLimit?: number;
   /** Startup: ms to wait for each INIT answer, tries per step, attempts. Defaults 10 000, 4, 8. */
@@ -82,6 +129,14 @@ export type GEngineIO = EngineIO<GEvent>;
 
 export interface GStats extends EngineStats {
   rejects: number;
+  /** RJs we sent. */
+  rejectsSent: number;
+  timeouts: number;
+  /** Errors counted against the budget (one per damaged packet). */
+  errors: number;
+  /** Send-size halvings and doublings. */
+  shrinks: number;
+  grows: number;
 }
 
 type InitStep = typeof Ctl.INITA | typeof Ctl.INITB | typeof Ctl.INITC;
@@ -90,9 +145,15 @@ const DEFAULTS = {
   window: 7,
   packetSize: 64,
   timeoutMs: 10_000,
+  minRtoMs: 1_000,
+  adaptiveTimeout: true,
+  adaptiveSize: true,
+  minPacketSize: 64,
+  growAfter: 16,
+  quietMs: 500,
   retries: 6,
   maxErrors: 100,
-  errorDecay: 10,
+  errorDecayBytes: 512,
   garbageLimit: 10_000,
   initTimeoutMs: 10_000,
   initRetries: 4,
@@ -107,6 +168,7 @@ function settings(options: GEngineOptions): Settings {
   if (!Number.isInteger(s.window) || s.window < 1 || s.window > 7)
     throw new RangeError(`g: window ${s.window} is not in 1..7`);
   kOfSize(s.packetSize); // validates
+  kOfSize(s.minPacketSize);
   if (s.remotePacketSize !== undefined && !isPacketSize(s.remotePacketSize))
     throw new RangeError(`g: remote packet size ${s.remotePacketSize} is not a power of two in 32..4096`);
   return s;
@@ -115,7 +177,20 @@ function settings(options: GEngineOptions): Settings {
 const NEXT_STEP = { [Ctl.INITA]: Ctl.INITB, [Ctl.INITB]: Ctl.INITC } as const;
 
 export class GEngine extends EngineCore<{ send: Direction; receive: Direction }, unknown, 'init' | 'running'> {
-  readonly stats: GStats = { sent: 0, resent: 0, received: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, rejects: 0 };
+  readonly stats: GStats = {
+    sent: 0,
+    resent: 0,
+    received: 0,
+    badHeaders: 0,
+    badChecksums: 0,
+    badOrder: 0,
+    rejects: 0,
+    rejectsSent: 0,
+    timeouts: 0,
+    errors: 0,
+    shrinks: 0,
+    grows: 0,
+  };
   private readonly cfg: Settings;
   private readonly decoder = new PacketDecoder();
   private role: Role = 'master';
@@ -133,6 +208,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   // sending: queue[i] carries sequence number lastAcked + 1 + i
   private send: Direction = { window: 1, packetSize: 64 };
   private queue: DataFrame[] = [];
+  /** When queue[i] was first sent; undefined once resent (no RTT sample then: Karn). */
+  private sentAt: (number | undefined)[] = [];
   private lastAcked = 0;
   private onWire = 0; // queue[0..onWire) have been (re)transmitted since the last RJ/timeout
   private recovering = false;
@@ -142,22 +219,52 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   // receiving
   private recvSeq = 0;
   private expectBadOrder = 0;
+  /** When the last in-order data packet arrived. */
+  private lastInOrderAt = 0;
+  /** The last good sequence number we sent an RJ for, and when. */
+  private rejectedAt = -Infinity;
 
   // error budget
   private errorLevel = 0;
-  private goodPackets = 0;
+  /** Bytes of the line up to which bad headers/checksums belong to an error already counted. */
+  private damagedUntil = 0;
   private garbage = 0;
   private timeouts = 0;
   private heard = false;
+
+  // adaptive timeout (ms) and send size
+  private srtt = 0;
+  private rttvar = 0;
+  private sampled = false;
+  private backoff = 1;
+  private sendSize = 64;
+  private cleanAcks = 0;
+  /** Packets still to send at the current size before another error may shrink it. */
+  private shrinkGuard = 0;
 
   constructor(io: GEngineIO, clock: Clock, options: GEngineOptions = {}) {
     super(io, clock);
     this.cfg = settings(options);
   }
 
-  /** Window and packet size used towards the peer (valid once started). */
+  /**
+   * Window and packet size used towards the peer (valid once started); the
+   * size is the adaptive one for file data, at most what the peer asked for.
+   */
   get sending(): Direction {
-    return { ...this.send };
+    return { window: this.send.window, packetSize: this.sendSize };
+  }
+
+  /** The packet size the peer asked for (commands are split at this size). */
+  get peerPacketSize(): number {
+    return this.send.packetSize;
+  }
+
+  /** The retransmission timeout now in force while data is outstanding, ms. */
+  get rto(): number {
+    if (!this.cfg.adaptiveTimeout || !this.sampled) return this.cfg.timeoutMs;
+    const base = Math.max(this.cfg.minRtoMs, this.srtt + 4 * this.rttvar);
+    return Math.min(this.cfg.timeoutMs, base * this.backoff);
   }
 
   /** Bytes received but not consumed, e.g. what followed the peer's CLOSE. */
@@ -202,8 +309,12 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     // The read timeout starts over when the peer is heard: a useful packet
     // arrived, or one is still arriving. Duplicates and garbage do not count,
     // so a peer resending a packet whose RR it lost still gets our RJ.
-    if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0))
-      this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
+    if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
+  }
+
+  /** RTO while our data is unacknowledged, else the idle timeout. */
+  private armRunTimer(): void {
+    this.armTimer(this.queue.length > 0 ? this.rto : this.cfg.timeoutMs, () => this.onTimeout());
   }
 
   /** True when a data packet may be handed to sendData() now. */
@@ -220,10 +331,15 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (!this.canSend()) throw new Error('g: send window is closed');
     const peer = this.send.packetSize;
     const size = chooseSize(payload.length, peer, this.cfg.shortPackets, kind === 'command');
+    const wasIdle = this.queue.length === 0;
     this.queue.push(kind === 'command' ? commandArea(payload, size) : dataArea(payload, size));
+    this.sentAt.push(undefined);
     this.stats.sent++;
+    if (this.shrinkGuard > 0) this.shrinkGuard--;
     // While recovering, new packets wait: acks release them two at a time.
     if (this.onWire === this.queue.length - 1) this.transmit(this.onWire++);
+    // The idle timeout gives way to the RTO once something awaits an ack.
+    if (wasIdle && this.phase === 'running') this.armRunTimer();
     this.dispatch();
   }
 
@@ -247,6 +363,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   protected override stop(phase: 'closed' | 'failed'): void {
     super.stop(phase);
     this.queue = [];
+    this.sentAt = [];
   }
 
   private finish(byPeer: boolean): void {
@@ -265,13 +382,28 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private addError(what: string): void {
+    this.stats.errors++;
     if (++this.errorLevel > this.cfg.maxErrors) this.fail(`too many errors (last: ${what})`);
   }
 
-  private good(count = 1): void {
-    for (let i = 0; i < count; i++) {
-      if (++this.goodPackets % this.cfg.errorDecay === 0 && this.errorLevel > 0) this.errorLevel--;
-    }
+  /** Good bytes pay the error level back: one error per `errorDecayBytes`. */
+  private good(bytes: number): void {
+    this.errorLevel = Math.max(0, this.errorLevel - bytes / this.cfg.errorDecayBytes);
+  }
+
+  /** The current error level (fractional: it is paid back byte by byte). */
+  get errors(): number {
+    return this.errorLevel;
+  }
+
+  /**
+   * A bad header or checksum at line offset `at`: one error for the damaged
+   * packet, none for the resync hits inside the bytes it covered.
+   */
+  private damaged(at: number, extent: number, what: string): void {
+    if (at < this.damagedUntil) return;
+    this.damagedUntil = at + extent;
+    this.addError(what);
   }
 
   private addGarbage(bytes: number): void {
@@ -341,6 +473,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (this.cfg.maxSendBytesInFlight !== undefined)
       window = Math.max(1, Math.min(window, Math.floor(this.cfg.maxSendBytesInFlight / (packetSize + 6))));
     this.send = { window, packetSize };
+    this.sendSize = packetSize;
     this.phase = 'running';
     this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
     this.emit({
@@ -359,22 +492,27 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       case 'bad-header':
         this.stats.badHeaders++;
         this.addGarbage(1);
-        return this.addError('bad header');
+        // The decoder has moved one byte past the DLE.
+        return this.damaged(this.decoder.offset() - 1, HEADER_LEN + this.cfg.packetSize, 'bad header');
       case 'bad-checksum':
+        return this.onBadPacket(d.tt, d.seq, this.decoder.offset() - 1, HEADER_LEN + d.size);
       case 'bad-length':
-        return this.onBadPacket(d.kind === 'bad-length' ? TT.SHORT : d.tt, d.seq);
+        // A whole packet that passed its checksum: consumed, nothing to resync.
+        return this.onBadPacket(TT.SHORT, d.seq, this.decoder.offset(), 0);
       case 'control':
         this.garbage = 0;
+        this.damagedUntil = 0;
         this.heard = true;
         return this.phase === 'init' ? this.onInitPhaseControl(d.type, d.value) : this.onControl(d.type, d.value);
       case 'data':
         this.garbage = 0;
+        this.damagedUntil = 0;
         if (this.phase === 'init') {
           // Data can only come from a peer that finished startup; its INITC got lost.
           if (this.step !== Ctl.INITC) return;
           this.established();
         }
-        return this.onData(d.seq, d.ack, d.payload);
+        return this.onData(d.seq, d.ack, d.payload, d.size);
     }
   }
 
@@ -388,33 +526,54 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     }
   }
 
-  private onBadPacket(tt: number, seq: number): void {
+  private onBadPacket(tt: number, seq: number, at: number, extent: number): void {
     this.stats.badChecksums++;
     this.addGarbage(1);
-    this.addError('bad checksum');
-    if (this.phase !== 'running' || tt === TT.CONTROL || seq !== nextSeq(this.recvSeq)) return;
-    // The packet we wanted is damaged: ask for it again, and expect the rest
-    // of the peer's window to arrive out of order meanwhile.
-    this.sendControl(Ctl.RJ, this.recvSeq);
-    this.expectBadOrder += this.cfg.window - 1;
+    const counted = at >= this.damagedUntil;
+    this.damaged(at, extent, 'bad checksum');
+    if (!counted || this.phase !== 'running' || tt === TT.CONTROL || seq !== nextSeq(this.recvSeq)) return;
+    // The packet we wanted is damaged: ask for it again (as Taylor, every time).
+    this.reject();
   }
 
-  private onData(seq: number, ack: number, payload: Uint8Array): void {
+  /**
+   * RJ(last good). The rest of the peer's window, and for an RTO whatever
+   * our RJ makes it resend, will arrive out of order: not errors.
+   */
+  private reject(): void {
+    this.rejectedAt = this.clock.now();
+    this.stats.rejectsSent++;
+    this.sendControl(Ctl.RJ, this.recvSeq);
+    this.expectBadOrder = this.cfg.window - 1;
+  }
+
+  private onData(seq: number, ack: number, payload: Uint8Array, size: number): void {
     if (seq !== nextSeq(this.recvSeq)) {
       // Duplicates and packets after a gap are dropped without an RR (RRs
-      // for them confused Telebit modems); the sender recovers by timeout/RJ.
+      // for them confused Telebit modems).
       this.stats.badOrder++;
-      if (this.expectBadOrder > 0) this.expectBadOrder--;
-      else this.addError('packet out of order');
-      return;
+      if (this.expectBadOrder > 0) {
+        this.expectBadOrder--;
+        return;
+      }
+      if (this.phase !== 'running') return this.addError('packet out of order');
+      const now = this.clock.now();
+      if (now - this.rejectedAt < this.rto) return; // fallout of our last RJ
+      // A packet after a gap: the one we wanted was lost whole. Or the last
+      // one again after a silence: the sender timed out, our RR was lost.
+      // Either way RJ(last good) now (it acknowledges what we have; an RR
+      // for an out-of-order packet could upset modems), not after a timeout.
+      if (seq !== this.recvSeq || now - this.lastInOrderAt >= this.cfg.quietMs) return this.reject();
+      return this.addError('packet out of order');
     }
     this.heard = true;
     this.gotAck(ack);
     this.recvSeq = seq;
+    this.lastInOrderAt = this.clock.now();
     this.stats.received++;
     this.expectBadOrder = 0;
     this.timeouts = 0;
-    this.good();
+    this.good(HEADER_LEN + size);
     this.sendControl(Ctl.RR, seq);
     this.emit({ type: 'data', payload });
   }
@@ -442,23 +601,66 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private transmit(index: number): void {
+    this.sentAt[index] = this.queue[index]!.sent ? undefined : this.clock.now();
     this.io.write(encodeData(this.queue[index]!, this.seqAt(index), this.recvSeq));
   }
 
   private resend(index: number): void {
     this.stats.resent++;
     this.transmit(index);
+    this.sentAt[index] = undefined;
+  }
+
+  /** One round-trip sample (RFC 6298 gains). */
+  private sample(rtt: number): void {
+    if (!this.sampled) {
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+      this.sampled = true;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+    this.backoff = 1;
+  }
+
+  /** An RJ or timeout forced a resend: send smaller packets, once per window at this size. */
+  private shrink(): void {
+    this.cleanAcks = 0;
+    if (!this.adaptsSize() || this.shrinkGuard > 0 || this.sendSize <= this.cfg.minPacketSize) return;
+    this.sendSize = Math.max(this.cfg.minPacketSize, this.sendSize >> 1);
+    this.shrinkGuard = this.send.window;
+    this.stats.shrinks++;
+  }
+
+  private grow(acked: number): void {
+    if (!this.adaptsSize() || this.sendSize >= this.send.packetSize) return;
+    this.cleanAcks += acked;
+    if (this.cleanAcks < this.cfg.growAfter) return;
+    this.cleanAcks = 0;
+    this.sendSize = Math.min(this.send.packetSize, this.sendSize << 1);
+    this.stats.grows++;
+  }
+
+  /** Taylor takes any smaller packet from a peer that asked for more than 64 (not so SVR4 'G'). */
+  private adaptsSize(): boolean {
+    return this.cfg.adaptiveSize && this.cfg.shortPackets && this.send.packetSize > 64;
   }
 
   /** Moves lastAcked forward to `ack` if it acknowledges outstanding packets. */
   private advance(ack: number): boolean {
     const n = seqDiff(ack, this.lastAcked);
     if (n === 0 || n > this.queue.length) return false; // nothing new, or stale
-    this.queue.splice(0, n);
+    const sentAt = this.sentAt[n - 1];
+    if (sentAt !== undefined && n <= this.onWire) this.sample(this.clock.now() - sentAt);
+    let bytes = 0;
+    for (const f of this.queue.splice(0, n)) bytes += f.packet.length;
+    this.sentAt.splice(0, n);
     this.lastAcked = ack;
     this.onWire = Math.max(0, this.onWire - n);
     this.timeouts = 0;
-    this.good(n);
+    this.good(bytes);
+    if (!this.recovering) this.grow(n);
     this.emit({ type: 'acked' });
     return true;
   }
@@ -480,7 +682,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.advance(ack);
     if (this.queue.length === 0) return;
     this.addError('reject');
-    if (this.phase === 'running') this.resendOldest();
+    if (this.phase !== 'running') return;
+    this.shrink();
+    this.resendOldest();
+    this.armRunTimer();
   }
 
   private onSelectiveReject(seq: number): void {
@@ -499,8 +704,15 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   private onTimeout(): void {
     if (++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
-    if (this.queue.length > 0) this.resendOldest();
-    else this.sendControl(Ctl.RJ, this.recvSeq);
-    this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
+    this.stats.timeouts++;
+    if (this.queue.length > 0) {
+      this.backoff = Math.min(this.backoff * 2, 64);
+      this.shrink();
+      this.resendOldest();
+    } else {
+      this.stats.rejectsSent++;
+      this.sendControl(Ctl.RJ, this.recvSeq);
+    }
+    this.armRunTimer();
   }
 }

@@ -44,7 +44,8 @@ export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
   sendCommand(command: string): Promise<void> {
     const bytes = this.commandBytes(command);
     return this.serialSend(async () => {
-      const size = this.engine.sending.packetSize;
+      // The peer's size, not the adaptive one (engine.ts): full-size
+      const size = this.engine.peerPacketSize;
       // Full-size pieces carry no NUL; the last piece is shorter than a packet,
       // so its zero padding holds the terminating NUL.
       let offset = 0;

@@ -189,8 +189,8 @@ export type Decoded =
   | { kind: 'garbage'; bytes: number }
   /** DLE followed by an invalid header; the decoder moved on one byte. */
   | { kind: 'bad-header' }
-  /** Valid header but the data does not match it; the decoder moved on one byte. */
-  | { kind: 'bad-checksum'; tt: number; seq: number }
+  /** Valid header but the data does not match it (`size` data bytes claimed); the decoder moved on one byte. */
+  | { kind: 'bad-checksum'; tt: number; seq: number; size: number }
   /** Checksum fine but the short-packet length is impossible (a peer bug). */
   | { kind: 'bad-length'; seq: number };
 
@@ -227,18 +227,26 @@ export class PacketDecoder {
   /** Parsing happens in buf[pos..]; later chunks wait in `more`. */
   private buf: Uint8Array = EMPTY;
   private pos = 0;
+  /** Stream offset of buf[0]. */
+  private base = 0;
   private more: Uint8Array[] = [];
   private moreLength = 0;
 
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     if (this.pos >= this.buf.length && this.moreLength === 0) {
+      this.base += this.pos;
       this.buf = bytes;
       this.pos = 0;
       return;
     }
     this.more.push(bytes);
     this.moreLength += bytes.length;
+  }
+
+  /** Stream offset of the next byte to parse (bytes consumed so far). */
+  offset(): number {
+    return this.base + this.pos;
   }
 
   /** How many bytes are received but not consumed. */
@@ -268,6 +276,7 @@ export class PacketDecoder {
     const rest = this.buf.length - this.pos;
     if (rest + this.moreLength < need) return false;
     if (rest === 0) {
+      this.base += this.buf.length;
       this.buf = this.more.shift()!;
       this.moreLength -= this.buf.length;
       this.pos = 0;
@@ -285,6 +294,7 @@ export class PacketDecoder {
       if (take === chunk.length) this.more.shift();
       else this.more[0] = chunk.subarray(take);
     }
+    this.base += this.pos;
     this.buf = joined;
     this.pos = 0;
     return true;
@@ -314,14 +324,14 @@ export class PacketDecoder {
     const xxx = (c >> 3) & 7;
     const yyy = c & 7;
     if (k === K_CONTROL) {
-      if (check !== headerChecksum(c)) return this.badChecksum(tt, xxx);
+      if (check !== headerChecksum(c)) return this.badChecksum(tt, xxx, 0);
       this.pos = at + HEADER_LEN;
       return { kind: 'control', type: xxx, value: yyy };
     }
     const size = sizeOfK(k);
     if (b.length - at < HEADER_LEN + size) return HEADER_LEN + size;
     const area = b.subarray(at + HEADER_LEN, at + HEADER_LEN + size);
-    if (check !== headerChecksum(c, checksum(area))) return this.badChecksum(tt, xxx);
+    if (check !== headerChecksum(c, checksum(area))) return this.badChecksum(tt, xxx, size);
     this.pos = at + HEADER_LEN + size;
     if (tt === TT.DATA) return { kind: 'data', seq: xxx, ack: yyy, short: false, size, payload: area };
     const payload = shortPayload(area);
@@ -329,8 +339,8 @@ export class PacketDecoder {
     return { kind: 'data', seq: xxx, ack: yyy, short: true, size, payload };
   }
 
-  private badChecksum(tt: number, seq: number): Decoded {
+  private badChecksum(tt: number, seq: number, size: number): Decoded {
     this.pos += 1;
-    return { kind: 'bad-checksum', tt, seq };
+    return { kind: 'bad-checksum', tt, seq, size };
   }
 }
