@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   'uucp-mail': () => import('./uucp-mail-bench.js'),
   bsmtp: () => import('./bsmtp-bench.js'),
   smtp: () => import('./smtp-bench.js'),
+  noisy: () => import('./noisy-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

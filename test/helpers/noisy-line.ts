@@ -89,6 +89,8 @@ export interface DirectionCounters {
   packets: number;
   dataPackets: number;
   resent: number;
+  /** From the first data packet to the last, ms (0 without `watch`). */
+  dataSpanMs: number;
 }
 
 export interface LineCounters {
@@ -115,7 +117,7 @@ const HIGH_WATER = 64 * 1024;
 const LOW_WATER = 16 * 1024;
 
 const zero = (): DirectionCounters => ({
-  bytesIn: 0, bytesOut: 0, bitsFlipped: 0, bytesCorrupted: 0, bytesDropped: 0, bursts: 0, burstBytes: 0, packets: 0, dataPackets: 0, resent: 0,
+  bytesIn: 0, bytesOut: 0, bitsFlipped: 0, bytesCorrupted: 0, bytesDropped: 0, bursts: 0, burstBytes: 0, packets: 0, dataPackets: 0, resent: 0, dataSpanMs: 0,
 });
 
 /** An independent random stream for (seed, stream number). */
@@ -520,7 +522,14 @@ class Line implements NoisyLine {
     const from = w.length ? Math.min(...w.map((x) => x.firstDataAt)) : -Infinity;
     const to = w.length ? Math.max(...w.map((x) => x.lastDataAt)) : Infinity;
     const silences = this.silences.filter((s) => s.at >= from && s.at + s.ms <= to).map((s) => Math.round(s.ms));
-    return { up: { ...this.up.c }, down: { ...this.down.c }, cut: this.isCut, silences, silentMs: silences.reduce((x, y) => x + y, 0) };
+    const span = (d: Direction): number => (d.watch && d.watch.lastDataAt > d.watch.firstDataAt ? Math.round(d.watch.lastDataAt - d.watch.firstDataAt) : 0);
+    return {
+      up: { ...this.up.c, dataSpanMs: span(this.up) },
+      down: { ...this.down.c, dataSpanMs: span(this.down) },
+      cut: this.isCut,
+      silences,
+      silentMs: silences.reduce((x, y) => x + y, 0),
+    };
   }
 }
 
