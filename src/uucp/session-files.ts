@@ -21,6 +21,7 @@ import { EX, GatewayError } from '../util/errors.js';
 import type { UucpSystem } from './config.js';
 import type { Protocol } from './protocol.js';
 import { FEATURE } from './session-handshake.js';
+import { DIGEST_TRIES, digestBytes, digestCommand, digestFile, digestHandle, parseDigestCommand } from './session-digest.js';
 import {
   type ExecuteCommand,
   type PathCheck,
@@ -80,6 +81,18 @@ function fields(cmd: string): string[] {
 }
 
 const opts = (s: string | undefined): string => (s ?? '').replace(/^-/, '');
+
+/** What an S or E command says about the file it sends. */
+interface JobFile {
+  from: string;
+  to: string;
+  user: string;
+  options: string;
+  temp: string;
+  mode: number;
+  notify: string;
+  command?: string[];
+}
 
 export class Transfers {
   /** Temp names remembered in `.Received` during this session (forgotten when it ends cleanly). */
@@ -194,6 +207,12 @@ export class Transfers {
       if (!restartable) await fsp.unlink(tempPath).catch(() => undefined);
       throw err;
     }
+    // A uugate peer sends the file's SHA-256 next: damage g missed is refused here.
+    if (this.features & FEATURE.DIGEST && !(await this.digestMatches(tempPath, to))) {
+      await fh.close().catch(() => undefined);
+      await fsp.unlink(tempPath).catch(() => undefined);
+      return this.send('CN5');
+    }
     await fh.close();
     this.stats.bytesReceived += n;
 
@@ -211,6 +230,17 @@ export class Transfers {
     if (temp && isSpoolName(temp)) await this.remember(temp);
     log(`${this.sys.name}: received ${to} (${n} bytes)`);
     await this.send('CY');
+  }
+
+  /** Reads the sender's digest command and checks the file as received (restarted prefix included). */
+  private async digestMatches(tempPath: string, to: string): Promise<boolean> {
+    const cmd = await this.read('file digest');
+    const want = parseDigestCommand(cmd);
+    if (!want) throw protocolError(`expected the file digest, got "${cmd}"`);
+    const got = await digestFile(tempPath);
+    if (got.hex === want.hex && got.size === want.size) return true;
+    this.env.log(`${this.sys.name}: ${to} was damaged in transit (SHA-256 differs; ${got.size} of ${want.size} bytes): refused, the sender tries again`);
+    return false;
   }
 
   private async remember(temp: string): Promise<void> {
@@ -363,11 +393,20 @@ export class Transfers {
     return this.sendJob('S', fake, { bytes: Buffer.from(x, 'latin1') });
   }
 
-  private async sendJob(
-    kind: 'S' | 'E',
-    c: { from: string; to: string; user: string; options: string; temp: string; mode: number; notify: string; command?: string[] },
-    source: { path: string } | { bytes: Buffer },
-  ): Promise<Outcome> {
+  /** True when the last sendJobOnce ended in CN5 from a peer that checks digests. */
+  private digestRefused = false;
+
+  /** Sends a file; to a uugate peer whose digest check fails, again (from byte 0) up to DIGEST_TRIES times. */
+  private async sendJob(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      this.digestRefused = false;
+      const outcome = await this.sendJobOnce(kind, c, source);
+      if (outcome !== 'keep' || !this.digestRefused || attempt >= DIGEST_TRIES) return outcome;
+      this.env.log(`${this.sys.name}: ${c.from}: sending it again (try ${attempt + 1} of ${DIGEST_TRIES})`);
+    }
+  }
+
+  private async sendJobOnce(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
     const log = this.env.log;
     let size: number;
     let fh: fsp.FileHandle | undefined;
@@ -400,6 +439,8 @@ export class Transfers {
           : [source.bytes.subarray(offset)];
       const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
+      // A uugate peer checks the whole file (0..size, the part it held from before too).
+      if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes), size));
     } finally {
       await fh?.close().catch(() => undefined);
     }
@@ -408,6 +449,7 @@ export class Transfers {
       this.stats.filesSent++;
       return 'done';
     }
+    this.digestRefused = (this.features & FEATURE.DIGEST) !== 0 && conf.startsWith('CN5');
     log(`${this.sys.name}: ${c.from}: the remote could not store it (${conf}); will retry`);
     return 'keep';
   }

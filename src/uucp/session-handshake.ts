@@ -12,16 +12,35 @@
 // `-N` carries a feature mask (octal with a leading 0, or 0x hex; bare -N is
 // 011); the features used are the intersection with ours. We implement size
 // negotiation (01), restart (02) and E commands (04), not quoting (040).
+//
+// Between two uugate sites (each file then carries a SHA-256, see
+// session-files.ts) the caller adds `-Yuugate` to its S line and the called
+// side, only then, adds it to its ROK reply. Taylor's called side reads the S
+// options with getopt("N::p:Q:RU:v:x:") and ignores letters it does not know
+// (Y u g a t e are none of them); Taylor callers never see it in a reply.
 import { GatewayError, EX } from '../util/errors.js';
 import type { UucpConfig, UucpSystem } from './config.js';
 import { lockSystem, type LockHandle } from './lock.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
 import type { Trace } from './trace.js';
 
-export const FEATURE = { SIZES: 0o1, RESTART: 0o2, EXEC: 0o4, V103: 0o10, SVR4: 0o20, QUOTES: 0o40 } as const;
+export const FEATURE = {
+  SIZES: 0o1,
+  RESTART: 0o2,
+  EXEC: 0o4,
+  V103: 0o10,
+  SVR4: 0o20,
+  QUOTES: 0o40,
+  /** Ours, never sent in a -N mask: the peer is uugate, files carry a SHA-256 (`-Yuugate`). */
+  DIGEST: 0o1000000,
+} as const;
 export const OUR_FEATURES = FEATURE.SIZES | FEATURE.RESTART | FEATURE.EXEC;
+/** The S-line option (and ROK addition) by which uugate sites know each other. */
+export const UUGATE_OPTION = '-Yuugate';
 /** Protocols we can run, in our order of preference. */
 export const SUPPORTED_PROTOCOLS = 'igG';
+/** When neither the system nor the port names protocols: i (windowed, full duplex) when the peer has it, else g. */
+export const DEFAULT_PROTOCOLS = 'ig';
 
 export interface Handshake {
   system: UucpSystem;
@@ -60,7 +79,7 @@ function parseMask(s: string): number {
 
 /** The protocols a system may use, in preference order, limited to those we have. */
 export function protocolsFor(sys: UucpSystem, portProtocol?: string): string {
-  const wanted = sys.protocol ?? portProtocol ?? 'g';
+  const wanted = sys.protocol ?? portProtocol ?? DEFAULT_PROTOCOLS;
   return [...wanted].filter((c) => SUPPORTED_PROTOCOLS.includes(c)).join('');
 }
 
@@ -73,11 +92,13 @@ export interface CallerOptions {
   grade?: string;
   debug?: string;
   ulimit?: string;
+  /** The caller announced itself as uugate. */
+  uugate: boolean;
 }
 
 export function parseCallerMessage(msg: string): CallerOptions {
   const words = msg.slice(1).split(/\s+/).filter(Boolean);
-  const o: CallerOptions = { name: words[0] ?? '', restart: false };
+  const o: CallerOptions = { name: words[0] ?? '', restart: false, uugate: false };
   for (const w of words.slice(1)) {
     if (w.startsWith('-N')) o.mask = parseMask(w.slice(2));
     else if (w === '-R') o.restart = true;
@@ -86,6 +107,7 @@ export function parseCallerMessage(msg: string): CallerOptions {
     else if (w.startsWith('-vgrade=')) o.grade = w.slice(8, 9);
     else if (w.startsWith('-x')) o.debug = w.slice(2);
     else if (w.startsWith('-U')) o.ulimit = w.slice(2);
+    else if (w === UUGATE_OPTION) o.uugate = true;
   }
   return o;
 }
@@ -113,7 +135,7 @@ export async function callerHandshake(line: LineReader, sys: UucpSystem, env: Ha
   if (remote && env.uucp.findSystem(remote) !== sys) throw new HandshakeError(`called ${sys.name} but ${remote} answered`);
 
   const myname = sys.myname ?? env.localName;
-  send(`S${myname} -R -N0${OUR_FEATURES.toString(8)}`);
+  send(`S${myname} -R -N0${OUR_FEATURES.toString(8)} ${UUGATE_OPTION}`);
   const reply = await read('waiting for the ROK reply');
   if (!reply.startsWith('ROK')) {
     const why: Record<string, string> = {
@@ -131,6 +153,7 @@ export async function callerHandshake(line: LineReader, sys: UucpSystem, env: Ha
     features = parseMask(n[1]!) & OUR_FEATURES;
     taylorPeer = true;
   }
+  if (reply.split(/\s+/).includes(UUGATE_OPTION)) features |= FEATURE.DIGEST;
 
   const offer = await read('waiting for the protocol list');
   if (!offer.startsWith('P')) throw new HandshakeError(`expected a protocol list, got "${offer}"`);
@@ -185,10 +208,13 @@ export async function calledHandshake(line: LineReader, env: HandshakeEnv, auth:
   if (!locked.ok) return refuse('RLCK', `${sys.name} is locked by process ${locked.busyPid}`);
   try {
     let features = 0;
+    // Only a uugate caller hears that we are uugate too.
+    const us = opts.uugate ? ` ${UUGATE_OPTION}` : '';
     if (opts.mask !== undefined) {
       features = opts.mask & OUR_FEATURES;
-      send(`ROKN0${features.toString(8)}`);
-    } else send(opts.restart ? 'ROK -R' : 'ROK');
+      send(`ROKN0${features.toString(8)}${us}`);
+    } else send((opts.restart ? 'ROK -R' : 'ROK') + us);
+    if (opts.uugate) features |= FEATURE.DIGEST;
     send(`P${ours}`);
     const u = await readMessage(line, env.timeoutMs, 'waiting for the protocol choice');
     t.log('handshake', `got "${u}"`);

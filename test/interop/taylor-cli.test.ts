@@ -37,7 +37,7 @@ test.serial('uugate uucico -S hub -x ... calls Taylor over TCP and writes a trac
   t.is(r.code, 0, `${r.stderr}\n${await taylorLog(hub)}`);
   const dbg = await fsp.readFile(trace, 'latin1');
   t.regex(dbg, /chat: got "ogin:"/);
-  t.regex(dbg, /handshake: sending "Sleaf -R -N07"/);
+  t.regex(dbg, /handshake: sending "Sleaf -R -N07 -Yuugate"/);
   t.regex(dbg, /handshake: got "ROKN/);
   t.regex(dbg, /uucp-proto: sending "S D\.0001 D\.leafN0001 /);
   t.regex(dbg, /proto: sent INITA 7/);

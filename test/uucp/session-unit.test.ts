@@ -54,6 +54,43 @@ test('an idle call: handshake with -N features, g starts, H/HY, both sides compl
   t.deepEqual(m.gSend, { window: 7, packetSize: 64 });
 });
 
+test('no protocol configured: i is preferred when both sides have it, g otherwise', async (t) => {
+  const { leaf, hub } = await sites('system hub\ntime any\n', 'system leaf\n');
+  const [m, s] = await call(leaf, hub);
+  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
+  t.is(m.protocol, 'i');
+  t.is(s.protocol, 'i');
+  // A peer offering only g (old uucicos) still gets g.
+  const [a, b] = duplexPair();
+  const peer = new LineReader(b);
+  const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hub')!, { ...leaf.env, timeoutMs: 5000 });
+  writeMessage(peer, 'Shere=hub');
+  await readMessage(peer, 5000, 'S');
+  writeMessage(peer, 'ROKN07');
+  writeMessage(peer, 'Pg');
+  t.is((await done).protocol, 'g');
+  t.is(await readMessage(peer, 5000, 'U'), 'Ug');
+});
+
+test('uugate peers know each other (-Yuugate); others are not told', async (t) => {
+  const { leaf, hub } = await sites();
+  const seen: string[] = [];
+  const [m] = await call(leaf, hub, { filter: (c) => (seen.push(c.toString('latin1')), c) });
+  t.true(m.ok);
+  t.true(seen.some((x) => x.includes('Sleaf -R -N07 -Yuugate\0')));
+  t.like(parseCallerMessage('Sleaf -R -N07 -Yuugate'), { mask: 0o7, restart: true, uugate: true });
+  t.like(parseCallerMessage('Sleaf -R -N047'), { uugate: false });
+  // A peer that does not answer with -Yuugate is not sent digests.
+  const [a, b] = duplexPair();
+  const peer = new LineReader(b);
+  const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hub')!, { ...leaf.env, timeoutMs: 5000 });
+  writeMessage(peer, 'Shere=hub');
+  await readMessage(peer, 5000, 'S');
+  writeMessage(peer, 'ROKN07');
+  writeMessage(peer, 'Pg');
+  t.is((await done).features, 0o7);
+});
+
 test('parsing the caller message: -N masks, -R, -Q, -p, -vgrade=', (t) => {
   t.like(parseCallerMessage('Sleaf -R -N047'), { name: 'leaf', mask: 0o47, restart: true });
   t.like(parseCallerMessage('Sleaf -N'), { mask: 0o11 });
@@ -68,7 +105,7 @@ test('a peer that says bare "Shere" and plain ROK, after junk and CR terminators
   const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hub')!, { ...leaf.env, timeoutMs: 5000 });
   peer.write('noise\r\nlogin banner\x10junk\x10Shere\r');
   const s = await readMessage(peer, 5000, 'S');
-  t.regex(s, /^Sleaf -R -N07$/);
+  t.regex(s, /^Sleaf -R -N07 -Yuugate$/, 'the uugate announcement is an option Taylor\'s getopt skips');
   writeMessage(peer, 'ROK');
   writeMessage(peer, 'PtgG');
   const hs = await done;

@@ -1,0 +1,151 @@
+// End-to-end integrity between two uugate sites: each file carries a SHA-256
+// after its data (session-digest.ts). The line here damages one g data packet
+// in a way g's checksum cannot see (two bytes changed so that f is the same:
+// the packet decodes as good), which only the digest catches: the receiver
+// answers CN5, the sender sends the file again in the same call, and what is
+// stored is byte for byte the original. Without the uugate announcement the
+// same damage is stored silently, which is what the digest is for.
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { PacketDecoder, checksum, DLE, HEADER_LEN } from '../../src/uucp/g/packet.js';
+import { runCalledSession, runCallerSession, type SessionResult } from '../../src/uucp/session.js';
+import { LineReader } from '../../src/uucp/session-io.js';
+import { listExecFiles, listPendingWork, parseExecFile } from '../../src/uucp/spool.js';
+import { queueExecution } from '../../src/uucp/uux.js';
+import { digestCommand, parseDigestCommand, digestBytes } from '../../src/uucp/session-digest.js';
+import { duplexPair, ourEnv, type OurSite } from '../helpers/taylor.js';
+
+const MARK = Buffer.from('<<damage-here>>');
+
+/**
+ * Changes two bytes of the g data packet holding MARK so that the packet's
+ * checksum f stays the same; returns whether it found such a change.
+ */
+function blindDamage(chunk: Buffer): boolean {
+  const m = chunk.indexOf(MARK);
+  if (m < 0) return false;
+  for (let p = m - HEADER_LEN; p >= 0 && p >= m - HEADER_LEN - 4096; p--) {
+    if (chunk[p] !== DLE) continue;
+    const k = chunk[p + 1]!;
+    if (k < 1 || k > 8 || (chunk[p + 1]! ^ chunk[p + 2]! ^ chunk[p + 3]! ^ chunk[p + 4]!) !== chunk[p + 5]) continue;
+    const size = 1 << (k + 4);
+    if (m >= p + HEADER_LEN + size || p + HEADER_LEN + size > chunk.length) continue;
+    const area = chunk.subarray(p + HEADER_LEN, p + HEADER_LEN + size);
+    const i = m - (p + HEADER_LEN);
+    const f = checksum(area);
+    const [oi] = [area[i]!];
+    for (let j = i + 1; j < Math.min(size, i + 12); j++) {
+      const oj = area[j]!;
+      for (let v = 0; v < 256; v++) {
+        if (v === oi) continue;
+        area[i] = v;
+        for (let w = 0; w < 256; w++) {
+          area[j] = w;
+          if (checksum(area) === f) {
+            // g takes it as a good packet.
+            const d = new PacketDecoder();
+            d.push(chunk.subarray(p, p + HEADER_LEN + size).slice());
+            if (d.next()?.kind !== 'data') throw new Error('the damage was meant to pass the checksum');
+            return true;
+          }
+        }
+      }
+      area[i] = oi;
+      area[j] = oj;
+    }
+  }
+  return false;
+}
+
+const LEAF_SYS = 'system hub\ntime any\nprotocol g\n';
+const HUB_SYS = 'system leaf\nprotocol g\n';
+
+async function sites(): Promise<{ leaf: OurSite; hub: OurSite }> {
+  return { leaf: await ourEnv('leaf', { sys: LEAF_SYS }), hub: await ourEnv('hub', { sys: HUB_SYS }) };
+}
+
+async function call(leaf: OurSite, hub: OurSite, filter: (b: Buffer) => Buffer | null): Promise<[SessionResult, SessionResult]> {
+  const [a, b] = duplexPair(filter);
+  const r = await Promise.all([runCallerSession(new LineReader(a), leaf.env.uucp.findSystem('hub')!, leaf.env), runCalledSession(new LineReader(b), hub.env, {})]);
+  a.destroy();
+  b.destroy();
+  return r;
+}
+
+/** Damages the first packet holding MARK (once); optionally hides that the caller is uugate. */
+function line(o: { hide?: boolean } = {}) {
+  const seen = { damaged: 0, digests: 0, sLine: '' };
+  const filter = (c: Buffer): Buffer => {
+    let out = Buffer.from(c);
+    const text = out.toString('latin1');
+    if (text.includes('\x10Sleaf ')) {
+      seen.sLine = text;
+      if (o.hide) out = Buffer.from(text.replace(' -Yuugate', ''), 'latin1');
+    }
+    if (text.includes('Zsha256 ')) seen.digests++;
+    if (seen.damaged === 0 && blindDamage(out)) seen.damaged++;
+    return out;
+  };
+  return { seen, filter };
+}
+
+const mailBody = (): Buffer =>
+  Buffer.concat([Buffer.from('From alice Fri Nov 27 10:00:00 2026 remote from leaf\n\n'), randomBytes(1500), MARK, randomBytes(1500)]);
+
+async function storedStdin(hub: OurSite): Promise<Buffer> {
+  const xs = await listExecFiles(hub.spool, 'leaf');
+  if (xs.length !== 1) throw new Error(`${xs.length} X. files`);
+  const x = parseExecFile(await fsp.readFile(xs[0]!.path, 'latin1'));
+  return fsp.readFile(path.join(hub.spool, 'leaf', 'D.', x.stdin!));
+}
+
+test('digest commands: format and parsing', (t) => {
+  const hex = digestBytes(Buffer.from('abc'));
+  t.is(hex, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  t.deepEqual(parseDigestCommand(digestCommand(hex, 3)), { hex, size: 3 });
+  t.is(parseDigestCommand('CY'), undefined);
+});
+
+test('damage g cannot see is caught by the SHA-256: CN5, sent again in the same call, stored intact', async (t) => {
+  const { leaf, hub } = await sites();
+  const body = mailBody();
+  await queueExecution({ spoolDir: leaf.spool, system: 'hub', localName: 'leaf', command: 'rmail', args: ['bob@example.org'], stdin: body, requester: 'alice' });
+  const { seen, filter } = line();
+  const [m, s] = await call(leaf, hub, filter);
+  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
+  t.is(seen.damaged, 1, 'one packet was damaged past the g checksum');
+  t.regex(seen.sLine, / -Yuugate\0/);
+  t.is(seen.digests, 3, 'data file twice (damaged, then good) and the X. file once');
+  t.true(leaf.logs.some((l) => /sending it again \(try 2 of 3\)/.test(l)), leaf.logs.join('\n'));
+  t.true(hub.logs.some((l) => /damaged in transit/.test(l)), hub.logs.join('\n'));
+  t.deepEqual(await storedStdin(hub), body, 'byte for byte');
+  t.deepEqual(await listPendingWork(leaf.spool, 'hub'), [], 'the job is done');
+});
+
+test('an E job is checked the same way', async (t) => {
+  const { leaf, hub } = await sites();
+  const body = mailBody();
+  await queueExecution({ spoolDir: leaf.spool, system: 'hub', localName: 'leaf', command: 'rmail', args: ['carol'], stdin: body, useE: true, requester: 'alice' });
+  const { seen, filter } = line();
+  const [m, s] = await call(leaf, hub, filter);
+  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
+  t.is(seen.damaged, 1);
+  t.is(seen.digests, 2);
+  t.deepEqual(await storedStdin(hub), body);
+});
+
+test('without the uugate announcement (a Taylor-like caller) there is no digest, and the same damage is stored unnoticed', async (t) => {
+  const { leaf, hub } = await sites();
+  const body = mailBody();
+  await queueExecution({ spoolDir: leaf.spool, system: 'hub', localName: 'leaf', command: 'rmail', args: ['bob@example.org'], stdin: body, requester: 'alice' });
+  const { seen, filter } = line({ hide: true });
+  const [m, s] = await call(leaf, hub, filter);
+  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
+  t.is(seen.damaged, 1);
+  t.is(seen.digests, 0, 'the called side did not answer -Yuugate, so no digest was sent');
+  const stored = await storedStdin(hub);
+  t.is(stored.length, body.length);
+  t.notDeepEqual(stored, body, 'g passed the damaged packet: this is what the digest prevents');
+});
