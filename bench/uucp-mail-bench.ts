@@ -10,7 +10,9 @@
 //   uuxqt     — hub: X. files → rmail → queue → maildir files;
 // and end to end, from the first accept to the last maildir file.
 // Run: `node dist/bench/uucp-mail-bench.js`, or `npm run bench uucp-mail`
-// (UUCP_MAIL_N=1000, UUCP_MAIL_G=64/7,1024/7: g packet/window, one table row each).
+// (UUCP_MAIL_N=1000, UUCP_MAIL_G=64/7,1024/7: g packet/window, one set of rows each;
+// UUCP_PEER_NODE_ARGS: node flags for hub's uucico process, e.g. --cpu-prof; TMPDIR
+// decides where the two sites live: /dev/shm takes the disk out of the figures).
 import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,7 +41,8 @@ interface HubTimes {
 
 function hubPeer(site: Site, port: number): { ready: Promise<void>; result: Promise<HubTimes> } {
   const args = { mode: 'site-listen', config: site.config, uucp: site.uucp, spool: site.spool, tcp: port };
-  const child = spawn(process.execPath, [PEER, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const nodeArgs = (process.env.UUCP_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, PEER, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));

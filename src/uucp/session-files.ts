@@ -178,13 +178,13 @@ export class Transfers {
       await this.remember(temp);
       return this.send(`${kind}N8`);
     }
-    if (size >= 0 && (await freeBytes(this.env.spoolDir)) < size) {
+    if (size >= 0 && (await this.freeBytesCached()) < size) {
       log(`${this.sys.name}: ${to} (${size} bytes) is too big to receive now`);
       return this.send(`${kind}N6`);
     }
 
     const tempPath = receiveTempPath(this.env.spoolDir, this.sys.name, temp);
-    await mkdirp(path.dirname(tempPath), 0o755);
+    await this.mkdirOnce(path.dirname(tempPath));
     // A partial file from an interrupted call under the same temp name: restart it.
     let offset = 0;
     // S files and E jobs (Taylor sends mail as E) both restart at the offset we hold.
@@ -213,12 +213,22 @@ export class Transfers {
       await fsp.unlink(tempPath).catch(() => undefined);
       return this.send('CN5');
     }
+    const mode = target.spool ? 0o600 : parseInt(modeS ?? '666', 8) & 0o111 ? 0o755 : 0o644;
+    // Mode and fsync through the handle we hold: no reopening the file to sync it.
+    let synced = false;
+    try {
+      await fh.chmod(mode);
+      await fh.sync();
+      synced = true;
+    } catch {
+      /* storeReceivedFile does it by name, and reports what fails */
+    }
     await fh.close();
     this.stats.bytesReceived += n;
+    this.freeCache = this.freeCache && { ...this.freeCache, bytes: this.freeCache.bytes - n };
 
     try {
-      const mode = target.spool ? 0o600 : parseInt(modeS ?? '666', 8) & 0o111 ? 0o755 : 0o644;
-      await storeReceivedFile(tempPath, target.path, { mode });
+      await storeReceivedFile(tempPath, target.path, { mode, synced, dirs: this.dirs });
       if (kind === 'E') await this.writeExecFile(f, to);
     } catch (err) {
       log(`${this.sys.name}: ${to}: could not move into place: ${(err as Error).message}`);
@@ -244,13 +254,36 @@ export class Transfers {
   }
 
   private async remember(temp: string): Promise<void> {
-    await markReceived(this.env.spoolDir, this.sys.name, temp);
+    await markReceived(this.env.spoolDir, this.sys.name, temp, this.dirs);
     this.remembered.push(temp);
   }
 
   /** Called when the conversation ended cleanly: every CY we sent was seen. */
   async forgetReceived(): Promise<void> {
-    for (const t of this.remembered.splice(0)) await takeReceived(this.env.spoolDir, this.sys.name, t);
+    const all = this.remembered.splice(0);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < all.length) await takeReceived(this.env.spoolDir, this.sys.name, all[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(8, all.length) }, worker));
+  }
+
+  /** Directories this session created or found (spool .Temp/, .Received/, D./, X.): made once. */
+  private readonly dirs = new Set<string>();
+
+  private async mkdirOnce(dir: string): Promise<void> {
+    if (this.dirs.has(dir)) return;
+    await mkdirp(dir, 0o755);
+    this.dirs.add(dir);
+  }
+
+  /** statfs at most once a second; bytes received since are taken off. */
+  private freeCache?: { at: number; bytes: number };
+
+  private async freeBytesCached(): Promise<number> {
+    const now = Date.now();
+    if (!this.freeCache || now - this.freeCache.at > 1000) this.freeCache = { at: now, bytes: await freeBytes(this.env.spoolDir) };
+    return this.freeCache.bytes;
   }
 
   /** Where a file the peer sends goes, or why it may not. */
@@ -410,6 +443,7 @@ export class Transfers {
     const log = this.env.log;
     let size: number;
     let fh: fsp.FileHandle | undefined;
+    let closing: Promise<void> | undefined;
     if ('path' in source) {
       try {
         fh = await fsp.open(source.path, 'r');
@@ -433,18 +467,24 @@ export class Transfers {
       let offset = parseSize(reply.slice(2).trim() || undefined);
       if (offset < 0 || offset > size) offset = 0;
       log(`${this.sys.name}: sending ${kind === 'E' ? (c.command ?? []).join(' ') : c.from} (${size} bytes${offset ? `, from byte ${offset}` : ''})`);
-      const data =
-        'path' in source
-          ? fh!.createReadStream({ start: offset, autoClose: false, highWaterMark: 64 * 1024 })
-          : [source.bytes.subarray(offset)];
+      let data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+      if (!('path' in source)) data = [source.bytes.subarray(offset)];
+      else if (size - offset <= SMALL_FILE) {
+        // A mail-sized file in one read (a stream would read it, then read again for EOF).
+        const buf = Buffer.allocUnsafe(size - offset);
+        const { bytesRead } = await fh!.read(buf, 0, buf.length, offset);
+        data = [buf.subarray(0, bytesRead)];
+      } else data = fh!.createReadStream({ start: offset, autoClose: false, highWaterMark: 64 * 1024 });
       const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
       // A uugate peer checks the whole file (0..size, the part it held from before too).
       if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes), size));
     } finally {
-      await fh?.close().catch(() => undefined);
+      // Closed while the peer stores the file and confirms.
+      closing = fh?.close().catch(() => undefined);
     }
     const conf = await this.read('confirmation');
+    await closing;
     if (conf.startsWith('CY')) {
       this.stats.filesSent++;
       return 'done';
@@ -534,6 +574,9 @@ export class Transfers {
  * when it flushes, so packets already received are stored without a turn of
  * the event loop each. Memory stays bounded by the buffer size.
  */
+/** Files up to this size are read in one go when sent. */
+const SMALL_FILE = 64 * 1024;
+
 function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Promise<void> | void; flush: () => Promise<void> } {
   const LIMIT = 64 * 1024;
   let parts: Uint8Array[] = [];

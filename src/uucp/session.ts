@@ -187,26 +187,48 @@ async function conversation(g: Protocol, tx: Transfers, hs: Handshake, first: Ro
   for (;;) {
     if (role === 'master') {
       for (let work = await pending(); work.length > 0; work = await pending()) {
-        for (const wf of work) {
-          // A job's commands are recorded done together once the job is over
-          // (or the session fails in it): one work file update per job.
-          const done: number[] = [];
-          let finished = false;
-          try {
-            for (const [index, cmd] of wf.commands.entries()) {
-              const key = keyOf(wf.name, formatWorkLine(cmd));
-              if (tried.has(key)) continue;
-              tried.add(key);
-              if ((await tx.doWork(cmd)) === 'done') done.push(index);
+        // A job's commands are recorded done together once the job is over
+        // (or the session fails in it): one work file update per job. The
+        // update (an fsync) runs while the next job is sent, a few at most
+        // in flight; all are done before the work list is read again or H
+        // is sent, and a failed one fails the session as before.
+        const recording = new Set<Promise<void>>();
+        let recordError: unknown;
+        const record = (wf: (typeof work)[number], done: number[]): void => {
+          const p: Promise<void> = markCommandsDone(env.spoolDir, sys.name, wf.name, done).then(
+            () => void recording.delete(p),
+            (err: unknown) => {
+              recording.delete(p);
+              recordError ??= err;
+            },
+          );
+          recording.add(p);
+        };
+        const recorded = async (max: number): Promise<void> => {
+          while (recording.size > max) await Promise.race(recording);
+          if (recordError !== undefined) throw recordError;
+        };
+        let sent = false;
+        try {
+          for (const wf of work) {
+            const done: number[] = [];
+            try {
+              for (const [index, cmd] of wf.commands.entries()) {
+                const key = keyOf(wf.name, formatWorkLine(cmd));
+                if (tried.has(key)) continue;
+                tried.add(key);
+                if ((await tx.doWork(cmd)) === 'done') done.push(index);
+              }
+            } finally {
+              if (done.length) record(wf, done);
             }
-            finished = true;
-          } finally {
-            if (done.length) {
-              const record = markCommandsDone(env.spoolDir, sys.name, wf.name, done);
-              if (finished) await record;
-              else await record.catch(() => undefined);
-            }
+            await recorded(4);
           }
+          sent = true;
+        } finally {
+          const all = recorded(0);
+          if (sent) await all;
+          else await all.catch(() => undefined);
         }
       }
       env.trace.log('uucp-proto', 'sending "H"');

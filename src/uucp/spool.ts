@@ -148,9 +148,9 @@ async function exists(p: string): Promise<boolean> {
  */
 export async function nextSequences(spoolDir: string, system: string, count = 1): Promise<string[]> {
   const dir = systemDir(spoolDir, system);
-  return withSeqLock(spoolDir, async () => {
+  const seqf = path.join(dir, 'SEQF');
+  const out = await withSeqLock(spoolDir, async () => {
     await mkdirp(dir, 0o755);
-    const seqf = path.join(dir, 'SEQF');
     let cur = (await fsp.readFile(seqf, 'latin1').catch(() => '0000')).trim();
     if (!isSequence(cur)) cur = '0000';
     const out: string[] = [];
@@ -164,15 +164,19 @@ export async function nextSequences(spoolDir: string, system: string, count = 1)
     }
     const tmp = `${seqf}.tmp${process.pid}`;
     await fsp.writeFile(tmp, cur, { mode: 0o600 });
-    const fh = await fsp.open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     await fsp.rename(tmp, seqf);
     return out;
   });
+  // The fsync outside the lock: concurrent callers (a queue run delivers 8
+  // messages at once) no longer queue up behind one another's fsync, and
+  // syncing a newer SEQF covers ours as well.
+  const fh = await fsp.open(seqf, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return out;
 }
 
 export async function nextSequence(spoolDir: string, system: string): Promise<string> {
@@ -659,10 +663,22 @@ export function receiveTempPath(spoolDir: string, system: string, temp?: string)
  * then rename (or link, with `noReplace`, which fails with EEXIST rather than
  * overwrite), then fsync both directories.
  */
-export async function storeReceivedFile(tempPath: string, finalPath: string, opts: { noReplace?: boolean; mode?: number } = {}): Promise<void> {
-  if (opts.mode !== undefined) await fsp.chmod(tempPath, opts.mode);
-  await syncFile(tempPath);
-  await mkdirp(path.dirname(finalPath), 0o755);
+export async function storeReceivedFile(
+  tempPath: string,
+  finalPath: string,
+  opts: { noReplace?: boolean; mode?: number; synced?: boolean; dirs?: Set<string> } = {},
+): Promise<void> {
+  // `synced`: the caller already set the mode and fsync'd through its own handle.
+  if (!opts.synced) {
+    if (opts.mode !== undefined) await fsp.chmod(tempPath, opts.mode);
+    await syncFile(tempPath);
+  }
+  // `dirs`: directories known to exist (a session receiving many files creates each once).
+  const dir = path.dirname(finalPath);
+  if (!opts.dirs?.has(dir)) {
+    await mkdirp(dir, 0o755);
+    opts.dirs?.add(dir);
+  }
   if (opts.noReplace) {
     await fsp.link(tempPath, finalPath);
     await fsp.unlink(tempPath);
@@ -682,9 +698,12 @@ function receivedMarker(spoolDir: string, system: string, temp: string): string 
 }
 
 /** Records that the file sent under `temp` was received (its acknowledgement may be lost). */
-export async function markReceived(spoolDir: string, system: string, temp: string): Promise<void> {
+export async function markReceived(spoolDir: string, system: string, temp: string, dirs?: Set<string>): Promise<void> {
   const f = receivedMarker(spoolDir, system, temp);
-  await mkdirp(path.dirname(f), 0o755);
+  if (!dirs?.has(path.dirname(f))) {
+    await mkdirp(path.dirname(f), 0o755);
+    dirs?.add(path.dirname(f));
+  }
   await fsp.writeFile(f, '', { mode: 0o600 });
 }
 

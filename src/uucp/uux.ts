@@ -113,10 +113,7 @@ export async function queueExecution(o: QueueExecutionOptions): Promise<QueuedEx
     const remoteData = `D.${o.localName}${grade}${dseq}`;
     const remoteX = `X.${o.localName}${grade}${xseq}`;
     const cmds: WorkCommand[] = [];
-    if (hasInput) {
-      written.push(await writeSpoolData(o.spoolDir, o.system, `D.${dseq}`, o.stdin!, mode));
-      cmds.push({ type: 'S', from: `D.${dseq}`, to: remoteData, user, options: 'C', temp: `D.${dseq}`, mode: 0o666, notify: '' });
-    }
+    if (hasInput) cmds.push({ type: 'S', from: `D.${dseq}`, to: remoteData, user, options: 'C', temp: `D.${dseq}`, mode: 0o666, notify: '' });
     const x: ExecFile = {
       user,
       system: o.localName,
@@ -128,7 +125,14 @@ export async function queueExecution(o: QueueExecutionOptions): Promise<QueuedEx
       command: [o.command, ...o.args],
       unknown: [],
     };
-    written.push(await writeSpoolData(o.spoolDir, o.system, `D.X${xseq}`, formatExecFile(x), mode));
+    // Both data files at once (their fsyncs overlap); both are durable before the work file appears.
+    const writes = [
+      ...(hasInput ? [writeSpoolData(o.spoolDir, o.system, `D.${dseq}`, o.stdin!, mode)] : []),
+      writeSpoolData(o.spoolDir, o.system, `D.X${xseq}`, formatExecFile(x), mode),
+    ];
+    const settled = await Promise.allSettled(writes);
+    for (const r of settled) if (r.status === 'fulfilled') written.push(r.value);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
     cmds.push({ type: 'S', from: `D.X${xseq}`, to: remoteX, user, options: 'C', temp: `D.X${xseq}`, mode: 0o666, notify: '' });
     const wf = await writeWorkFile(o.spoolDir, o.system, grade, cmds, { seq: xseq, mode });
     return { jobId: wf.jobId, workFile: wf, dataFiles: written };

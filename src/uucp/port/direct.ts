@@ -81,7 +81,6 @@ function openPtyIo(device: string): TtyDuplex | undefined {
   const flags = constants.O_NOCTTY | constants.O_NONBLOCK;
   let rfd = -1;
   let wfd = -1;
-  let r: tty.ReadStream | undefined;
   let w: tty.WriteStream | undefined;
   try {
     rfd = openSync(device, constants.O_RDONLY | flags);
@@ -91,16 +90,16 @@ function openPtyIo(device: string): TtyDuplex | undefined {
     }
     wfd = openSync(device, constants.O_WRONLY | flags);
     // The tty handles own the descriptors from here on (and close them).
-    r = new tty.ReadStream(rfd);
     w = new tty.WriteStream(wfd);
     // tty.WriteStream makes its writes blocking (right for a terminal's
     // output, wrong for a line): back to non-blocking, epoll says when to go on.
     const err = (w as unknown as { _handle: { setBlocking(b: boolean): number } })._handle.setBlocking(false);
     if (err) throw new Error('setBlocking failed');
-    return new TtyDuplex(r, w);
+    const d = new TtyDuplex(rfd, w);
+    rfd = -1;
+    return d;
   } catch {
-    if (r) r.destroy();
-    else if (rfd >= 0) closeQuietly(rfd);
+    if (rfd >= 0) closeQuietly(rfd);
     if (w) w.destroy();
     else if (wfd >= 0) closeQuietly(wfd);
     return undefined;
@@ -115,24 +114,34 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** One Duplex over a tty.ReadStream (input) and a tty.WriteStream (output) on the same line. */
+/**
+ * One Duplex over a tty.ReadStream (input) and a tty.WriteStream (output) on
+ * the same line. Input is read into one reusable buffer (net.Socket's
+ * `onread`) and copied out at its real size: no 64 KiB allocation per read,
+ * and a pty read is at most 4095 bytes.
+ */
 class TtyDuplex extends Duplex {
+  private readonly r: tty.ReadStream;
+
   constructor(
-    private readonly r: tty.ReadStream,
+    rfd: number,
     private readonly w: tty.WriteStream,
   ) {
     super({ allowHalfOpen: false, readableHighWaterMark: 64 * 1024 });
-    r.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) r.pause();
-    });
-    r.on('end', () => this.push(null));
-    r.on('error', (err) => this.destroy(err));
+    const onread = {
+      buffer: Buffer.allocUnsafe(64 * 1024),
+      // false stops reading until _read() below starts it again.
+      callback: (n: number, buf: Buffer): boolean => this.push(Buffer.from(buf.subarray(0, n))),
+    };
+    this.r = new tty.ReadStream(rfd, { onread } as ConstructorParameters<typeof tty.ReadStream>[1]);
+    this.r.on('end', () => this.push(null));
+    this.r.on('error', (err) => this.destroy(err));
     w.on('error', (err) => this.destroy(err));
-    r.pause();
   }
 
   override _read(): void {
-    this.r.resume();
+    // net.Socket's own _read (re)starts reading the handle if it is stopped.
+    (this.r as unknown as { _read(n: number): void })._read(0);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
