@@ -137,6 +137,9 @@ test('scanner: packets split anywhere, garbage and damaged packets in between, a
             expected.push(Buffer.from(data).toString('hex'));
           }
         });
+        // A false header inside damaged bytes may claim up to 4095 bytes: on a live line more
+        // bytes always follow, so end the stream with enough non-^G filler to settle any claim.
+        parts.push(new Uint8Array(4200));
         const all = Buffer.concat(parts);
         const s = new Scanner();
         const got: string[] = [];
@@ -146,7 +149,15 @@ test('scanner: packets split anywhere, garbage and damaged packets in between, a
           from = Math.max(from, c);
           for (let r = s.next(); r; r = s.next()) if (r.kind === 'packet') got.push(Buffer.from(r.data).toString('hex'));
         }
-        return JSON.stringify(got) === JSON.stringify(expected);
+        // Every good packet is found, in order. The header's 8-bit check can let a false
+        // header inside damaged bytes through; with data it would also need a CRC-32 match,
+        // so only empty false packets may appear (the engine drops them by sequence number).
+        let i = 0;
+        for (const g of got) {
+          if (i < expected.length && g === expected[i]) i++;
+          else if (g !== '') return false;
+        }
+        return i === expected.length;
       },
     ),
     { numRuns: 300 },
