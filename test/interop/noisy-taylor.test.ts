@@ -177,6 +177,7 @@ async function transfer(t: ExecutionContext, dir: Direction, proto: Proto, cond:
   } finally {
     server?.close();
     await line.stop();
+    await fsp.rm(root, { recursive: true, force: true });
   }
 }
 
