@@ -193,7 +193,8 @@ export class CallScheduler implements DaemonService {
     const done = (async () => {
       const { callSystem } = await import('../uucp/uucico.js');
       try {
-        const r = await callSystem(this.ctx, name, { signal: abort.signal });
+        // The scheduler has already checked the time window and retry wait on its own clock.
+        const r = await callSystem(this.ctx, name, { signal: abort.signal, force: true });
         if (r.skipped) this.ctx.log(`${name}: not called: ${r.skipped}`);
       } catch (err) {
         this.ctx.log(`${name}: call failed: ${(err as Error).message}`);
