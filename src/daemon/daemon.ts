@@ -3,7 +3,8 @@
 // configuration on SIGHUP and finishes in-flight work before exiting on SIGTERM.
 // Other services (SMTP listener, UUCP call scheduler) plug in as DaemonService.
 import { watch, promises as fsp, type FSWatcher } from 'node:fs';
-import { daemonPid, openQueue, type Gateway, type OpenQueue, type QueueOptions } from '../runtime/gateway.js';
+import { daemonPid, type Gateway } from '../runtime/gateway.js';
+import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
 import { loadMailConfig } from '../config/mail-config.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';

@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config/locations.js';
 import { daemonPid, type Gateway } from './gateway.js';
-import { runQueue } from './runq.js';
 import { GatewayError } from '../util/errors.js';
 
 export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void> {
@@ -21,6 +20,7 @@ export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void>
 
 async function deliverNow(gw: Gateway, ids: string[]): Promise<void> {
   try {
+    const { runQueue } = await import('./runq.js'); // the queue runner, only when delivering now
     await runQueue(gw, { ids });
   } catch (err) {
     if (err instanceof GatewayError && err.temporary) return; // someone else owns the queue; it will deliver

@@ -1,7 +1,8 @@
 // One queue run: take the queue, deliver what is due (or the given ids), then keep
 // delivering whatever arrives meanwhile (bounces this run produced, hand-overs from
 // rmail processes whose own runner could not take the lock) until incoming/ is quiet.
-import { openQueue, type Gateway, type QueueOptions } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import { openQueue, type QueueOptions } from './queue-owner.js';
 import { emptySummary, tally, type QueueRunner, type RunSummary } from '../queue/runner.js';
 
 export interface RunqOptions extends QueueOptions {
