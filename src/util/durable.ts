@@ -23,9 +23,13 @@ export async function writeNewFile(file: string, data: Buffer | string, mode = 0
   }
 }
 
-/** Writes via a temporary file and renames into place, syncing file and directory. */
+/**
+ * Writes via a temporary file and renames into place, syncing file and directory.
+ * The temporary name starts with a dot so that directory scanners (spool work
+ * lists, maildir readers) never take it for the real thing.
+ */
 export async function writeFileAtomic(file: string, data: Buffer | string, mode = 0o600): Promise<void> {
-  const tmp = `${file}.tmp${process.pid}.${Date.now()}`;
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp${process.pid}.${Date.now()}`);
   await writeNewFile(tmp, data, mode);
   try {
     await fsp.rename(tmp, file);

@@ -17,7 +17,7 @@
 // work file that names them is created.
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, mkdirp, writeNewFile } from '../util/durable.js';
+import { fsyncDir, mkdirp, writeFileAtomic, writeNewFile } from '../util/durable.js';
 import { GatewayError, EX, dataError } from '../util/errors.js';
 import { waitLock } from './lock.js';
 
@@ -369,13 +369,7 @@ export async function writeWorkFile(
   const dir = path.dirname(file);
   await mkdirp(dir, 0o755);
   const tmp = path.join(dir, tmpName());
-  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeNewFile(tmp, text, opts.mode ?? 0o600);
   try {
     await fsp.link(tmp, file);
   } finally {
@@ -448,34 +442,9 @@ async function unlinkQuiet(file: string): Promise<void> {
   });
 }
 
-/**
- * Marks command `index` of a work file done: deletes its spool data file and
- * rewrites the work file without it (atomic rename), or removes the work file when
- * nothing is left. Returns the number of commands still pending.
- */
+/** Marks one command of a work file done (see markCommandsDone). */
 export async function markCommandDone(spoolDir: string, system: string, name: string, index: number): Promise<number> {
-  const wf = await readWorkFile(spoolDir, system, name);
-  const cmd = wf.commands[index];
-  if (!cmd) throw new GatewayError(`${name}: no command ${index}`, { exitCode: EX.SOFTWARE });
-  const rest = wf.commands.filter((_, i) => i !== index);
-  if (rest.length === 0) {
-    await unlinkQuiet(wf.path);
-  } else {
-    const tmp = path.join(path.dirname(wf.path), tmpName());
-    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(formatWorkFile(rest));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, wf.path);
-  }
-  await fsyncDir(path.dirname(wf.path));
-  // Delete data only after the command is gone, so a crash cannot leave a command without its data.
-  const data = ownedDataFile(cmd);
-  if (data) await unlinkQuiet(spoolFilePath(spoolDir, system, data));
-  return rest.length;
+  return markCommandsDone(spoolDir, system, name, [index]);
 }
 
 /**
@@ -486,7 +455,6 @@ export async function markCommandDone(spoolDir: string, system: string, name: st
  * already has). Returns the number of commands still pending.
  */
 export async function markCommandsDone(spoolDir: string, system: string, name: string, indexes: number[]): Promise<number> {
-  if (indexes.length === 1) return markCommandDone(spoolDir, system, name, indexes[0]!);
   let wf: WorkFile;
   try {
     wf = await readWorkFile(spoolDir, system, name);
@@ -494,22 +462,17 @@ export async function markCommandsDone(spoolDir: string, system: string, name: s
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; // killed meanwhile (uustat -k)
     throw err;
   }
+  const missing = indexes.find((i) => !wf.commands[i]);
+  if (missing !== undefined) throw new GatewayError(`${name}: no command ${missing}`, { exitCode: EX.SOFTWARE });
   const done = new Set(indexes);
   const rest = wf.commands.filter((_, i) => !done.has(i));
   if (rest.length === 0) {
     await unlinkQuiet(wf.path);
+    await fsyncDir(path.dirname(wf.path));
   } else {
-    const tmp = path.join(path.dirname(wf.path), tmpName());
-    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(formatWorkFile(rest));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, wf.path);
+    await writeFileAtomic(wf.path, formatWorkFile(rest));
   }
-  await fsyncDir(path.dirname(wf.path));
+  // Delete data only after the command is gone, so a crash cannot leave a command without its data.
   for (const i of indexes) {
     const data = wf.commands[i] && ownedDataFile(wf.commands[i]!);
     if (data) await unlinkQuiet(spoolFilePath(spoolDir, system, data));

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync, chmodSync, chownSync
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './site.js';
+import { freePort, runProgram } from './site.js';
 
 export const EXIM = '/usr/sbin/exim4';
 
@@ -80,18 +80,8 @@ export interface EximRun {
 }
 
 export function exim(site: EximSite, args: string[], input?: string | Buffer): Promise<EximRun> {
-  return new Promise((resolve) => {
-    const child = spawn(EXIM, ['-C', site.conf, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProgram(EXIM, ['-C', site.conf, ...args], input);
 }
-
 
 export interface EximDaemon {
   port: number;

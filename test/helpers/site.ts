@@ -55,8 +55,13 @@ export interface RunResult {
 }
 
 export function run(site: Site, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runProgram(process.execPath, [UUGATE, ...args], input, { ...site.env, ...env });
+}
+
+/** Runs a program (no shell) with `input` on stdin; collects its output. */
+export function runProgram(cmd: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [UUGATE, ...args], { env: { ...site.env, ...env } });
+    const child = spawn(cmd, args, { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
