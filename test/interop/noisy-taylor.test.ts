@@ -23,8 +23,9 @@ import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/s
 import type { SessionResult } from '../../src/uucp/session.js';
 import { seededRandom } from '../../src/util/seeded-random.js';
 import { makeSite, freePort, type Site } from '../helpers/site.js';
-import { startNoisyProxy, type NoisyLineOptions } from '../helpers/noisy-line.js';
+import { startNoisyProxy } from '../helpers/noisy-line.js';
 import { UUCICO, UUCP, giveToUucp, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot, type TaylorSite } from '../helpers/taylor.js';
+import { CONDITIONS, DEADLINE_MS, PROTOCOLS, RATE, SIZE, type Proto } from '../helpers/noisy-cases.js';
 
 test.before(() => {
   const missing = taylorInstalled();
@@ -32,26 +33,6 @@ test.before(() => {
   if (process.getuid?.() !== 0) throw new Error('the Taylor interop tests run as root (Taylor drops to user uucp)');
 });
 
-/** 230400 bit/s 8N1: four times the bench's line, so that a file costs a quarter of the time. */
-const RATE = 23_040;
-const SIZE = 32 * 1024;
-const DEADLINE_MS = 45_000;
-
-/** Login and handshake cross clean (a seed that hits them tests nothing else); the protocol's start-up does not. */
-const NOISE_AFTER = 256;
-
-const PROTOCOLS = {
-  'g 64/7': 'protocol g\nprotocol-parameter g packet-size 64\nprotocol-parameter g window 7\n',
-  'g 1024/7': 'protocol g\nprotocol-parameter g packet-size 1024\nprotocol-parameter g window 7\n',
-  i: 'protocol i\n',
-} as const;
-type Proto = keyof typeof PROTOCOLS;
-
-const CONDITIONS: Record<string, NoisyLineOptions> = {
-  clean: {},
-  'bit errors 1e-4': { bitErrorRate: 1e-4, damageAfter: NOISE_AFTER },
-  'drops 1e-4': { dropRate: 1e-4, damageAfter: NOISE_AFTER },
-};
 const SEED: Record<string, number> = { clean: 1, 'bit errors 1e-4': 31, 'drops 1e-4': 41 };
 
 async function ours(sys: string, passwd?: string): Promise<{ site: Site; ctx: UucicoContext; spool: string; pub: string }> {

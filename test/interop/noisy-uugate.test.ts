@@ -17,29 +17,9 @@ import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/s
 import type { SessionResult } from '../../src/uucp/session.js';
 import { seededRandom } from '../../src/util/seeded-random.js';
 import { makeSite, freePort, type Site } from '../helpers/site.js';
-import { startNoisyProxy, type NoisyLineOptions } from '../helpers/noisy-line.js';
+import { startNoisyProxy } from '../helpers/noisy-line.js';
+import { CONDITIONS, DEADLINE_MS, PROTOCOLS, RATE, SIZE, type Proto } from '../helpers/noisy-cases.js';
 
-/** 230400 bit/s 8N1: four times the bench's line, so that a file costs a quarter of the time. */
-const RATE = 23_040;
-const SIZE = 32 * 1024;
-/** The first (noisy) call is cut off after this long. */
-const DEADLINE_MS = 45_000;
-
-/** Login and handshake cross clean (a seed that hits them tests nothing else); the protocol's start-up does not. */
-const NOISE_AFTER = 256;
-
-const PROTOCOLS = {
-  'g 64/7': 'protocol g\nprotocol-parameter g packet-size 64\nprotocol-parameter g window 7\n',
-  'g 1024/7': 'protocol g\nprotocol-parameter g packet-size 1024\nprotocol-parameter g window 7\n',
-  i: 'protocol i\n',
-} as const;
-type Proto = keyof typeof PROTOCOLS;
-
-const CONDITIONS: Record<string, NoisyLineOptions> = {
-  clean: {},
-  'bit errors 1e-4': { bitErrorRate: 1e-4, damageAfter: NOISE_AFTER },
-  'drops 1e-4': { dropRate: 1e-4, damageAfter: NOISE_AFTER },
-};
 // g's checksum misses about 1 in 90 single-bit errors in a 64-byte packet: five seeded runs
 // give a corrupt packet many chances to slip through.
 const SEEDS: Record<string, number[]> = { clean: [1], 'bit errors 1e-4': [11, 12, 13, 14, 15], 'drops 1e-4': [21, 22, 23] };
