@@ -156,6 +156,7 @@ test.serial('daemon: SIGTERM during a call: the call finishes within the grace p
     t.is(await exited, 0, err);
     t.deepEqual(locks(leaf), []);
     t.true(await until(() => maildirMessages(path.join(hub.site.spool, 'mail/bob')).length === 1), 'the call finished and the mail arrived');
+    t.true(await until(() => hub.sessions.length > 0), 'the hub saw the session end');
     t.deepEqual(hub.sessions, [true]);
     t.deepEqual(await listPendingWork(path.join(leaf.spool, 'uucp'), 'hub'), []);
   } finally {

@@ -51,8 +51,11 @@ function bytes(seed: number, n: number): Buffer {
 }
 
 async function transfer(t: ExecutionContext, proto: Proto, cond: string, seed: number): Promise<void> {
-  const port = await freePort();
   const hub = await ours('hub', `system leaf\ncalled-login Uleaf\n${PROTOCOLS[proto]}`, 'Uleaf pwn\n');
+  // Listen at once on the port just found free: other tests pick ports concurrently.
+  const sessions: SessionResult[] = [];
+  const port = await freePort();
+  const server = await listenTcp(hub.ctx, { port, onSession: (r) => sessions.push(r) });
   const line = await startNoisyProxy({ target: { port }, rate: RATE, seed, watch: proto === 'i' ? 'i' : 'g', ...CONDITIONS[cond] });
   const leaf = await ours(
     'leaf',
@@ -61,8 +64,6 @@ async function transfer(t: ExecutionContext, proto: Proto, cond: string, seed: n
   const data = bytes(seed * 1000 + SIZE, SIZE);
   await writeSpoolData(leaf.spool, 'hub', 'D.0001', data);
   await writeWorkFile(leaf.spool, 'hub', 'N', [{ type: 'S', from: 'D.0001', to: '~/f.bin', user: 'alice', options: 'C', temp: 'D.0001', mode: 0o644, notify: '' }]);
-  const sessions: SessionResult[] = [];
-  const server = await listenTcp(hub.ctx, { port, onSession: (r) => sessions.push(r) });
   const received = path.join(hub.pub, 'f.bin');
   try {
     // The noisy call, cut off at the deadline.

@@ -5,7 +5,7 @@
 // recipient leaves only that recipient queued until a later run delivers it.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { makeSite, flags, freePort } from '../helpers/site.js';
+import { makeSite, flags, freePort, waitFor } from '../helpers/site.js';
 import { startExim, EXIM_BIN, type EximInstance } from '../helpers/exim.js';
 import { loadGateway, accept, type Gateway } from '../../src/runtime/gateway.js';
 import { runQueue } from '../../src/runtime/runq.js';
@@ -53,6 +53,7 @@ test.serial('messages arrive at Exim with identical bodies; all recipients in on
   for (const s of ['m1', 'm2', 'm3']) await accept(gw, { sender: 'alice', recipients: ['alice@exim.test', 'bob@exim.test'], data: message(s), origin: 'test' });
   const sum = await runQueue(gw);
   t.is(sum.delivered, 6, JSON.stringify(sum));
+  t.true(await waitFor(() => exim.messages().length >= 6));
   const got = exim.messages();
   t.is(got.length, 6);
   const expected = Buffer.concat([BODY, UTF8]).toString('latin1');
@@ -80,6 +81,8 @@ test.serial('a 4xx for one recipient leaves it queued with the server\'s status;
   const id = await accept(gw, { sender: 'alice', recipients: ['alice@exim.test', 'carol@exim.test', 'bob@exim.test', 'nobody@exim.test'], data: message('defer'), origin: 'test' });
   const first = await runQueue(gw);
   t.like(first, { delivered: 2, deferred: 1, failed: 1 });
+  // Exim acknowledges, then delivers in a separate process: wait for its maildir.
+  t.true(await waitFor(() => exim.messages().length >= 2));
   t.is(exim.messages().length, 2);
   const q = await listQueue(gw.spool);
   t.is(q.length, 1);
@@ -94,6 +97,7 @@ test.serial('a 4xx for one recipient leaves it queued with the server\'s status;
   exim.setDefer(false);
   const again = await runQueue(gw, { force: true });
   t.is(again.deferred, 0); // delivered: carol, and the bounce for nobody@ to local alice
+  t.true(await waitFor(() => exim.messages().length >= 3));
   const got = exim.messages();
   t.is(got.length, 3);
   t.deepEqual(got.map((m) => /^Envelope-to: (.*)$/m.exec(m)?.[1]).sort(), ['alice@exim.test', 'bob@exim.test', 'carol@exim.test']);
