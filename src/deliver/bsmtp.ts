@@ -30,6 +30,7 @@ import { fsyncDir, mkdirp } from '../util/durable.js';
 import { badBsmtpAddress, bsmtpBatch, bsmtpTransaction } from '../smtp/bsmtp-writer.js';
 import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER, type UuxContext } from './uux.js';
 import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
+import { carriable, findNeighbour } from './uucp-neighbour.js';
 
 export const BSMTP_COMMAND = 'rsmtp';
 
@@ -176,22 +177,9 @@ export function createBsmtpTransport(ctx: UuxContext): BsmtpTransport {
   };
 
   async function toNeighbour(hop: string, job: DeliveryJob, rcpts: RoutedRecipient[]): Promise<DeliveryResult[]> {
-    const { loadUucpConfig } = await import('../uucp/config.js');
-    if (!hop) return rcpts.map((r) => perm(r.rcpt, 'bsmtp transport: route names no UUCP neighbour', '5.3.5'));
-    let system;
-    try {
-      system = (await loadUucpConfig(ctx.loc.uucpDir)).findSystem(hop);
-    } catch (err) {
-      return rcpts.map((r) => temp(r.rcpt, `bsmtp transport: cannot read ${ctx.loc.uucpDir}: ${(err as Error).message}`, '4.3.5'));
-    }
-    if (!system) return rcpts.map((r) => perm(r.rcpt, `unknown UUCP neighbour "${hop}" (not in ${path.join(ctx.loc.uucpDir, 'sys')})`, '5.4.4'));
-    const results: DeliveryResult[] = [];
-    const good: RoutedRecipient[] = [];
-    for (const r of rcpts) {
-      const why = badBsmtpAddress(r.route.address) ?? (r.route.address === '' ? 'empty address' : undefined);
-      if (why) results.push(perm(r.rcpt, why, '5.1.3'));
-      else good.push(r);
-    }
+    const { system, results: missing } = await findNeighbour('bsmtp', ctx.loc.uucpDir, hop, rcpts);
+    if (!system) return missing;
+    const { good, results } = carriable(rcpts, (a) => badBsmtpAddress(a) ?? (a === '' ? 'empty address' : undefined));
     if (!good.length) return results;
     const sender = bsmtpSender(job.envelope.sender, ctx.cfg);
     const bad = badBsmtpAddress(sender);

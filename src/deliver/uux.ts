@@ -37,6 +37,7 @@ import type { MailConfig } from '../config/mail-config.js';
 import type { Locations } from '../config/locations.js';
 import { GatewayError } from '../util/errors.js';
 import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
+import { carriable, findNeighbour } from './uucp-neighbour.js';
 
 /** Recipients carried by one rmail job at most (smail's max_addrs for uux is of this order). */
 export const UUX_MAX_RECIPIENTS = 20;
@@ -128,24 +129,10 @@ async function deliverToNeighbour(
   max: number,
   grade: string,
 ): Promise<DeliveryResult[]> {
-  const { loadUucpConfig } = await import('../uucp/config.js');
   const { queueExecution } = await import('../uucp/uux.js');
-  if (!hop) return rcpts.map((r) => perm(r.rcpt, 'uux transport: route names no UUCP neighbour', '5.3.5'));
-  let system;
-  try {
-    system = (await loadUucpConfig(ctx.loc.uucpDir)).findSystem(hop);
-  } catch (err) {
-    return rcpts.map((r) => temp(r.rcpt, `uux transport: cannot read ${ctx.loc.uucpDir}: ${(err as Error).message}`, '4.3.5'));
-  }
-  if (!system) return rcpts.map((r) => perm(r.rcpt, `unknown UUCP neighbour "${hop}" (not in ${path.join(ctx.loc.uucpDir, 'sys')})`, '5.4.4'));
-
-  const results: DeliveryResult[] = [];
-  const good: RoutedRecipient[] = [];
-  for (const r of rcpts) {
-    const why = badArgument(r.route.address);
-    if (why) results.push(perm(r.rcpt, why, '5.1.3'));
-    else good.push(r);
-  }
+  const { system, results: missing } = await findNeighbour('uux', ctx.loc.uucpDir, hop, rcpts);
+  if (!system) return missing;
+  const { good, results } = carriable(rcpts, badArgument);
   if (good.length === 0) return results;
   const path0 = fromLinePath(job.envelope.sender, ctx.cfg);
   if (/[\s\0-\x1f\x7f]/.test(path0)) {
