@@ -54,13 +54,8 @@ test('an idle call: handshake with -N features, g starts, H/HY, both sides compl
   t.deepEqual(m.gSend, { window: 7, packetSize: 64 });
 });
 
-test('no protocol configured: i is preferred when both sides have it, g otherwise', async (t) => {
-  const { leaf, hub } = await sites('system hub\ntime any\n', 'system leaf\n');
-  const [m, s] = await call(leaf, hub);
-  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
-  t.is(m.protocol, 'i');
-  t.is(s.protocol, 'i');
-  // A peer offering only g (old uucicos) still gets g.
+/** leaf's caller handshake against a scripted old-style peer: ROKN07, no -Yuugate, only g offered. */
+async function plainPeerAnswers(leaf: OurSite) {
   const [a, b] = duplexPair();
   const peer = new LineReader(b);
   const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hub')!, { ...leaf.env, timeoutMs: 5000 });
@@ -68,6 +63,17 @@ test('no protocol configured: i is preferred when both sides have it, g otherwis
   await readMessage(peer, 5000, 'S');
   writeMessage(peer, 'ROKN07');
   writeMessage(peer, 'Pg');
+  return { done, peer };
+}
+
+test('no protocol configured: i is preferred when both sides have it, g otherwise', async (t) => {
+  const { leaf, hub } = await sites('system hub\ntime any\n', 'system leaf\n');
+  const [m, s] = await call(leaf, hub);
+  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
+  t.is(m.protocol, 'i');
+  t.is(s.protocol, 'i');
+  // A peer offering only g (old uucicos) still gets g.
+  const { done, peer } = await plainPeerAnswers(leaf);
   t.is((await done).protocol, 'g');
   t.is(await readMessage(peer, 5000, 'U'), 'Ug');
 });
@@ -81,13 +87,7 @@ test('uugate peers know each other (-Yuugate); others are not told', async (t) =
   t.like(parseCallerMessage('Sleaf -R -N07 -Yuugate'), { mask: 0o7, restart: true, uugate: true });
   t.like(parseCallerMessage('Sleaf -R -N047'), { uugate: false });
   // A peer that does not answer with -Yuugate is not sent digests.
-  const [a, b] = duplexPair();
-  const peer = new LineReader(b);
-  const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hub')!, { ...leaf.env, timeoutMs: 5000 });
-  writeMessage(peer, 'Shere=hub');
-  await readMessage(peer, 5000, 'S');
-  writeMessage(peer, 'ROKN07');
-  writeMessage(peer, 'Pg');
+  const { done } = await plainPeerAnswers(leaf);
   t.is((await done).features, 0o7);
 });
 
