@@ -54,18 +54,35 @@ async function lockMbox(file: string, opts: MboxOptions): Promise<() => Promise<
   const deadline = Date.now() + (opts.lockTimeoutMs ?? 60_000);
   for (;;) {
     const size = await fsp.stat(file).then((s) => s.size, () => 0);
-    try {
-      const fh = await fsp.open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-      await fh.writeFile(`${process.pid}\n${size}\n`);
-      await fh.sync();
-      await fh.close();
-      return () => fsp.unlink(lock);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    if (await takeLock(lock, `${process.pid}\n${size}\n`)) return () => fsp.unlink(lock);
     if (await breakStaleLock(file, lock, opts.staleMs ?? 300_000)) continue;
     if (Date.now() > deadline) throw new MailboxLockedError(`mailbox ${file} is locked (${lock})`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+  }
+}
+
+/**
+ * Creates the lock with its content already in it: written to a private name and
+ * linked into place, so a writer killed at any moment never leaves an empty lock
+ * that would look alive. Returns false when someone else holds it.
+ */
+async function takeLock(lock: string, content: string): Promise<boolean> {
+  const tmp = `${lock}.${process.pid}.${Date.now()}`;
+  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.link(tmp, lock);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    await fsp.unlink(tmp).catch(() => undefined);
   }
 }
 

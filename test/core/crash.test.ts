@@ -37,7 +37,7 @@ test(`SIGKILL at random moments (${TRIALS} trials): acknowledged mail is deliver
     if (ok) acked.add(i);
   }
   // Let the queue settle: clean runs until nothing is left.
-  for (let n = 0; n < 3; n++) await killAfter(site, ['runq', '--force'], '', 60_000);
+  for (let n = 0; n < 3; n++) await killAfter(site, ['runq', '--force'], '', 30_000);
 
   const maildir = maildirMessages(path.join(site.spool, 'mail/bob'));
   const mboxFile = path.join(site.spool, 'mail/carol.mbox');
