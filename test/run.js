@@ -26,6 +26,11 @@ createInterface({ input: child.stdout }).on('line', (line) => {
   }
 });
 child.on('close', (code) => {
+  // ava can stop without a "not ok" line (a timeout that crashes its TAP reporter): still a failure.
+  if (code !== 0 && failed === 0) {
+    failed = 1;
+    failures.push(`ava exited with status ${code} without reporting the failing test (timeout or crash; see above)`);
+  }
   if (failures.length) process.stdout.write(`\nFailures:\n${failures.join('\n')}\n`);
   process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   process.exit(code === 0 && failed === 0 ? 0 : code || 1);
