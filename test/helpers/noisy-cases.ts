@@ -1,5 +1,7 @@
 // The line settings and protocol variants the noisy-line interop tests run through.
+import { promises as fsp } from 'node:fs';
 import type { NoisyLineOptions } from './noisy-line.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 
 /** 230400 bit/s 8N1: four times the bench's line, so that a file costs a quarter of the time. */
 export const RATE = 23_040;
@@ -22,3 +24,14 @@ export const CONDITIONS: Record<string, NoisyLineOptions> = {
   'bit errors 1e-4': { bitErrorRate: 1e-4, damageAfter: NOISE_AFTER },
   'drops 1e-4': { dropRate: 1e-4, damageAfter: NOISE_AFTER },
 };
+
+/** A file's bytes, or null when it is not there (a transfer that never completed). */
+export const readOrNull = (f: string): Promise<Buffer | null> => fsp.readFile(f).catch(() => null);
+
+/** Random bytes from a seed (the file differs per case, repeats per run). */
+export function seededBytes(seed: number, n: number): Buffer {
+  const r = seededRandom(seed);
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
+  return b;
+}

@@ -21,11 +21,10 @@ import { loadGateway } from '../../src/runtime/gateway.js';
 import { callSystem, listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import type { SessionResult } from '../../src/uucp/session.js';
-import { seededRandom } from '../../src/util/seeded-random.js';
 import { makeSite, freePort, type Site } from '../helpers/site.js';
 import { startNoisyProxy } from '../helpers/noisy-line.js';
 import { UUCICO, UUCP, giveToUucp, runTaylor, spawnTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot, type TaylorSite } from '../helpers/taylor.js';
-import { CONDITIONS, DEADLINE_MS, PROTOCOLS, RATE, SIZE, type Proto } from '../helpers/noisy-cases.js';
+import { CONDITIONS, DEADLINE_MS, PROTOCOLS, RATE, SIZE, readOrNull, seededBytes, type Proto } from '../helpers/noisy-cases.js';
 
 test.before(() => {
   const missing = taylorInstalled();
@@ -54,15 +53,6 @@ async function taylorListens(t: TaylorSite, port: number): Promise<ReturnType<ty
   return p;
 }
 
-const readOrNull = (f: string): Promise<Buffer | null> => fsp.readFile(f).catch(() => null);
-
-function bytes(seed: number, n: number): Buffer {
-  const r = seededRandom(seed);
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
-  return b;
-}
-
 /** Taylor's "Protocol 'g' packets: sent N, resent M, received K" lines, summed. */
 function taylorResent(log: string): number {
   return [...log.matchAll(/Protocol '.' packets: sent \d+, resent (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
@@ -76,7 +66,7 @@ async function transfer(t: ExecutionContext, dir: Direction, proto: Proto, cond:
   const target = await freePort();
   const watch = proto === 'i' ? 'i' : 'g';
   const line = await startNoisyProxy({ target: { port: target }, rate: RATE, seed, watch, ...CONDITIONS[cond] });
-  const data = bytes(seed * 1000 + SIZE + (dir === 'uugate → Taylor' ? 1 : 2), SIZE);
+  const data = seededBytes(seed * 1000 + SIZE + (dir === 'uugate → Taylor' ? 1 : 2), SIZE);
   let hub: TaylorSite;
   let us: Awaited<ReturnType<typeof ours>>;
   let received: string;

@@ -9,16 +9,15 @@
 // ("LIVENESS {...}") and only asserted on the clean line: completing on a
 // noisy line is the g hardening's target, measured by bench/noisy-bench.ts.
 import test, { type ExecutionContext } from 'ava';
-import { promises as fsp, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { callSystem, listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import type { SessionResult } from '../../src/uucp/session.js';
-import { seededRandom } from '../../src/util/seeded-random.js';
 import { makeSite, freePort, type Site } from '../helpers/site.js';
 import { startNoisyProxy } from '../helpers/noisy-line.js';
-import { CONDITIONS, DEADLINE_MS, PROTOCOLS, RATE, SIZE, type Proto } from '../helpers/noisy-cases.js';
+import { CONDITIONS, DEADLINE_MS, PROTOCOLS, RATE, SIZE, readOrNull, seededBytes, type Proto } from '../helpers/noisy-cases.js';
 
 // g's checksum misses about 1 in 90 single-bit errors in a 64-byte packet: five seeded runs
 // give a corrupt packet many chances to slip through.
@@ -40,16 +39,6 @@ async function ours(name: string, sys: string, passwd?: string): Promise<Ours> {
   return { site, ctx, spool: path.join(site.spool, 'uucp'), pub: path.join(site.spool, 'uucppublic') };
 }
 
-const readOrNull = (f: string): Promise<Buffer | null> => fsp.readFile(f).catch(() => null);
-
-/** Random bytes from a seed (the file differs per case, repeats per run). */
-function bytes(seed: number, n: number): Buffer {
-  const r = seededRandom(seed);
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
-  return b;
-}
-
 async function transfer(t: ExecutionContext, proto: Proto, cond: string, seed: number): Promise<void> {
   const hub = await ours('hub', `system leaf\ncalled-login Uleaf\n${PROTOCOLS[proto]}`, 'Uleaf pwn\n');
   // Listen at once on the port just found free: other tests pick ports concurrently.
@@ -61,7 +50,7 @@ async function transfer(t: ExecutionContext, proto: Proto, cond: string, seed: n
     'leaf',
     `system hub\ntime any\naddress 127.0.0.1\nport type tcp\nport service ${line.port}\ncall-login Uleaf\ncall-password pwn\nchat ogin: \\L word: \\P\n${PROTOCOLS[proto]}`,
   );
-  const data = bytes(seed * 1000 + SIZE, SIZE);
+  const data = seededBytes(seed * 1000 + SIZE, SIZE);
   await writeSpoolData(leaf.spool, 'hub', 'D.0001', data);
   await writeWorkFile(leaf.spool, 'hub', 'N', [{ type: 'S', from: 'D.0001', to: '~/f.bin', user: 'alice', options: 'C', temp: 'D.0001', mode: 0o644, notify: '' }]);
   const received = path.join(hub.pub, 'f.bin');
