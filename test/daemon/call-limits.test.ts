@@ -13,7 +13,8 @@ import path from 'node:path';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { CallScheduler } from '../../src/daemon/call-scheduler.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool.js';
+import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus } from '../../src/uucp/status.js';
 import { listenTcp, uucicoContext } from '../../src/uucp/uucico.js';
 import { makeSite, flags, freePort, maildirMessages, run, UUGATE, type Site } from '../helpers/site.js';
@@ -51,8 +52,7 @@ async function pacedNeighbour(name: string, rate: number): Promise<{ site: Site;
 
 async function queueFile(leaf: Site, sys: string, bytes: number): Promise<void> {
   const spool = path.join(leaf.spool, 'uucp');
-  await writeSpoolData(spool, sys, 'D.0001', Buffer.alloc(bytes, 0x61));
-  await writeWorkFile(spool, sys, 'N', [{ type: 'S', from: 'D.0001', to: '~/f.bin', user: 'alice', options: 'C', temp: 'D.0001', mode: 0o644, notify: '' }]);
+  await queueSend(spool, sys, 'D.0001', Buffer.alloc(bytes, 0x61), '~/f.bin');
 }
 
 /** Samples which calls run together until all are done. */

@@ -4,7 +4,6 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { promises as fsp, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { makeSite, maildirMessages, run, UUGATE, freePort } from '../helpers/site.js';

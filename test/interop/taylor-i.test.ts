@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { callSystem } from '../../src/uucp/uucico.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool.js';
+import { queueSend } from '../helpers/uucp-work.js';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { maildirMessages, freePort } from '../helpers/site.js';
 import {
@@ -28,8 +29,7 @@ test.serial('our uucico calls Taylor over i (pipe port): 1 MB to Taylor, 300 kB 
   });
   const { site, ctx, logs } = await ours(`system hub\ntime any\nport type pipe\nport command ${UUCICO} -I ${hub.conf} -l\ncall-login Uleaf\ncall-password pwi\nchat ogin: \\L word: \\P\nprotocol ig\ncommands rmail\n`);
   const mine = randomBytes(1024 * 1024 + 17);
-  await writeSpoolData(uucpSpool(site), 'hub', 'D.0001', mine);
-  await writeWorkFile(uucpSpool(site), 'hub', 'N', [{ type: 'S', from: 'D.0001', to: '~/mine.bin', user: 'alice', options: 'C', temp: 'D.0001', mode: 0o644, notify: '' }]);
+  await queueSend(uucpSpool(site), 'hub', 'D.0001', mine, '~/mine.bin');
   const toTaylor = Buffer.concat([Buffer.from(`${FROM('alice', 'leaf')}Subject: over i\n\n`), randomBytes(3000), Buffer.from('\nend\n')]);
   await queueExecution({ spoolDir: uucpSpool(site), system: 'hub', localName: 'leaf', command: 'rmail', args: ['bob@example.org'], stdin: toTaylor, requester: 'alice' });
   const theirs = randomBytes(300_000);
@@ -66,14 +66,10 @@ test.serial('Taylor calls our TCP listener over i: small files both ways, a requ
   const toUs = randomBytes(20_000);
   await fsp.writeFile(path.join(root, 'to-leaf.bin'), toUs);
   const mine = randomBytes(25_000);
-  await writeSpoolData(uucpSpool(site), 'hub', 'D.0002', mine);
-  const wanted = randomBytes(15_000);
+    const wanted = randomBytes(15_000);
   await fsp.writeFile(path.join(hub.pub, 'wanted.bin'), wanted);
   const ourPub = path.join(site.spool, 'uucppublic');
-  await writeWorkFile(uucpSpool(site), 'hub', 'N', [
-    { type: 'S', from: 'D.0002', to: '~/mine.bin', user: 'alice', options: 'C', temp: 'D.0002', mode: 0o644, notify: '' },
-    { type: 'R', from: '~/wanted.bin', to: path.join(ourPub, 'wanted.bin'), user: 'alice', options: 'd' },
-  ]);
+  await queueSend(uucpSpool(site), 'hub', 'D.0002', mine, '~/mine.bin', [{ type: 'R', from: '~/wanted.bin', to: path.join(ourPub, 'wanted.bin'), user: 'alice', options: 'd' }]);
   giveToUucp(root);
   t.is(runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'to-leaf.bin'), 'leaf!~/from-hub.bin']).status, 0);
   t.is(runTaylor(UUX, ['-I', hub.conf, '-r', '-', 'leaf!rmail', 'alice'], `${FROM('carol', 'hub')}Subject: tcp i\n\nhi alice\n`).status, 0);
@@ -104,8 +100,7 @@ test.serial('our uucico calls Taylor answering on a socat pty over i: 1 MB from 
     const big = randomBytes(1024 * 1024);
     await fsp.writeFile(path.join(root, 'big.bin'), big);
     const mine = randomBytes(200_000);
-    await writeSpoolData(uucpSpool(site), 'hub', 'D.0003', mine);
-    await writeWorkFile(uucpSpool(site), 'hub', 'N', [{ type: 'S', from: 'D.0003', to: '~/mine.bin', user: 'alice', options: 'C', temp: 'D.0003', mode: 0o644, notify: '' }]);
+    await queueSend(uucpSpool(site), 'hub', 'D.0003', mine, '~/mine.bin');
     giveToUucp(root);
     t.is(runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'big.bin'), 'leaf!~/big.bin']).status, 0);
     const slave = spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-p', 'PTY', '-l']);

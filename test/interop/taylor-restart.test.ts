@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { callSystem, listenTcp } from '../../src/uucp/uucico.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool.js';
+import { queueSend } from '../helpers/uucp-work.js';
 import type { SessionResult } from '../../src/uucp/session.js';
 import { freePort } from '../helpers/site.js';
 import { startLineCutter } from '../helpers/line-cutter.js';
@@ -37,8 +38,7 @@ test.serial('restart, ours → Taylor: the line drops at 400 kB of 1 MiB; the ne
   );
   const spool = path.join(site.spool, 'uucp');
   const big = randomBytes(SIZE);
-  await writeSpoolData(spool, 'hub', 'D.0007', big);
-  await writeWorkFile(spool, 'hub', 'N', [{ type: 'S', from: 'D.0007', to: '~/big.bin', user: 'alice', options: 'C', temp: 'D.0007', mode: 0o644, notify: '' }]);
+  await queueSend(spool, 'hub', 'D.0007', big, '~/big.bin');
   giveToUucp(root);
   try {
     let taylor = await taylorListens(hub, taylorPort);

@@ -8,7 +8,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { openPortEntry } from '../../src/uucp/port/port.js';
 import { answerCall, callSystem, listenTcp } from '../../src/uucp/uucico.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool.js';
+import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus } from '../../src/uucp/status.js';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { maildirMessages, freePort } from '../helpers/site.js';
@@ -93,14 +94,10 @@ test.serial('Taylor calls our TCP listener; both have work: role reversal, files
   await fsp.writeFile(path.join(root, 'to-leaf.bin'), toUs);
   // Our work: 5 MB for Taylor's public directory, and a request for a file there.
   const big = randomBytes(5 * 1024 * 1024);
-  await writeSpoolData(uucpSpool(site), 'hub', 'D.0005', big);
-  const wanted = randomBytes(300_000);
+    const wanted = randomBytes(300_000);
   await fsp.writeFile(path.join(hub.pub, 'wanted.bin'), wanted);
   const ourPub = path.join(site.spool, 'uucppublic');
-  await writeWorkFile(uucpSpool(site), 'hub', 'N', [
-    { type: 'S', from: 'D.0005', to: '~/big.bin', user: 'alice', options: 'C', temp: 'D.0005', mode: 0o644, notify: '' },
-    { type: 'R', from: '~/wanted.bin', to: path.join(ourPub, 'wanted.bin'), user: 'alice', options: 'd' },
-  ]);
+  await queueSend(uucpSpool(site), 'hub', 'D.0005', big, '~/big.bin', [{ type: 'R', from: '~/wanted.bin', to: path.join(ourPub, 'wanted.bin'), user: 'alice', options: 'd' }]);
   giveToUucp(root);
   const q = runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'to-leaf.bin'), 'leaf!~/from-hub.bin']);
   t.is(q.status, 0, q.stderr);
@@ -125,8 +122,7 @@ test.serial('our uucico calls Taylor through a pipe port at 64/7: Taylor has wor
   });
   const { site, ctx, logs } = await ours(`system hub\ntime any\nport type pipe\nport command ${UUCICO} -I ${hub.conf} -l\ncall-login Uleaf\ncall-password pw4\nchat ogin: \\L word: \\P\nprotocol g\ncommands rmail\n`);
   const mine = randomBytes(150_000);
-  await writeSpoolData(uucpSpool(site), 'hub', 'D.0001', mine);
-  await writeWorkFile(uucpSpool(site), 'hub', 'N', [{ type: 'S', from: 'D.0001', to: '~/mine.bin', user: 'alice', options: 'C', temp: 'D.0001', mode: 0o644, notify: '' }]);
+  await queueSend(uucpSpool(site), 'hub', 'D.0001', mine, '~/mine.bin');
   const theirs = randomBytes(120_000);
   await fsp.writeFile(path.join(root, 'theirs.bin'), theirs);
   giveToUucp(root);

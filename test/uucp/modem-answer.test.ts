@@ -7,17 +7,18 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fsp, readdirSync, writeFileSync } from 'node:fs';
+import { promises as fsp, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { makeSite, flags, maildirMessages, UUGATE, type Site } from '../helpers/site.js';
 import { UUCICO, UUXQT, giveToUucp, ptyPair, rmailRuns, runTaylor, taylorInstalled, taylorLog, taylorSite, tempRoot } from '../helpers/taylor.js';
 import { ModemEmulator } from '../helpers/modem-emulator.js';
+import { lockFiles, mailAndCall, modemHubSite } from '../helpers/modem-sites.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { callSystem, uucicoContext } from '../../src/uucp/uucico.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool.js';
+import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus, STATUS } from '../../src/uucp/status.js';
-import { writeWork } from '../daemon/work.js';
 
 test.before(() => {
   const missing = taylorInstalled();
@@ -41,14 +42,6 @@ function leafSite(dev: string, extraSys = ''): Site {
   return leaf;
 }
 
-function hubSite(): Site {
-  const hub = makeSite({ conf: { hostnames: 'hub:hub.example.org', visible_name: 'hub.example.org', uucp_name: 'hub' } });
-  writeFileSync(path.join(hub.uucp, 'sys'), 'system leaf\ncalled-login Uleaf\ncommands rmail\nprotocol g\n');
-  writeFileSync(path.join(hub.uucp, 'passwd'), 'Uleaf pw\n');
-  return hub;
-}
-
-const locks = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('LCK..')) : []);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test.serial('modem: Taylor uucico -l behind the modem: dial, login chat, session, hang-up; mail byte for byte', async (t) => {
@@ -61,10 +54,7 @@ test.serial('modem: Taylor uucico -l behind the modem: dial, login chat, session
   const modem = new ModemEmulator({ device: pty.b, numbers: { '5551234': 'connect' }, remote: { argv: [UUCICO, '-I', hub.conf, '-D', '-q', '-l'] } });
   await modem.start();
   try {
-    const gw = await loadGateway(flags(leaf));
-    await writeWork(gw, 'hub', 'bob');
-    const ctx = await uucicoContext(gw);
-    const r = await callSystem(ctx, 'hub');
+    const { ctx, result: r } = await mailAndCall(leaf);
     t.true(r.ok, `${r.error?.message}\n${modem.log.join('\n')}\n${await taylorLog(hub)}`);
     t.true(modem.log.includes('< ATDT5551234') && modem.log.includes('> CONNECT 9600'));
     for (let i = 0; i < 50 && modem.hangups === 0; i++) await sleep(100);
@@ -75,7 +65,7 @@ test.serial('modem: Taylor uucico -l behind the modem: dial, login chat, session
     const runs = await rmailRuns(hub);
     t.is(runs.length, 1);
     t.is(runs[0]!.toString('latin1'), 'ARGS: [bob]\nFrom alice Fri Nov 27 12:00:00 2026 remote from leaf\nSubject: sched\n\nscheduled\n');
-    t.deepEqual(locks(ctx.lockDir), []);
+    t.deepEqual(lockFiles(ctx.lockDir), []);
   } finally {
     await modem.stop();
     await pty.stop();
@@ -85,7 +75,7 @@ test.serial('modem: Taylor uucico -l behind the modem: dial, login chat, session
 test.serial('modem: carrier lost mid-file; a retry is scheduled, the job stays queued; the next call resumes at the offset', async (t) => {
   const root = await tempRoot('uumodemr-');
   const pty = await ptyPair(root);
-  const hub = hubSite();
+  const hub = modemHubSite('protocol g\n');
   // Short g timeouts: after NO CARRIER nothing answers, and a pty shows no carrier loss.
   const leaf = leafSite(pty.a, 'protocol-parameter g timeout 1\nprotocol-parameter g retries 2\n');
   const SIZE = 300_000;
@@ -94,8 +84,7 @@ test.serial('modem: carrier lost mid-file; a retry is scheduled, the job stays q
   try {
     const ctx = await uucicoContext(await loadGateway(flags(leaf)));
     const big = randomBytes(SIZE);
-    await writeSpoolData(ctx.spoolDir, 'hub', 'D.0009', big);
-    await writeWorkFile(ctx.spoolDir, 'hub', 'N', [{ type: 'S', from: 'D.0009', to: '~/big.bin', user: 'alice', options: 'C', temp: 'D.0009', mode: 0o644, notify: '' }]);
+    await queueSend(ctx.spoolDir, 'hub', 'D.0009', big, '~/big.bin');
     const first = await callSystem(ctx, 'hub');
     t.false(first.ok);
     t.true(modem.log.includes('carrier lost'), modem.log.join('\n'));
@@ -117,7 +106,7 @@ test.serial('modem: carrier lost mid-file; a retry is scheduled, the job stays q
     t.deepEqual(await fsp.readFile(path.join(hub.spool, 'uucppublic/big.bin')), big);
     t.deepEqual(await listPendingWork(ctx.spoolDir, 'hub'), []);
     t.is((await readStatus(ctx.spoolDir, 'hub'))!.code, STATUS.COMPLETE);
-    t.deepEqual(locks(ctx.lockDir), []);
+    t.deepEqual(lockFiles(ctx.lockDir), []);
   } finally {
     await modem.stop();
     await pty.stop();
@@ -127,7 +116,7 @@ test.serial('modem: carrier lost mid-file; a retry is scheduled, the job stays q
 test.serial('modem: uucico -l -p on a modem port: RING, ATA, CONNECT 9600, then the caller logs in and a session runs', async (t) => {
   const root = await tempRoot('uumodema-');
   const pty = await ptyPair(root);
-  const hub = hubSite();
+  const hub = modemHubSite('protocol g\n');
   writeFileSync(path.join(hub.uucp, 'port'), `port modemin\ntype modem\ndevice ${pty.a}\nspeed 9600\n`);
   const answering = spawn(process.execPath, [UUGATE, 'uucico', '-l', '-p', 'modemin', '-x', 'chat'], { env: hub.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -152,17 +141,14 @@ test.serial('modem: uucico -l -p on a modem port: RING, ATA, CONNECT 9600, then 
     const leaf = makeSite({ conf: { smart_path: 'hub' } });
     writeFileSync(path.join(leaf.uucp, 'sys'), `system hub\ntime Any\nport line\ncall-login Uleaf\ncall-password pw\nchat "" \\r\\c ogin:-\\r\\c-ogin: \\L word: \\P\ncommands rmail\nprotocol g\n`);
     writeFileSync(path.join(leaf.uucp, 'port'), `port line\ntype direct\ndevice ${pty.b}\nspeed 9600\n`);
-    const gw = await loadGateway(flags(leaf));
-    await writeWork(gw, 'hub', 'bob');
-    const ctx = await uucicoContext(gw);
-    const r = await callSystem(ctx, 'hub');
+    const { result: r } = await mailAndCall(leaf);
     t.true(r.ok, `${r.error?.message}\n${err}`);
     t.is(r.stats.filesSent, 2);
     t.is(await exited, 0, err);
     const mail = maildirMessages(path.join(hub.spool, 'mail/bob'));
     t.is(mail.length, 1);
     t.true(mail[0]!.endsWith('Subject: sched\n\nscheduled\n'));
-    t.deepEqual(locks(path.join(hub.spool, 'uucp')), [], 'the answering side left no LCK files');
+    t.deepEqual(lockFiles(path.join(hub.spool, 'uucp')), [], 'the answering side left no LCK files');
   } finally {
     if (answering.exitCode === null) answering.kill('SIGTERM');
     await pty.stop();

@@ -4,15 +4,15 @@
 // DIALTONE record a failed call with a retry; bad devices, chat syntax errors
 // and a dead modem give precise reasons.
 import test from 'ava';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeSite, flags, maildirMessages, UUGATE, type Site } from '../helpers/site.js';
 import { ptyPair, tempRoot, SOCAT } from '../helpers/taylor.js';
 import { ModemEmulator } from '../helpers/modem-emulator.js';
+import { lockFiles, mailAndCall, modemHubSite } from '../helpers/modem-sites.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { callSystem, uucicoContext } from '../../src/uucp/uucico.js';
 import { readStatus, STATUS } from '../../src/uucp/status.js';
-import { writeWork } from '../daemon/work.js';
 
 const DIAL = `dialer hayes
 chat "" ATZ OK ATDT\\T CONNECT
@@ -34,13 +34,6 @@ dialer broken
 chat "" ATZ OK ATDT\\q CONNECT
 `;
 
-function hubSite(): Site {
-  const hub = makeSite({ conf: { hostnames: 'hub:hub.example.org', visible_name: 'hub.example.org', uucp_name: 'hub' } });
-  writeFileSync(path.join(hub.uucp, 'sys'), 'system leaf\ncalled-login Uleaf\ncommands rmail\n');
-  writeFileSync(path.join(hub.uucp, 'passwd'), 'Uleaf pw\n');
-  return hub;
-}
-
 function leafSite(devA: string, devDead: string): Site {
   const leaf = makeSite({ conf: { smart_path: 'hub' } });
   const sys = (name: string, port: string, phone: string): string =>
@@ -59,13 +52,12 @@ function leafSite(devA: string, devDead: string): Site {
   return leaf;
 }
 
-const locks = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('LCK..')) : []);
 const haveSocat = existsSync(SOCAT);
 
 (haveSocat ? test.serial : test.skip)('modem: dial, CONNECT, login, session with uucico -l behind the modem, +++ATH hang-up', async (t) => {
   const root = await tempRoot('uumodem-');
   const pty = await ptyPair(root);
-  const hub = hubSite();
+  const hub = modemHubSite();
   const leaf = leafSite(pty.a, '/nonexistent');
   const modem = new ModemEmulator({
     device: pty.b,
@@ -74,10 +66,7 @@ const haveSocat = existsSync(SOCAT);
   });
   await modem.start();
   try {
-    const gw = await loadGateway(flags(leaf));
-    await writeWork(gw, 'hub', 'bob');
-    const ctx = await uucicoContext(gw);
-    const r = await callSystem(ctx, 'hub');
+    const { ctx, result: r } = await mailAndCall(leaf);
     t.true(r.ok, `${r.error?.message}\n${modem.log.join('\n')}`);
     t.is(r.stats.filesSent, 2, 'data and execute file');
     t.true(modem.log.includes('< ATZ'));
@@ -90,7 +79,7 @@ const haveSocat = existsSync(SOCAT);
     t.is(mail.length, 1);
     t.true(mail[0]!.endsWith('Subject: sched\n\nscheduled\n'));
     t.like(await readStatus(ctx.spoolDir, 'hub'), { code: STATUS.COMPLETE, retries: 0 });
-    t.deepEqual(locks(ctx.lockDir), [], 'no LCK.. left for the system or the device');
+    t.deepEqual(lockFiles(ctx.lockDir), [], 'no LCK.. left for the system or the device');
 
     // BUSY and NO DIALTONE: a failed call, the modem's answer, a retry in the status file.
     for (const [sys, said] of [['busy', 'BUSY'], ['nodial', 'NO DIALTONE']] as const) {
@@ -107,7 +96,7 @@ const haveSocat = existsSync(SOCAT);
       const again = await callSystem(ctx, sys);
       t.is(again.skipped, 'retry time not reached');
     }
-    t.deepEqual(locks(ctx.lockDir), []);
+    t.deepEqual(lockFiles(ctx.lockDir), []);
   } finally {
     await modem.stop();
     await pty.stop();
@@ -136,7 +125,7 @@ const haveSocat = existsSync(SOCAT);
     t.is(st.code, STATUS.DIAL_FAILED);
     t.regex(st.text, /timed out waiting for "OK"/);
     t.true(modem.log.some((l) => l.includes('ATZ')), 'ATZ reached the modem');
-    t.deepEqual(locks(ctx.lockDir), []);
+    t.deepEqual(lockFiles(ctx.lockDir), []);
   } finally {
     await modem.stop();
     await pty.stop();
