@@ -17,7 +17,8 @@ import type { LocationFlags } from '../runtime/gateway.js';
 
 export function registerBsmtpCommands(program: Command): void {
   withLocationFlags(program.command('rsmtp'))
-    .description('read a batch of SMTP transactions (BSMTP) on standard input and queue each message')
+    .alias('rgsmtp')
+    .description('read a batch of SMTP transactions (BSMTP, plain or gzip) on standard input and queue each message')
     .action(async (opts: LocationFlags) => {
       process.exitCode = await rsmtpCommand(opts);
     });
@@ -76,8 +77,10 @@ export async function rsmtpCommand(opts: LocationFlags): Promise<number> {
   const { loadGateway } = await import('../runtime/gateway.js');
   const { readBsmtp, bsmtpExitCode, formatProblems } = await import('../smtp/bsmtp-reader.js');
   const { deliverAccepted } = await import('../runtime/after-accept.js');
+  const { unpackBatch } = await import('../smtp/bsmtp-gzip.js');
   const gw = await loadGateway(opts);
-  const s = await readBsmtp(gw, await readStdin(), { origin: 'rsmtp', receivedFrom: process.env.UU_MACHINE });
+  const batch = await unpackBatch(await readStdin(), 'standard input');
+  const s = await readBsmtp(gw, batch, { origin: 'rsmtp', receivedFrom: process.env.UU_MACHINE });
   process.stderr.write(formatProblems(s));
   for (const p of s.problems) gw.log.log({ event: 'failed', sender: p.sender, reason: `rsmtp line ${p.line}: ${p.what}` });
   const ids = [...s.accepted, ...s.bounces];

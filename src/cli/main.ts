@@ -3,12 +3,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { reportAndExit } from './run.js';
-import { GatewayError, EX } from '../util/errors.js';
 
-/** Commands that later work will provide: they say so and exit 78, never pretend. */
-const NOT_BUILT: Record<string, string> = {};
-
-export const LINK_NAMES = ['rmail', 'rsmtp', 'sendmail', 'mailq', 'runq', 'uucico', 'uuxqt', 'uux', 'uustat'];
+export const LINK_NAMES = ['rmail', 'rsmtp', 'rgsmtp', 'sendmail', 'mailq', 'runq', 'uucico', 'uuxqt', 'uux', 'uustat'];
 
 export async function buildProgram(): Promise<Command> {
   const { Command: Program } = await import('commander');
@@ -17,19 +13,13 @@ export async function buildProgram(): Promise<Command> {
   const { registerUuxCommands } = await import('./uux-commands.js');
   const { registerRouteCommands } = await import('./route-commands.js');
   const { registerBsmtpCommands } = await import('./bsmtp-commands.js');
-  const { usageExits, withLocationFlags } = await import('./command-flags.js');
+  const { usageExits } = await import('./command-flags.js');
   const program = new Program('uugate').description('UUCP-oriented store-and-forward mail gateway');
   registerMailCommands(program);
   registerUucicoCommand(program);
   registerUuxCommands(program);
   registerRouteCommands(program);
   registerBsmtpCommands(program);
-  for (const [name, what] of Object.entries(NOT_BUILT)) {
-    if (program.commands.some((c) => c.name() === name)) continue;
-    withLocationFlags(program.command(name).description(`${what} (not built yet)`).allowUnknownOption().argument('[args...]')).action(() => {
-      throw new GatewayError(`${name} (${what}) is not built yet`, { exitCode: EX.CONFIG });
-    });
-  }
   return usageExits(program);
 }
 

@@ -43,6 +43,8 @@ const SPECS = {
   bsmtp_batch_max: { parse: int, default: 100 },
   bsmtp_batch_bytes: { parse: int, default: 1024 * 1024 },
   bsmtp_crlf: { parse: bool, default: false, boolean: true },
+  bsmtp_gzip: { parse: list, default: [] as string[] },
+  bsmtp_gzip_command: { parse: str, default: 'rgsmtp' },
   // The LAN SMTP server (src/smtp/server.ts) and client transport (src/deliver/smtp.ts).
   smtp_listen: { parse: parseListen, default: [{ host: '127.0.0.1', port: 2525 }] as ListenAddress[] },
   rcpt_domains: { parse: list, default: [] as string[] },

@@ -23,11 +23,15 @@
 //   <path> as in the uux transport's From_ line (smail's uucp flag), and the null
 //   sender stays `<>`.
 // - Lines end in LF, or CRLF with `bsmtp_crlf`.
+// - Neighbours in `bsmtp_gzip` get the batch gzip'd, queued as `bsmtp_gzip_command`
+//   (default `rgsmtp`, the usual name for gzip batches; a uugate peer reads them
+//   under any batch name).
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 import { isNullAddress } from '../address/parse.js';
 import { fsyncDir, mkdirp } from '../util/durable.js';
 import { badBsmtpAddress, bsmtpBatch, bsmtpTransaction } from '../smtp/bsmtp-writer.js';
+import { packBatch } from '../smtp/bsmtp-gzip.js';
 import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER, type UuxContext } from './uux.js';
 import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 import { carriable, findNeighbour } from './uucp-neighbour.js';
@@ -36,9 +40,10 @@ export const BSMTP_COMMAND = 'rsmtp';
 
 /** Whether mail for UUCP neighbour `sys` goes as BSMTP (the `bsmtp_neighbors` setting). */
 export function usesBsmtp(cfg: { bsmtp_neighbors: string[] }, sys: string): boolean {
-  const s = sys.toLowerCase();
-  return cfg.bsmtp_neighbors.some((n) => n.toLowerCase() === s);
+  return listed(cfg.bsmtp_neighbors, sys);
 }
+
+const listed = (names: string[], sys: string): boolean => names.some((n) => n.toLowerCase() === sys.toLowerCase());
 
 /** The envelope sender as written in MAIL FROM for a UUCP neighbour. */
 export function bsmtpSender(sender: string, cfg: UuxContext['cfg']): string {
@@ -126,15 +131,16 @@ export function createBsmtpTransport(ctx: UuxContext): BsmtpTransport {
   async function sendBatch(sys: string, file: string): Promise<string> {
     const { queueExecution } = await import('../uucp/uux.js');
     const body = await fsp.readFile(file);
-    const noHelo = ctx.cfg.bsmtp_no_helo.some((n) => n.toLowerCase() === sys.toLowerCase());
+    const noHelo = listed(ctx.cfg.bsmtp_no_helo, sys);
     const data = bsmtpBatch([body], { crlf: ctx.cfg.bsmtp_crlf, helo: noHelo ? undefined : ctx.cfg.uucp_name });
+    const gzipped = listed(ctx.cfg.bsmtp_gzip, sys);
     const q = await queueExecution({
       spoolDir: uucpSpoolDir(ctx.loc),
       system: sys,
       localName: ctx.cfg.uucp_name,
-      command: BSMTP_COMMAND,
+      command: gzipped ? ctx.cfg.bsmtp_gzip_command : BSMTP_COMMAND,
       args: [],
-      stdin: data,
+      stdin: gzipped ? await packBatch(data) : data,
       grade: UUX_MAIL_GRADE,
       requester: UUX_REQUESTER,
     });

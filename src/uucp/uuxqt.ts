@@ -13,7 +13,8 @@
 //    `ALL` allows anything), matched by name or by a full path listed there.
 // 5. rmail runs in-process: inject/rmail.ts accepts the message (From_ lines give
 //    the sender) and the queue delivers it after the run; so does rsmtp, through
-//    smtp/bsmtp-reader.ts (see runRsmtp). Other commands run as programs from the system's
+//    smtp/bsmtp-reader.ts (see runRsmtp), and so do rgsmtp, rcsmtp and rbsmtp
+//    (gzip batches are unpacked by smtp/bsmtp-gzip.ts). Other commands run as programs from the system's
 //    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
 //    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
 //    a name are linked there), environment PATH, UU_MACHINE, UU_USER only.
@@ -33,6 +34,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accept, type Gateway } from '../runtime/gateway.js';
+import { BATCH_COMMANDS, unpackBatch } from '../smtp/bsmtp-gzip.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { rmail } from '../inject/rmail.js';
 import { rfc5322Date } from '../message/date.js';
@@ -190,7 +192,7 @@ async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
   gw.log.log({ event: 'failed', reason: `${what}: ${outcome.reason}` });
   const wantMail = !!mailTo && (!x.noMail || !!x.mailOnFail);
   if (wantMail) {
-    const input = x.command![0] === 'rmail' || x.command![0] === 'rsmtp' || x.returnInput ? await readInput(job, x) : undefined;
+    const input = x.command![0] === 'rmail' || BATCH_COMMANDS.has(x.command![0]) || x.returnInput ? await readInput(job, x) : undefined;
     const sent = await sendFailure(job, x, mailTo!, outcome, input);
     if (sent.kind === 'temp') {
       summary.deferred++;
@@ -307,7 +309,7 @@ async function execute(job: Job, x: ExecFile): Promise<Outcome> {
   if (x.stdin !== undefined && !isDataName(x.stdin))
     return { kind: 'fail', reason: `standard input "${x.stdin}" is not a file in the spool` };
   if (cmd === 'rmail') return runRmail(job, x, args);
-  if (cmd === 'rsmtp') return runRsmtp(job, x);
+  if (BATCH_COMMANDS.has(cmd)) return runRsmtp(job, x);
   if (x.stdout) return { kind: 'fail', reason: `sending standard output (O ${x.stdout.file}${x.stdout.system ? ` ${x.stdout.system}` : ''}) is not supported` };
   return runProgram(job, x, cmd, entry, args);
 }
@@ -340,7 +342,7 @@ async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome>
 }
 
 /**
- * rsmtp in-process: the batch is read by smtp/bsmtp-reader.ts. Refused recipients
+ * rsmtp (and rgsmtp & co.) in-process: the batch, unpacked if gzip'd, is read by smtp/bsmtp-reader.ts. Refused recipients
  * and messages were bounced to their own senders, so the request is done ("ok")
  * unless nothing in it could be read or reported (then the requester is told).
  * A temporary failure keeps only the unacknowledged rest of the batch: the I
@@ -353,6 +355,11 @@ async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
     data = await readInput(job, x);
   } catch (err) {
     return { kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` };
+  }
+  try {
+    data = await unpackBatch(data, x.stdin);
+  } catch (err) {
+    return { kind: 'fail', reason: `${x.command![0]}: ${(err as Error).message}` };
   }
   const s = await readBsmtp(job.gw, data, { origin: 'rsmtp', receivedFrom: job.sys });
   const ids = [...s.accepted, ...s.bounces];
