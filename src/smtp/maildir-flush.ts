@@ -18,7 +18,9 @@
 //              14 days as maildirsmtp's -t 1209600, is bounced instead);
 //        5xx → bounced to its Return-Path sender (through the caller's bounce
 //              hook, i.e. our queue) and then removed.
-//      A connection that fails or breaks leaves the remaining messages in place.
+//      A connection that fails leaves the remaining messages in place; one that
+//      breaks mid-flush is opened again for the rest as long as the last
+//      session decided at least one message (maildirserial's loop).
 //   4. The maildir is locked against a concurrent flush: `.maildir2smtp.lock` in
 //      the maildir, created O_EXCL, holding the pid; a lock whose process is gone
 //      is taken over.
@@ -282,7 +284,6 @@ const code = (reply: string): number => Number(reply.slice(0, 3)) || 0;
 // ---------------------------------------------------------------- the flush
 
 export async function flushMaildir(o: FlushOptions): Promise<FlushResult> {
-  const now = o.now ?? Date.now;
   const result: FlushResult = { sent: [], deferred: [], bounced: [], lines: [] };
   const say = (line: string): void => {
     result.lines.push(line);
@@ -290,55 +291,83 @@ export async function flushMaildir(o: FlushOptions): Promise<FlushResult> {
   };
   const lock = await lockMaildir(o.maildir);
   try {
-    const messages = await scanMaildir(o.maildir, o.prefix, now());
-    if (!messages.length) return result;
-    let client: SmtpClient | undefined;
-    const port = o.port ?? 25;
-    try {
-      client = await SmtpClient.connect(o.host, port, o.readTimeout ?? 81_000, o.readTimeout ?? 81_000, o.writeTimeout ?? 73_000);
-      const greeting = await client.reply();
-      if (code(greeting) !== 220) throw new Error(`greeting: ${greeting}`);
-      let hello = await client.command(`EHLO ${o.helo}`);
-      if (code(hello) !== 250) hello = await client.command(`HELO ${o.helo}`);
-      if (code(hello) !== 250) throw new Error(`HELO ${o.helo}: ${hello}`);
-    } catch (err) {
-      client?.close();
-      result.connectError = `cannot talk to ${o.host}:${port}: ${(err as Error).message}`;
-      result.deferred.push(...messages.map((m) => m.name));
-      say(result.connectError);
-      return result;
-    }
-    const ip = client.remoteAddress;
-    let i = 0;
-    try {
-      for (; i < messages.length; i++) {
-        const m = messages[i];
-        const reply = await sendOne(client, m, i > 0);
-        say(`${m.name}: ${ip} to: ${m.recipient} said: ${reply}`);
-        const c = code(reply);
-        if (c >= 200 && c < 300) {
-          await removeMessage(m);
-          result.sent.push(m.name);
-        } else if (c >= 500 || (c >= 400 && now() - m.mtime > (o.lifetime ?? 1209600) * 1000)) {
-          await o.bounce(m, c >= 500 ? reply : `${reply} (and the message has been waiting too long)`);
-          await removeMessage(m);
-          result.bounced.push(m.name);
-        } else {
-          result.deferred.push(m.name);
-        }
+    let rest = await scanMaildir(o.maildir, o.prefix, (o.now ?? Date.now)());
+    // maildirserial's rule: a broken session is followed by another while the
+    // last one got at least one message decided.
+    for (let round = 0; rest.length; round++) {
+      const done = await session(o, rest, result, say);
+      if (done === undefined) {
+        if (round === 0) result.connectError = result.lines.at(-1);
+        result.deferred.push(...rest.map((m) => m.name));
+        break;
       }
-      await client.command('QUIT').catch(() => undefined);
-    } catch (err) {
-      // The session broke: this message and the rest stay for the next flush.
-      const rest = messages.slice(i);
-      say(`${rest[0]?.name ?? ''}: ${ip} connection lost: ${(err as Error).message}`);
-      result.deferred.push(...rest.map((m) => m.name));
-    } finally {
-      client.close();
+      rest = rest.slice(done.decided);
+      if (!done.broken || done.decided === 0) {
+        result.deferred.push(...rest.map((m) => m.name));
+        break;
+      }
     }
     return result;
   } finally {
     await lock.release();
+  }
+}
+
+/** Connects and says EHLO (HELO if refused); undefined (and said why) when that fails. */
+async function openSession(o: FlushOptions, say: (line: string) => void): Promise<SmtpClient | undefined> {
+  const port = o.port ?? 25;
+  let client: SmtpClient | undefined;
+  try {
+    client = await SmtpClient.connect(o.host, port, o.readTimeout ?? 81_000, o.readTimeout ?? 81_000, o.writeTimeout ?? 73_000);
+    const greeting = await client.reply();
+    if (code(greeting) !== 220) throw new Error(`greeting: ${greeting}`);
+    let hello = await client.command(`EHLO ${o.helo}`);
+    if (code(hello) !== 250) hello = await client.command(`HELO ${o.helo}`);
+    if (code(hello) !== 250) throw new Error(`HELO ${o.helo}: ${hello}`);
+    return client;
+  } catch (err) {
+    client?.close();
+    say(`cannot talk to ${o.host}:${port}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * One SMTP session over `messages` in order: how many were decided (sent,
+ * bounced or deferred by a reply) and whether the session broke before the end;
+ * undefined when no session could be opened.
+ */
+async function session(o: FlushOptions, messages: MaildirMessage[], result: FlushResult, say: (line: string) => void): Promise<{ decided: number; broken: boolean } | undefined> {
+  const client = await openSession(o, say);
+  if (!client) return undefined;
+  const ip = client.remoteAddress;
+  let i = 0;
+  try {
+    for (; i < messages.length; i++) await decide(o, messages[i], await sendOne(client, messages[i], i > 0), ip, result, say);
+    await client.command('QUIT').catch(() => undefined);
+    return { decided: i, broken: false };
+  } catch (err) {
+    // The session broke: this message and the rest stay for another session.
+    say(`${messages[i]?.name ?? ''}: ${ip} connection lost: ${(err as Error).message}`);
+    return { decided: i, broken: true };
+  } finally {
+    client.close();
+  }
+}
+
+/** Acts on the reply that decided message m: remove (2xx), bounce and remove (5xx, or 4xx too old), keep (4xx). */
+async function decide(o: FlushOptions, m: MaildirMessage, reply: string, ip: string, result: FlushResult, say: (line: string) => void): Promise<void> {
+  say(`${m.name}: ${ip} to: ${m.recipient} said: ${reply}`);
+  const c = code(reply);
+  if (c >= 200 && c < 300) {
+    await removeMessage(m);
+    result.sent.push(m.name);
+  } else if (c >= 500 || (c >= 400 && (o.now ?? Date.now)() - m.mtime > (o.lifetime ?? 1209600) * 1000)) {
+    await o.bounce(m, c >= 500 ? reply : `${reply} (and the message has been waiting too long)`);
+    await removeMessage(m);
+    result.bounced.push(m.name);
+  } else {
+    result.deferred.push(m.name);
   }
 }
 

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { makeSite, run, UUGATE, freePort, type Site } from '../helpers/site.js';
@@ -155,6 +156,74 @@ test.serial('no server: every message stays, exit 75', async (t) => {
   t.is(r.code, 75);
   t.regex(r.stdout, /cannot talk to 127\.0\.0\.1:\d+/);
   t.is(files(maildir).length, 1);
+});
+
+/**
+ * A scripted SMTP server: accepts every message, but drops the connection at the
+ * MAIL of message `perSession` + 1 of a session. Counts sessions and messages.
+ */
+async function droppingServer(perSession: number): Promise<{ port: number; sessions: () => number; received: string[]; close: () => void }> {
+  const received: string[] = [];
+  let sessions = 0;
+  const server = net.createServer((sock) => {
+    sessions++;
+    let inSession = 0;
+    let data: string | undefined;
+    let buf = '';
+    sock.write('220 test ESMTP\r\n');
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('latin1');
+      for (let nl = buf.indexOf('\r\n'); nl >= 0; nl = buf.indexOf('\r\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        if (data !== undefined) {
+          if (line !== '.') data += `${line}\n`;
+          else {
+            received.push(data);
+            data = undefined;
+            inSession++;
+            sock.write('250 ok\r\n');
+          }
+        } else if (line.startsWith('MAIL') && inSession === perSession) return void sock.destroy();
+        else if (line === 'DATA') {
+          data = '';
+          sock.write('354 go\r\n');
+        } else sock.write(line === 'QUIT' ? '221 bye\r\n' : '250 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, sessions: () => sessions, received, close: () => server.close() };
+}
+
+test.serial('a session that breaks mid-flush is opened again while it makes progress (maildirserial): all sent, exit 0', async (t) => {
+  const maildir = path.join(mkdtempSync(path.join(os.tmpdir(), 'uugate-md-')), 'md');
+  for (let i = 0; i < 5; i++) await deliverToMaildir(maildir, [Buffer.from(`Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nmessage ${i}\n`)]);
+  const srv = await droppingServer(2);
+  try {
+    const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${srv.port}`, 'leaf']);
+    t.is(r.code, 0, r.stdout + r.stderr);
+    t.is(srv.sessions(), 3);
+    t.is((r.stdout.match(/connection lost/g) ?? []).length, 2);
+    t.deepEqual(srv.received.map((m) => m.trim().split('\n').at(-1)).sort(), [0, 1, 2, 3, 4].map((i) => `message ${i}`));
+    t.deepEqual(files(maildir), []);
+  } finally {
+    srv.close();
+  }
+});
+
+test.serial('a session that breaks before deciding anything is not retried: everything stays, exit 75', async (t) => {
+  const maildir = path.join(mkdtempSync(path.join(os.tmpdir(), 'uugate-md-')), 'md');
+  for (let i = 0; i < 3; i++) await deliverToMaildir(maildir, [Buffer.from(`Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nmessage ${i}\n`)]);
+  const srv = await droppingServer(0);
+  try {
+    const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${srv.port}`, 'leaf']);
+    t.is(r.code, 75, r.stdout + r.stderr);
+    t.is(srv.sessions(), 1);
+    t.is(files(maildir).length, 3);
+  } finally {
+    srv.close();
+  }
 });
 
 test.serial('maildir2bsmtp: the maildir as a BSMTP batch that uugate rsmtp reads back', async (t) => {
