@@ -23,6 +23,7 @@ const SPECS = {
   queue_interval: { parse: duration, default: 15 * 60 },
   queue_concurrency: { parse: int, default: 4 },
   local_delivery: { parse: str, default: '' },
+  extension_delimiter: { parse: str, default: '-' },
   log_json: { parse: bool, default: false, boolean: true },
   message_size_limit: { parse: int, default: 50 * 1024 * 1024 },
   // The daemon's UUCP call scheduler (src/daemon/call-scheduler.ts).

@@ -25,13 +25,39 @@ export async function expandLocal(ctx: DirectorContext, address: string): Promis
   });
 }
 
-/** A user's .forward: config/forward/USER, else `.forward` inside the user's maildir. */
-function forwardPath(cfg: MailConfig, user: string): string | null {
-  if (!/^[\w.-]+$/.test(user)) return null;
-  const own = path.join(cfg.configDir, 'forward', user.toLowerCase());
-  const u = cfg.users.get(user.toLowerCase());
-  const inMaildir = u?.kind === 'maildir' ? path.join(u.destination, '.forward') : null;
-  return statSync(own, { throwIfNoEntry: false })?.isFile() ? own : inMaildir;
+/**
+ * A name's forward file: config/forward/NAME, else `.forward` inside the user's
+ * maildir, else (for USER-EXT, qmail style) the nearest USER-…-default rule.
+ */
+function forwardPath(cfg: MailConfig, name: string): string | null {
+  if (!/^[\w.-]+$/.test(name)) return null;
+  const lname = name.toLowerCase();
+  const own = path.join(cfg.configDir, 'forward', lname);
+  if (isFile(own)) return own;
+  const u = cfg.users.get(lname);
+  if (u) return u.kind === 'maildir' ? path.join(u.destination, '.forward') : null;
+  return extensionRule(cfg, lname);
+}
+
+const isFile = (p: string): boolean => !!statSync(p, { throwIfNoEntry: false })?.isFile();
+
+/**
+ * qmail-style extension addresses: USER-A-B (USER in config/users, `-` being
+ * `extension_delimiter`) is handled by config/forward/USER-A-default, else
+ * USER-default, as qmail tries .qmail-a-default then .qmail-default. Without
+ * such a rule the address stays unknown: the feature costs nothing until a user
+ * writes one.
+ */
+function extensionRule(cfg: MailConfig, lname: string): string | null {
+  const d = cfg.extension_delimiter;
+  const at = d ? lname.indexOf(d) : -1;
+  if (at <= 0 || !cfg.users.has(lname.slice(0, at))) return null;
+  const parts = lname.split(d);
+  for (let keep = parts.length - 1; keep >= 1; keep--) {
+    const rule = path.join(cfg.configDir, 'forward', [...parts.slice(0, keep), 'default'].join(d));
+    if (isFile(rule)) return rule;
+  }
+  return null;
 }
 
 /** Routes a local part: expansion for envelope addresses, then users, programs, files. */

@@ -69,6 +69,28 @@ test('a .forward in config/forward redirects a user; programs from it are refuse
   t.true(alice.some((m) => /Delivered-To: alice@/.test(m) && /hello\n$/.test(m)));
 });
 
+test('extension addresses (qmail style): bob-a-b uses forward/bob-a-default, else bob-default; no rule, no mailbox', async (t) => {
+  const site = makeSite();
+  mkdirSync(path.join(site.config, 'forward'));
+  writeFileSync(path.join(site.config, 'forward', 'bob-default'), '\\bob\n');
+  writeFileSync(path.join(site.config, 'forward', 'bob-lists-default'), 'alice\n');
+  for (const rcpt of ['bob-news', 'bob-lists-uucp', 'Bob-Lists-Linux']) {
+    const r = await run(site, ['rmail', rcpt], FROM);
+    t.is(r.code, 0, `${rcpt}: ${r.stderr}`);
+  }
+  t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 1, 'bob-news through bob-default into bob\'s own mailbox');
+  t.is(maildirMessages(path.join(site.spool, 'mail/alice')).length, 2, 'both bob-lists-* through bob-lists-default');
+  const route = await run(site, ['route', 'bob-lists-uucp']);
+  t.regex(route.stdout, /forward.*bob-lists-default/);
+  const none = await run(site, ['rmail', 'carol-x'], FROM);
+  t.is(none.code, 67, 'carol has no extension rule');
+  t.regex(none.stderr, /unknown local user "carol-x"/);
+  const off = makeSite({ conf: { extension_delimiter: '' }, files: {} });
+  mkdirSync(path.join(off.config, 'forward'));
+  writeFileSync(path.join(off.config, 'forward', 'bob-default'), 'bob\n');
+  t.is((await run(off, ['rmail', 'bob-news'], FROM)).code, 67, 'extension_delimiter empty: off');
+});
+
 test('uugate route shows the expansion tree and exits 67 for an unknown user', async (t) => {
   const site = makeSite({ files: { aliases: 'team: alice, bob\n' } });
   const r = await run(site, ['route', 'team', 'nosuch']);
