@@ -24,7 +24,10 @@ export interface ChatOptions {
   fail?: string[];
   login?: string;
   password?: string;
+  /** \D: the phone number as written (dial.ts turns `=` and `-` into the dialer's strings). */
   phone?: string;
+  /** \T: the number after dialcode translation; \D's when absent. */
+  dialPhone?: string;
   /** Sends a line break (serial ports); ignored when absent. */
   sendBreak?: () => Promise<void>;
   trace?: Trace;
@@ -135,7 +138,7 @@ function simpleEscape(s: string, i: number): { text: string; end: number } | und
 }
 
 /** Turns a send string into actions (bytes, delays, breaks), with the final CR unless \c. */
-export function expandSend(s: string, o: Pick<ChatOptions, 'login' | 'password' | 'phone' | 'delayScale'>): SendAction[] {
+export function expandSend(s: string, o: Pick<ChatOptions, 'login' | 'password' | 'phone' | 'dialPhone' | 'delayScale'>): SendAction[] {
   if (s === '""') return [];
   if (s === 'EOT') return [{ bytes: Buffer.from('\x04\r', 'latin1') }];
   if (s === 'BREAK') return [{ brk: true }];
@@ -161,7 +164,8 @@ export function expandSend(s: string, o: Pick<ChatOptions, 'login' | 'password' 
       case 'K': flush(); actions.push({ brk: true }); continue;
       case 'L': text += o.login ?? ''; continue;
       case 'P': text += o.password ?? ''; continue;
-      case 'D': case 'T': text += o.phone ?? ''; continue;
+      case 'D': text += o.phone ?? ''; continue;
+      case 'T': text += o.dialPhone ?? o.phone ?? ''; continue;
       case 'e': case 'E': case 'M': case 'm': continue;
     }
     const esc = simpleEscape(s, i);

@@ -141,6 +141,8 @@ export interface UucpConfig {
   passwd: Map<string, string>;
   /** system -> { login, password }, from `call`. */
   call: Map<string, { login: string; password: string }>;
+  /** dialcode -> digits, from `dialcode`. */
+  dialcodes: Map<string, string>;
   warnings: string[];
   /** Looks a system up by name or alias, allowing 7/14-character truncation. */
   findSystem(name: string): UucpSystem | undefined;
@@ -487,6 +489,7 @@ export function parsePortFile(text: string, file: string, warnings: string[]): U
 
 // ---------------------------------------------------------------- dial file
 
+// dialtone and pause are read from the raw entry by dial.ts (dialNumbers).
 const DIAL_RAW_ONLY = new Set([
   'dialtone', 'pause', 'carrier', 'carrier-wait', 'chat-seven-bit', 'chat-program',
   'complete-chat-timeout', 'complete-chat-fail', 'complete-chat-seven-bit', 'complete-chat-program',
@@ -529,15 +532,23 @@ export function parseDialFile(text: string, file: string, warnings: string[]): U
 
 // ---------------------------------------------------------------- passwd, call, config
 
-/** `login password` lines. */
-export function parsePasswdFile(text: string, file: string): Map<string, string> {
+/** `key value` lines; `missing` words the error for a key alone on its line. */
+function parsePairs(text: string, file: string, missing: (key: string) => string): Map<string, string> {
   const m = new Map<string, string>();
   for (const l of splitConfigLines(text, file)) {
-    if (l.args.length < 1) throw configError(l.where, `missing password for login "${l.keyword}"`);
+    if (l.args.length < 1) throw configError(l.where, missing(l.keyword));
     m.set(l.keyword, l.args[0]);
   }
   return m;
 }
+
+/** `login password` lines. */
+export const parsePasswdFile = (text: string, file: string): Map<string, string> =>
+  parsePairs(text, file, (login) => `missing password for login "${login}"`);
+
+/** Taylor's `dialcode` file: `CODE digits` lines (\T turns phone `NY5551234` into the digits for NY + 5551234). */
+export const parseDialcodeFile = (text: string, file: string): Map<string, string> =>
+  parsePairs(text, file, (code) => `missing the digits for dialcode "${code}"`);
 
 /** `system login password` lines. */
 export function parseCallFile(text: string, file: string): Map<string, { login: string; password: string }> {
@@ -605,8 +616,8 @@ async function readOptional(file: string): Promise<string | undefined> {
 export async function loadUucpConfig(dir: string): Promise<UucpConfig> {
   const warnings: string[] = [];
   const f = (n: string): string => path.join(dir, n);
-  const [sysT, portT, dialT, passwdT, callT, mainT] = await Promise.all(
-    ['sys', 'port', 'dial', 'passwd', 'call', 'config'].map((n) => readOptional(f(n))),
+  const [sysT, portT, dialT, passwdT, callT, mainT, dialcodeT] = await Promise.all(
+    ['sys', 'port', 'dial', 'passwd', 'call', 'config', 'dialcode'].map((n) => readOptional(f(n))),
   );
   const main = mainT !== undefined ? parseMainConfig(mainT, f('config'), warnings) : {};
   const call = callT !== undefined ? parseCallFile(callT, f('call')) : new Map<string, { login: string; password: string }>();
@@ -668,6 +679,7 @@ export async function loadUucpConfig(dir: string): Promise<UucpConfig> {
     dialers,
     passwd,
     call,
+    dialcodes: dialcodeT !== undefined ? parseDialcodeFile(dialcodeT, f('dialcode')) : new Map(),
     warnings,
     findSystem: (name: string) => findSystem(systems, name),
   };

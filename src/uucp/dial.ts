@@ -10,7 +10,11 @@
 //   abort \d\d+++\d\dATH\r\c
 //   dtr-toggle true true
 //
-// `chat` runs with \T (and \D) = the sys entry's `phone`; a `chat-fail` string
+// `chat` runs with \D = the sys entry's `phone` and \T = the same after dialcode
+// translation (a leading alphabetic code looked up in uucp/dialcode: `NY5551234`
+// with `NY 1=212` dials 1=2125551234); in both, `=` (wait for a secondary dial
+// tone) and `-` (pause) become the dialer's `dialtone` and `pause` strings, a
+// comma by default, as in Taylor UUCP. A `chat-fail` string
 // ends the dial with that string as the reason (BUSY, NO CARRIER, NO
 // DIALTONE, NO ANSWER, ERROR), a timeout with the expect string it waited for.
 // `complete` / `abort` are send strings (`complete-chat` / `abort-chat` whole
@@ -38,6 +42,8 @@ export class DialError extends GatewayError {
 
 export interface DialOptions {
   phone?: string;
+  /** uucp/dialcode: code -> digits. */
+  dialcodes?: Map<string, string>;
   trace?: Trace;
   /** Drops (false) or raises (true) DTR; resolves false when the line cannot (a pty). */
   setDtr?: (on: boolean) => Promise<boolean>;
@@ -79,13 +85,24 @@ async function toggleDtr(d: UucpDialer, o: DialOptions): Promise<void> {
   } else o.trace?.log('chat', 'dtr-toggle: this line has no DTR control (a pty?); skipped');
 }
 
+/** The numbers \D (`phone`) and \T (`dialPhone`) send; see the header. An unknown dialcode is dialed as written. */
+export function dialNumbers(phone: string | undefined, d: UucpDialer, codes: Map<string, string>, trace?: Trace): { phone?: string; dialPhone?: string } {
+  if (phone === undefined) return {};
+  const dialerString = (key: string): string => d.raw[key]?.at(-1)?.join(' ') ?? ',';
+  const tones = (n: string): string => n.replace(/[=-]/g, (c) => dialerString(c === '=' ? 'dialtone' : 'pause'));
+  const [, code, rest] = /^([A-Za-z]+)(.*)$/.exec(phone) ?? [];
+  const digits = code !== undefined ? codes.get(code) : undefined;
+  if (code !== undefined && digits === undefined) trace?.log('chat', `phone ${phone}: no dialcode "${code}" in the dialcode file; dialed as written`);
+  return { phone: tones(phone), dialPhone: tones(digits !== undefined ? digits + rest : phone) };
+}
+
 /** Runs the dialer's chat. Throws DialError with the modem's answer or the timeout. */
 export async function dial(line: LineReader, device: string, d: UucpDialer, o: DialOptions): Promise<void> {
   await toggleDtr(d, o);
   const fail = d.chatFail.length ? d.chatFail : HAYES_FAIL;
   o.trace?.log('chat', `dialing ${o.phone ?? '(no number)'} with dialer ${d.name}`);
   try {
-    await runChat(line, d.chat, { timeoutS: d.chatTimeout ?? 60, fail, phone: o.phone, trace: o.trace, delayScale: o.delayScale });
+    await runChat(line, d.chat, { timeoutS: d.chatTimeout ?? 60, fail, ...dialNumbers(o.phone, d, o.dialcodes ?? new Map(), o.trace), trace: o.trace, delayScale: o.delayScale });
   } catch (err) {
     if (!(err instanceof ChatError)) throw err;
     const reason = err.failString ?? (err.timedOut ? 'timeout' : 'line closed');

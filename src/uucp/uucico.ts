@@ -143,7 +143,7 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
   try {
     ctx.log(`${sys.name}: calling`);
     try {
-      port = await openPort(sys, ctx.uucp.ports, { lockDir: ctx.lockDir, dialers: ctx.uucp.dialers, trace: ctx.trace, delayScale: ctx.delayScale });
+      port = await openPort(sys, ctx.uucp.ports, { lockDir: ctx.lockDir, dialers: ctx.uucp.dialers, dialcodes: ctx.uucp.dialcodes, trace: ctx.trace, delayScale: ctx.delayScale });
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError(String(err), { temporary: true });
       ctx.log(`${sys.name}: ${e.message}`);

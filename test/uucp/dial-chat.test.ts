@@ -6,6 +6,8 @@ import { ChatError, checkChatScript, runChat, splitExpectTimeout } from '../../s
 import { LineReader } from '../../src/uucp/session-io.js';
 import { Trace } from '../../src/uucp/trace.js';
 import { duplexPair } from '../helpers/taylor.js';
+import { dialNumbers } from '../../src/uucp/dial.js';
+import { parseDialcodeFile, parseDialFile } from '../../src/uucp/config.js';
 
 interface Case {
   name: string;
@@ -94,4 +96,19 @@ for (const [script, want] of SYNTAX) {
 test('\\W splits off an expect timeout', (t) => {
   t.deepEqual(splitExpectTimeout('ogin:\\W15'), { text: 'ogin:', timeoutS: 15 });
   t.deepEqual(splitExpectTimeout('ogin:'), { text: 'ogin:' });
+});
+
+test('dialNumbers: \\T translates a leading dialcode, both turn = and - into the dialer\'s dialtone and pause (comma by default)', (t) => {
+  const codes = parseDialcodeFile('# codes\nNY 1=212\njt 9=847-\n', 'uucp/dialcode');
+  const plain = parseDialFile('dialer hayes\nchat "" ATDT\\T CONNECT\n', 'dial', [])[0]!;
+  const waits = parseDialFile('dialer w\nchat "" ATDT\\T CONNECT\ndialtone W\npause ,,\n', 'dial', [])[0]!;
+  t.deepEqual(dialNumbers('NY5551212', plain, codes), { phone: 'NY5551212', dialPhone: '1,2125551212' });
+  t.deepEqual(dialNumbers('jt7867', waits, codes), { phone: 'jt7867', dialPhone: '9W847,,7867' });
+  t.deepEqual(dialNumbers('555-1234', plain, codes), { phone: '555,1234', dialPhone: '555,1234' });
+  const lines: string[] = [];
+  const trace = new Trace(new Set(['chat']), (l) => lines.push(l));
+  t.deepEqual(dialNumbers('XX12', plain, codes, trace), { phone: 'XX12', dialPhone: 'XX12' }, 'an unknown code is dialed as written');
+  t.regex(lines.join('\n'), /no dialcode "XX"/);
+  t.deepEqual(dialNumbers(undefined, plain, codes), {});
+  t.throws(() => parseDialcodeFile('NY\n', 'uucp/dialcode'), { message: /uucp\/dialcode:1: missing the digits for dialcode "NY"/ });
 });

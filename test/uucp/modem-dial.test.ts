@@ -39,7 +39,7 @@ function leafSite(devA: string, devDead: string): Site {
   const sys = (name: string, port: string, phone: string): string =>
     `system ${name}\ntime Any\nport ${port}\nphone ${phone}\ncall-login Uleaf\ncall-password pw\nchat ogin: \\L word: \\P\ncommands rmail\nretry-time 5\n`;
   writeFileSync(path.join(leaf.uucp, 'sys'), [
-    sys('hub', 'modem1', '5551234'), sys('busy', 'modem1', '5550000'), sys('nodial', 'modem1', '5550001'),
+    sys('hub', 'modem1', 'LOC1234'), sys('busy', 'modem1', '5550000'), sys('nodial', 'modem1', '5550001'),
     sys('nodev', 'nodev', '1'), sys('broken', 'broken', '1'), sys('dead', 'dead', '1'),
   ].join('\n'));
   writeFileSync(path.join(leaf.uucp, 'port'), [
@@ -49,6 +49,8 @@ function leafSite(devA: string, devDead: string): Site {
     `port dead\ntype modem\ndevice ${devDead}\ndialer quick\n`,
   ].join('\n'));
   writeFileSync(path.join(leaf.uucp, 'dial'), DIAL);
+  // hub's phone LOC1234 is dialed as 5551234 through \T.
+  writeFileSync(path.join(leaf.uucp, 'dialcode'), 'LOC 555\n');
   return leaf;
 }
 
@@ -70,7 +72,7 @@ const haveSocat = existsSync(SOCAT);
     t.true(r.ok, `${r.error?.message}\n${modem.log.join('\n')}`);
     t.is(r.stats.filesSent, 2, 'data and execute file');
     t.true(modem.log.includes('< ATZ'));
-    t.true(modem.log.includes('< ATDT5551234'), modem.log.join('\n'));
+    t.true(modem.log.includes('< ATDT5551234'), `LOC1234 through uucp/dialcode:\n${modem.log.join('\n')}`);
     t.true(modem.log.includes('> CONNECT 9600'));
     for (let i = 0; i < 50 && modem.hangups === 0; i++) await new Promise((res) => setTimeout(res, 100));
     t.is(modem.hangups, 1, `hung up with ATH:\n${modem.log.join('\n')}`);

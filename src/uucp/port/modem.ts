@@ -31,6 +31,8 @@ export interface ModemOptions {
   dialers: Map<string, UucpDialer>;
   /** The number to dial (the sys entry's `phone`). */
   phone?: string;
+  /** uucp/dialcode, for \T. */
+  dialcodes?: Map<string, string>;
   speed?: number;
   trace?: Trace;
   /** Wait for an incoming call instead of dialing. */
@@ -69,7 +71,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
   }
   const raw = await openDirectPort(device, { speed: o.speed ?? port.speed, lockDir: o.lockDir, lockName: port.lockname, hardflow: port.hardflow });
   const setDtr = dtrSetter(raw, o.trace);
-  const dopts = { phone: o.phone, trace: o.trace, setDtr, delayScale: o.delayScale };
+  const dopts = { phone: o.phone, dialcodes: o.dialcodes, trace: o.trace, setDtr, delayScale: o.delayScale };
   const line = new LineReader(raw.stream);
   let connected = false;
 

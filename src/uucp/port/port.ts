@@ -24,6 +24,8 @@ export interface OpenPortOptions {
   timeoutMs?: number;
   /** The `dial` file's dialers (modem ports). */
   dialers?: Map<string, UucpDialer>;
+  /** The `dialcode` file (modem ports' \T). */
+  dialcodes?: Map<string, string>;
   /** Modem ports: wait for a call (RING / CONNECT) instead of dialing. */
   answer?: boolean;
   trace?: Trace;
@@ -83,6 +85,7 @@ export async function openPortEntry(port: UucpPort, opts: OpenPortOptions, sys?:
       return openModemPort(port, {
         lockDir: opts.lockDir,
         dialers: opts.dialers ?? new Map(),
+        dialcodes: opts.dialcodes,
         phone: sys?.phone,
         speed: sys?.speed ?? port.speed,
         trace: opts.trace,
