@@ -63,7 +63,7 @@ export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-    for (const p of items) await fsp.rename(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id));
+    await Promise.all(items.map((p) => fsp.rename(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id))));
     await fsyncDir(spool.incoming);
   } catch (err) {
     for (const id of written) await fsp.unlink(path.join(spool.tmp, id)).catch(() => undefined);
