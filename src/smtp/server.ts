@@ -61,11 +61,13 @@ interface State {
   routing: OpenRouter;
   /** Recent RCPT verdicts: routing an address touches aliases, .forward and list files. */
   verdicts: Map<string, { until: number; refusal: Refusal | undefined }>;
+  /** isRelayClient per client address (a CIDR check per RCPT shows in profiles). */
+  relayClients: Map<string, boolean>;
 }
 
 async function buildState(gw: Gateway): Promise<State> {
   const routing = await openRouter(gw);
-  return { gw, routing, verdicts: new Map(), relay: { cfg: gw.cfg, router: routing.router, site: routing.tables.site, relayNets: netList(gw.cfg.relay_networks) } };
+  return { gw, routing, verdicts: new Map(), relayClients: new Map(), relay: { cfg: gw.cfg, router: routing.router, site: routing.tables.site, relayNets: netList(gw.cfg.relay_networks) } };
 }
 
 const VERDICT_MS = 2000;
@@ -77,7 +79,12 @@ const VERDICT_MS = 2000;
  * A remembered verdict is returned at once, without a promise.
  */
 function checkCached(state: State, addr: string, ip: string): Refusal | undefined | Promise<Refusal | undefined> {
-  const key = `${isRelayClient(state.relay, ip) ? 'r' : 'o'} ${addr.toLowerCase()}`;
+  let relay = state.relayClients.get(ip);
+  if (relay === undefined) {
+    if (state.relayClients.size >= 10_000) state.relayClients.clear();
+    state.relayClients.set(ip, (relay = isRelayClient(state.relay, ip)));
+  }
+  const key = `${relay ? 'r' : 'o'} ${addr.toLowerCase()}`;
   const now = Date.now();
   const hit = state.verdicts.get(key);
   if (hit && hit.until > now) return hit.refusal;
