@@ -53,12 +53,15 @@ export class DataDecoder {
     return undefined;
   }
 
-  /** A partial line waits for its LF; past the limit only its last two bytes matter. */
+  /**
+   * A partial line waits for its LF. Past the limit only its last three bytes are
+   * kept: enough to see its CR, and never mistaken for the two of ".\r".
+   */
   private keep(part: Buffer): void {
     let joined = this.carry ? Buffer.concat([this.carry, part]) : part;
-    if (joined.length > 2 && this.size + joined.length > this.limit) {
-      this.size += joined.length - 2;
-      joined = joined.subarray(joined.length - 2);
+    if (joined.length > 3 && this.size + joined.length > this.limit) {
+      this.size += joined.length - 3;
+      joined = joined.subarray(joined.length - 3);
     }
     this.carry = joined;
   }
