@@ -266,7 +266,7 @@ function groupCommitter(gw: () => Gateway): { commit(p: PreparedMessage): Promis
     running = true;
     const batch = pending;
     pending = [];
-    commitMessages(gw().spool, batch.map((b) => b.p), 64)
+    commitMessages(gw().spool, batch.map((b) => b.p))
       .then(
         () => batch.forEach((b) => b.resolve()),
         (err: unknown) => batch.forEach((b) => b.reject(err)),

@@ -33,6 +33,41 @@ export function writeNewFile(file: string, data: Buffer | string, mode = 0o600):
 }
 
 /**
+ * Creates, writes and fsyncs several new files (O_EXCL). Creating and writing a
+ * small file takes microseconds, so that is done synchronously; only the
+ * fsyncs, which wait for the disk, go to the thread pool, all at once. That
+ * saves three thread-pool round trips per file, which on a busy machine cost
+ * more than the system calls themselves. `created` gets each path as soon as
+ * the file exists, for the caller's cleanup on failure.
+ */
+export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; data: Buffer }>, created: string[], mode = 0o600): Promise<void> {
+  const fds: number[] = [];
+  try {
+    for (const f of files) {
+      const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+      fds.push(fd);
+      created.push(f.path);
+      for (let off = 0; off < f.data.length; ) off += fs.writeSync(fd, f.data, off);
+    }
+    // allSettled: no descriptor may be closed while its fsync is still running.
+    const synced = await Promise.allSettled(fds.map((fd) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())))));
+    const failed = synced.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } finally {
+    for (const fd of fds) closeQuietly(fd);
+  }
+}
+
+/** close(2) after fsync: nothing left to report. */
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // EBADF/EIO after a successful fsync change nothing for the data
+  }
+}
+
+/**
  * Writes via a temporary file and renames into place, syncing file and directory.
  * The temporary name starts with a dot so that directory scanners (spool work
  * lists, maildir readers) never take it for the real thing.
