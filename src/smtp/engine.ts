@@ -105,11 +105,6 @@ export class SmtpSession {
     this.closed = true;
   }
 
-  /** True while in the DATA phase or waiting for a hook. */
-  get inTransaction(): boolean {
-    return this.busy || this.decoder !== undefined;
-  }
-
   private pump(): void {
     while (!this.busy && !this.closed && this.input.length) {
       if (this.decoder) this.dataBytes();
