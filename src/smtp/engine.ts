@@ -19,6 +19,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
 const HTTP = /^[A-Z]+ \S+ HTTP\/\d/;
+/** Input kept while waiting for a hook before reading stops (pipelined commands are far less). */
+const HOLD_BYTES = 64 * 1024;
 
 /** A refusal from policy: reply code, enhanced status, text. */
 export interface Verdict {
@@ -42,6 +44,8 @@ export interface SessionHooks {
   rcpt(addr: string): Verdict | undefined | Promise<Verdict | undefined>;
   /** A complete, well-formed message: resolves with the final reply's verdict (2xx once durable). */
   message(tx: Transaction, data: Buffer): Promise<Verdict>;
+  /** Stop (true) or go on (false) reading from the client: input piles up while a hook is slow. */
+  hold(on: boolean): void;
 }
 
 export interface SessionOptions {
@@ -68,6 +72,8 @@ export class SmtpSession {
   private sender: string | undefined;
   private recipients: string[] = [];
   private decoder: DataDecoder | undefined;
+  /** Reading is stopped until the hook we wait for is done. */
+  private holding = false;
   /** An end() that came while waiting for a hook: the hook's reply goes first. */
   private ending: [string, string] | undefined;
 
@@ -86,6 +92,7 @@ export class SmtpSession {
     if (this.closed) return;
     this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
     if (!this.busy) this.pump();
+    else if (this.input.length > HOLD_BYTES && !this.holding) this.hooks.hold((this.holding = true));
   }
 
   /** Ends the session with a 421 (idle timeout, shutdown); nothing more is read. */
@@ -291,6 +298,7 @@ export class SmtpSession {
     this.busy = true;
     void p.then(() => {
       this.busy = false;
+      if (this.holding) this.hooks.hold((this.holding = false));
       if (this.ending) this.end(...this.ending);
       if (!this.closed) this.pump();
     });

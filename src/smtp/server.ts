@@ -168,6 +168,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
         },
         rcpt: (addr) => checkCached(state, addr, ip),
         message: (tx, data) => queue(tx, data, ip),
+        hold: (on) => (on ? socket.pause() : socket.resume()),
       },
     );
     clients.sessions.set(socket, session);

@@ -67,6 +67,7 @@ function session(): { s: SmtpSession; writes: string[]; messages: Transaction[] 
         messages.push(tx);
         return { code: 250, status: '2.6.0', text: 'queued' };
       },
+      hold: () => undefined,
     },
   );
   s.start('test');
@@ -93,4 +94,27 @@ test('syntax: bad paths, unknown parameters, ESMTP parameters after HELO', (t) =
     writes.at(-1)!.split('\r\n').map((l) => l.slice(0, 9)),
     ['250 gw.ex', '555 5.5.4', '501 5.1.7', '501 5.1.7', '250 2.1.0', '501 5.1.3', '555 5.5.4', '250 2.1.5', ''],
   );
+});
+
+test('input piling up while a message is being committed stops reading until the reply is out', async (t) => {
+  const holds: boolean[] = [];
+  let commit!: () => void;
+  const writes: string[] = [];
+  const s = new SmtpSession(
+    { hostname: 'gw.example', clientIp: '192.0.2.1', sizeLimit: 1000, maxRecipients: 2 },
+    {
+      send: (text) => void writes.push(text),
+      rcpt: () => undefined,
+      message: () => new Promise((resolve) => (commit = () => resolve({ code: 250, status: '2.6.0', text: 'queued' }))),
+      hold: (on) => void holds.push(on),
+    },
+  );
+  s.receive(Buffer.from('EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nhi\r\n.\r\n'));
+  s.receive(Buffer.from('NOOP\r\n'.repeat(5000)));
+  s.receive(Buffer.from('NOOP\r\n'.repeat(10000)));
+  t.deepEqual(holds, [true]);
+  commit();
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(holds, [true, false]);
+  t.is(writes.at(-1)!.split('\r\n').filter((l) => l === '250 2.0.0 OK').length, 15000);
 });
