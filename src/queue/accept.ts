@@ -58,7 +58,7 @@ export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[
     for (let i = 0; i < items.length; i += parallel) {
       await writeNewFilesSynced(items.slice(i, i + parallel).map((p) => ({ path: path.join(spool.tmp, p.id), data: p.bytes })), created);
     }
-    // A rename is a few microseconds of directory update: synchronous, like the creates.
+    // A rename is a short directory update: synchronous, like the creates.
     for (const p of items) renameSync(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id));
     await fsyncDir(spool.incoming);
   } catch (err) {

@@ -34,8 +34,8 @@ export function writeNewFile(file: string, data: Buffer | string, mode = 0o600):
 
 /**
  * Creates, writes and fsyncs several new files (O_EXCL). Creating and writing a
- * small file takes microseconds, so that is done synchronously; only the
- * fsyncs, which wait for the disk, go to the thread pool, all at once. That
+ * small file takes tens of microseconds, so that is done synchronously; only
+ * the fsyncs, which wait for the disk, go to the thread pool, all at once. That
  * saves three thread-pool round trips per file, which on a busy machine cost
  * more than the system calls themselves. `created` gets each path as soon as
  * the file exists, for the caller's cleanup on failure.
@@ -58,12 +58,12 @@ export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; d
   }
 }
 
-/** close(2) after fsync: nothing left to report. */
+/** Closing is cleanup here: success or failure was decided by the writes and fsyncs. */
 function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
   } catch {
-    // EBADF/EIO after a successful fsync change nothing for the data
+    // nothing to add to what the fsync said
   }
 }
 
