@@ -2,10 +2,10 @@
 // bounces): validate, add Received:, write the queue file durably into incoming/.
 // Nothing here needs the queue index, so separate processes can hand messages over
 // while the daemon owns LevelDB; the queue runner indexes incoming/ when it looks.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, renameSync } from 'node:fs';
 import path from 'node:path';
 import { encodeQueueFile, newQueueId, SpoolLayout, type Envelope } from './spool.js';
-import { fsyncDir, writeNewFile } from '../util/durable.js';
+import { fsyncDir, writeNewFile, writeNewFilesSynced } from '../util/durable.js';
 import { validateMessage } from '../message/validate.js';
 import { joinMessage, lineEnding, splitMessage } from '../message/headers.js';
 import { rfc5322Date } from '../message/date.js';
@@ -44,29 +44,25 @@ export interface PreparedMessage {
 }
 
 /**
- * Group commit (used by the BSMTP reader): writes every prepared message to tmp/
- * and fsyncs each, renames them all into incoming/, then fsyncs incoming/ once.
- * Nothing may be acknowledged before this resolves; if it throws, none of the
- * messages is acknowledged (some may still have reached incoming/, so a caller
- * that retries can deliver one twice: the usual at-least-once window).
+ * Group commit (the BSMTP reader, the SMTP server): writes every prepared
+ * message to tmp/ and fsyncs each (`parallel` files open at a time), renames
+ * them all into incoming/, then fsyncs incoming/ once. Nothing may be
+ * acknowledged before this resolves; if it throws, none of the messages is
+ * acknowledged (some may still have reached incoming/, so a caller that retries
+ * can deliver one twice: the usual at-least-once window).
  */
-export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[], parallel = 16): Promise<void> {
+export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[], parallel = 64): Promise<void> {
   if (items.length === 0) return;
-  let next = 0;
-  const written: string[] = [];
+  const created: string[] = [];
   try {
-    const worker = async (): Promise<void> => {
-      while (next < items.length) {
-        const p = items[next++];
-        await writeNewFile(path.join(spool.tmp, p.id), p.bytes);
-        written.push(p.id);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-    for (const p of items) await fsp.rename(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id));
+    for (let i = 0; i < items.length; i += parallel) {
+      await writeNewFilesSynced(items.slice(i, i + parallel).map((p) => ({ path: path.join(spool.tmp, p.id), data: p.bytes })), created);
+    }
+    // A rename is a short directory update: synchronous, like the creates.
+    for (const p of items) renameSync(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id));
     await fsyncDir(spool.incoming);
   } catch (err) {
-    for (const id of written) await fsp.unlink(path.join(spool.tmp, id)).catch(() => undefined);
+    for (const file of created) await fsp.unlink(file).catch(() => undefined);
     throw fromSystemError(err, `cannot queue messages in ${spool.root}`);
   }
 }

@@ -1,25 +1,69 @@
 // Durable file primitives: every byte we acknowledge has been fsync'd, and every
 // name we create is made visible by a rename or link followed by a directory fsync.
-import { promises as fsp, constants } from 'node:fs';
+// The hot paths (queue files, group commits) use plain descriptors and callbacks:
+// a FileHandle and a promise per step cost more CPU than the system calls.
+import fs, { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+export function fsyncDir(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY, (err, fd) => {
+      if (err) return reject(err);
+      fs.fsync(fd, (syncErr) => fs.close(fd, (closeErr) => (syncErr || closeErr ? reject(syncErr ?? closeErr) : resolve())));
+    });
+  });
 }
 
 /** Writes data to a new file (O_EXCL), fsyncs it, and returns. */
-export async function writeNewFile(file: string, data: Buffer | string, mode = 0o600): Promise<void> {
-  const fh = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+export function writeNewFile(file: string, data: Buffer | string, mode = 0o600): Promise<void> {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  return new Promise((resolve, reject) => {
+    fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode, (err, fd) => {
+      if (err) return reject(err);
+      const done = (failure: Error | null): void => fs.close(fd, (closeErr) => (failure || closeErr ? reject(failure ?? closeErr) : resolve()));
+      const write = (off: number): void =>
+        fs.write(fd, buf, off, buf.length - off, null, (writeErr, n) => {
+          if (writeErr) return done(writeErr);
+          if (off + n < buf.length) return write(off + n);
+          fs.fsync(fd, done);
+        });
+      write(0);
+    });
+  });
+}
+
+/**
+ * Creates, writes and fsyncs several new files (O_EXCL). Creating and writing a
+ * small file takes tens of microseconds, so that is done synchronously; only
+ * the fsyncs, which wait for the disk, go to the thread pool, all at once. That
+ * saves three thread-pool round trips per file, which on a busy machine cost
+ * more than the system calls themselves. `created` gets each path as soon as
+ * the file exists, for the caller's cleanup on failure.
+ */
+export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; data: Buffer }>, created: string[], mode = 0o600): Promise<void> {
+  const fds: number[] = [];
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    for (const f of files) {
+      const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+      fds.push(fd);
+      created.push(f.path);
+      for (let off = 0; off < f.data.length; ) off += fs.writeSync(fd, f.data, off);
+    }
+    // allSettled: no descriptor may be closed while its fsync is still running.
+    const synced = await Promise.allSettled(fds.map((fd) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())))));
+    const failed = synced.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
-    await fh.close();
+    for (const fd of fds) closeQuietly(fd);
+  }
+}
+
+/** Closing is cleanup here: success or failure was decided by the writes and fsyncs. */
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // nothing to add to what the fsync said
   }
 }
 

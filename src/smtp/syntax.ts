@@ -1,0 +1,50 @@
+// Syntax of the SMTP commands our server takes apart: the path of MAIL FROM and
+// RCPT TO with its ESMTP parameters (RFC 5321 4.1.2), and the EHLO/HELO name.
+// No SMTPUTF8 is offered, so everything outside printable ASCII is refused.
+
+export interface PathArg {
+  /** The address between the brackets, source route dropped; '' for <>. */
+  path: string;
+  /** ESMTP parameters as given (`SIZE=1234`, `BODY=8BITMIME`). */
+  params: string[];
+}
+
+const MAX_PATH = 254;
+const DOMAIN = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[!-Z^-~]+\])$/;
+const PRINTABLE = /^[!-~]+$/;
+const SOURCE_ROUTE = /^@[^:<>]+:/;
+
+/**
+ * `FROM:<a@b> SIZE=10` (keyword FROM) → its path and parameters; undefined when
+ * the syntax is wrong. A space after the colon is tolerated, as everyone does.
+ */
+export function parsePathArg(arg: string, keyword: 'FROM' | 'TO'): PathArg | undefined {
+  const colon = keyword.length;
+  if (arg.length <= colon || arg[colon] !== ':' || arg.slice(0, colon).toUpperCase() !== keyword) return undefined;
+  const open = skipSpaces(arg, colon + 1);
+  const close = arg.indexOf('>', open);
+  if (arg[open] !== '<' || close < 0) return undefined;
+  const rest = arg.slice(close + 1);
+  if (rest !== '' && rest[0] !== ' ') return undefined;
+  const path = arg.slice(open + 1, close).replace(SOURCE_ROUTE, '');
+  if (path !== '' && !validPath(path)) return undefined;
+  return { path, params: rest.split(' ').filter(Boolean) };
+}
+
+function skipSpaces(s: string, i: number): number {
+  while (s[i] === ' ') i++;
+  return i;
+}
+
+/** local@domain, printable ASCII; `postmaster` alone is left to the caller. */
+function validPath(path: string): boolean {
+  if (path.length > MAX_PATH || !PRINTABLE.test(path) || path.includes('<')) return false;
+  if (path.toLowerCase() === 'postmaster') return true;
+  const at = path.lastIndexOf('@');
+  return at > 0 && DOMAIN.test(path.slice(at + 1));
+}
+
+/** The name a client gives in EHLO/HELO: one printable word (a domain or an address literal). */
+export function validHelo(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && PRINTABLE.test(name);
+}
