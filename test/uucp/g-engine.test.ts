@@ -586,3 +586,19 @@ test('a lost RJ or data packet is also recovered within about one RTO', (t) => {
   t.is(got, 5, 'all five arrived within 200 ms');
   t.is(p.a.stats.timeouts, 0);
 });
+
+test('a false header on the ack path (damage claiming 4096 bytes of data) is given up after one RTO, not the session', (t) => {
+  const p = lossyPair(() => false);
+  p.a.sendData(text('warm'), 'command');
+  p.clock.advance(100);
+  // DLE, K=8, a header that checks: it would swallow every RR to come.
+  p.a.receive(Uint8Array.from([0x10, 8, 0, 0, 0x80, 0x88]));
+  for (let i = 0; i < 7; i++) p.a.sendData(text(`m${i}`), 'command');
+  const acked = () => p.events[0].filter((e) => e.type === 'acked').length;
+  p.clock.advance(900);
+  t.is(acked(), 1, 'the RRs wait behind the false header');
+  p.clock.advance(1_500);
+  t.is(acked(), 8, 'skipping its DLE lets the RRs through');
+  t.is(p.a.stats.timeouts, 0, 'not counted as a timeout');
+  t.false(p.events.some((e) => e.some((x) => x.type === 'failed')));
+});

@@ -312,9 +312,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
   }
 
-  /** RTO while our data is unacknowledged, else the idle timeout. */
+  /** RTO while our data is unacknowledged or a packet is half in, else the idle timeout. */
   private armRunTimer(): void {
-    this.armTimer(this.queue.length > 0 ? this.rto : this.cfg.timeoutMs, () => this.onTimeout());
+    const waiting = this.queue.length > 0 || this.decoder.buffered() > 0;
+    this.armTimer(waiting ? this.rto : this.cfg.timeoutMs, () => this.onTimeout());
   }
 
   /** True when a data packet may be handed to sendData() now. */
@@ -703,6 +704,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private onTimeout(): void {
+    if (this.skipStalledHeader()) return;
     if (++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
     this.stats.timeouts++;
     if (this.queue.length > 0) {
@@ -714,5 +716,18 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       this.sendControl(Ctl.RJ, this.recvSeq);
     }
     this.armRunTimer();
+  }
+
+  /**
+   * A packet half in after a whole timeout of silence never completes (a
+   * peer writes packets whole): damage made a false header whose claimed
+   * data would swallow what follows — on an ack-only path, every RR until
+   * the line dies. Skip its DLE and rescan; true when that let packets through.
+   */
+  private skipStalledHeader(): boolean {
+    if (this.decoder.buffered() === 0) return false;
+    this.decoder.skipByte();
+    this.consume();
+    return this.heard || this.phase !== 'running';
   }
 }
