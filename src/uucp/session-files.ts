@@ -21,7 +21,7 @@ import { EX, GatewayError } from '../util/errors.js';
 import type { UucpSystem } from './config.js';
 import type { Protocol } from './protocol.js';
 import { FEATURE } from './session-handshake.js';
-import { DIGEST_TRIES, digestBytes, digestCommand, digestFile, digestHandle, parseDigestCommand } from './session-digest.js';
+import { DIGEST_TRIES, digestBytes, digestCommand, digestFile, digestHandle, digestsMatch, parseDigestCommand, verifiedPrefix } from './session-digest.js';
 import {
   type ExecuteCommand,
   type PathCheck,
@@ -208,9 +208,12 @@ export class Transfers {
       throw err;
     }
     // A uugate peer sends the file's SHA-256 next: damage g missed is refused here.
-    if (this.features & FEATURE.DIGEST && !(await this.digestMatches(tempPath, to))) {
+    const good = this.features & FEATURE.DIGEST ? await this.digestCheck(tempPath, to) : 'ok';
+    if (good !== 'ok') {
       await fh.close().catch(() => undefined);
-      await fsp.unlink(tempPath).catch(() => undefined);
+      // The next try restarts after the chunks that matched.
+      if (restartable && good > 0) await fsp.truncate(tempPath, good);
+      else await fsp.unlink(tempPath).catch(() => undefined);
       return this.send('CN5');
     }
     const mode = target.spool ? 0o600 : parseInt(modeS ?? '666', 8) & 0o111 ? 0o755 : 0o644;
@@ -242,15 +245,19 @@ export class Transfers {
     await this.send('CY');
   }
 
-  /** Reads the sender's digest command and checks the file as received (restarted prefix included). */
-  private async digestMatches(tempPath: string, to: string): Promise<boolean> {
+  /**
+   * Reads the sender's digest command and checks the file as received
+   * (restarted prefix included): 'ok', or how many leading bytes are good.
+   */
+  private async digestCheck(tempPath: string, to: string): Promise<'ok' | number> {
     const cmd = await this.read('file digest');
     const want = parseDigestCommand(cmd);
     if (!want) throw protocolError(`expected the file digest, got "${cmd}"`);
-    const got = await digestFile(tempPath);
-    if (got.hex === want.hex && got.size === want.size) return true;
-    this.env.log(`${this.sys.name}: ${to} was damaged in transit (SHA-256 differs; ${got.size} of ${want.size} bytes): refused, the sender tries again`);
-    return false;
+    const got = await digestFile(tempPath, want.chunk);
+    if (digestsMatch(got, want)) return 'ok';
+    const prefix = verifiedPrefix(got, want);
+    this.env.log(`${this.sys.name}: ${to} was damaged in transit (SHA-256 differs; ${got.size} of ${want.size} bytes, the first ${prefix} good): refused, the sender tries again`);
+    return prefix;
   }
 
   private async remember(temp: string): Promise<void> {
@@ -363,6 +370,8 @@ export class Transfers {
       log(`${this.sys.name}: sending ${check.path} (${st.size} bytes)`);
       const n = await this.g.sendFile(this.countedSource(from, st.size, fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 })));
       this.stats.bytesSent += n;
+      // To a uugate requester the digest follows, as for S.
+      if (this.features & FEATURE.DIGEST) await this.send(digestCommand(await digestHandle(fh, n)));
     } finally {
       await fh.close().catch(() => undefined);
     }
@@ -426,17 +435,22 @@ export class Transfers {
     return this.sendJob('S', fake, { bytes: Buffer.from(x, 'latin1') });
   }
 
-  /** True when the last sendJobOnce ended in CN5 from a peer that checks digests. */
+  /** True when the last transfer ended in CN5 for a digest mismatch (between uugate sites). */
   private digestRefused = false;
 
-  /** Sends a file; to a uugate peer whose digest check fails, again (from byte 0) up to DIGEST_TRIES times. */
-  private async sendJob(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
+  /** Runs a transfer again while the digest check fails, up to DIGEST_TRIES times in all. */
+  private async withDigestRetries(what: string, again: string, transfer: () => Promise<Outcome>): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       this.digestRefused = false;
-      const outcome = await this.sendJobOnce(kind, c, source);
+      const outcome = await transfer();
       if (outcome !== 'keep' || !this.digestRefused || attempt >= DIGEST_TRIES) return outcome;
-      this.env.log(`${this.sys.name}: ${c.from}: sending it again (try ${attempt + 1} of ${DIGEST_TRIES})`);
+      this.env.log(`${this.sys.name}: ${what}: ${again} (try ${attempt + 1} of ${DIGEST_TRIES})`);
     }
+  }
+
+  /** Sends a file; to a uugate peer whose digest check fails, again (restarting after the chunks it kept). */
+  private sendJob(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
+    return this.withDigestRetries(c.from, 'sending it again', () => this.sendJobOnce(kind, c, source));
   }
 
   private async sendJobOnce(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
@@ -478,7 +492,7 @@ export class Transfers {
       const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
       // A uugate peer checks the whole file (0..size, the part it held from before too).
-      if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes), size));
+      if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes)));
     } finally {
       // Closed while the peer stores the file and confirms.
       closing = fh?.close().catch(() => undefined);
@@ -509,8 +523,12 @@ export class Transfers {
     return outcome;
   }
 
-  /** R: ask the peer for a file and store it locally. */
-  private async requestFile(from: string, to: string, user: string, options: string): Promise<Outcome> {
+  /** R: ask the peer for a file and store it locally; from a uugate peer, again if its digest does not match. */
+  private requestFile(from: string, to: string, user: string, options: string): Promise<Outcome> {
+    return this.withDigestRetries(from, 'asking for it again', () => this.requestFileOnce(from, to, user, options));
+  }
+
+  private async requestFileOnce(from: string, to: string, user: string, options: string): Promise<Outcome> {
     const log = this.env.log;
     let local = to.startsWith('~') ? path.join(this.pubdir, to.replace(/^~(uucp)?\/?/, '')) : to;
     if (!path.isAbsolute(local)) {
@@ -550,6 +568,13 @@ export class Transfers {
       throw err;
     }
     await fh.close();
+    // R has no restart offset: a damaged file is asked for again from byte 0.
+    if (this.features & FEATURE.DIGEST && (await this.digestCheck(tempPath, from)) !== 'ok') {
+      await fsp.unlink(tempPath).catch(() => undefined);
+      await this.send('CN5');
+      this.digestRefused = true;
+      return 'keep';
+    }
     this.stats.bytesReceived += n;
     try {
       await storeReceivedFile(tempPath, check.path, { mode: mode & 0o111 ? 0o755 : 0o644 });
