@@ -602,3 +602,19 @@ test('a false header on the ack path (damage claiming 4096 bytes of data) is giv
   t.is(p.a.stats.timeouts, 0, 'not counted as a timeout');
   t.false(p.events.some((e) => e.some((x) => x.type === 'failed')));
 });
+
+test('answers destroyed by a burst (garbage arriving) neither back the RTO off nor use up the retries', (t) => {
+  const h = new Harness();
+  h.startAsSlave();
+  h.engine.sendData(text('x'), 'command');
+  // Without an RTT sample the RTO is the fixed 10 s; garbage comes in before each timeout.
+  for (let i = 0; i < 10; i++) {
+    h.clock.advance(9_000);
+    h.feed(Uint8Array.from([1, 2, 3, 4, 5, 6]));
+    h.clock.advance(1_000);
+  }
+  t.is(h.engine.stats.timeouts, 10);
+  t.false(h.events.some((e) => e.type === 'failed'), 'ten timeouts, each after garbage: the peer is there');
+  h.clock.advance(70_000);
+  t.true(h.events.some((e) => e.type === 'failed'), 'silence fails it after its retries');
+});

@@ -231,6 +231,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private garbage = 0;
   private timeouts = 0;
   private heard = false;
+  /** Damaged or unrecognised bytes arrived since the last timeout: the peer talks, the line garbles it. */
+  private noisy = false;
 
   // adaptive timeout (ms) and send size
   private srtt = 0;
@@ -408,6 +410,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private addGarbage(bytes: number): void {
+    this.noisy = true;
     this.garbage += bytes;
     if (this.garbage > this.cfg.garbageLimit) this.fail(`more than ${this.cfg.garbageLimit} bytes of garbage`);
   }
@@ -705,10 +708,15 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   private onTimeout(): void {
     if (this.skipStalledHeader()) return;
-    if (++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
+    // Answers destroyed by a burst are not a silent line: neither counted
+    // against the retries (the garbage limit bounds them) nor backed off,
+    // so the next resend draws the next answer soon.
+    const noisy = this.noisy;
+    this.noisy = false;
+    if (!noisy && ++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
     this.stats.timeouts++;
     if (this.queue.length > 0) {
-      this.backoff = Math.min(this.backoff * 2, 64);
+      if (!noisy) this.backoff = Math.min(this.backoff * 2, 64);
       this.shrink();
       this.resendOldest();
     } else {
