@@ -14,20 +14,23 @@
 // CY, or CN5 on a mismatch. The chunk digests say where the damage starts: a
 // receiver that can restart (an S or E with a spool temp name) cuts its
 // partial file back to the end of the last good chunk before the damaged one
-// and keeps it, so the sender's next try (in the same call, a few times,
-// or the next call) restarts there (`SY 0x<offset>`) instead of at byte 0.
-// Without restart (an R: the protocol has no offset for it) the file is
-// dropped and asked for again from byte 0. Chunks are 64 KiB, doubled while
-// a file would have more than 64 (so the command stays under ~1.2 KB).
+// and keeps it, so the sender's next try (in the same call, or the next
+// call) restarts there (`SY 0x<offset>`) instead of at byte 0. The sender
+// tries again as long as each try moves that offset on, and DIGEST_TRIES
+// times without progress: on a line where g's checksum lets a few bad
+// packets through per file, each try keeps more. Without restart (an R: the
+// protocol has no offset for it) the file is dropped and asked for again
+// from byte 0, DIGEST_TRIES times. Chunks are 16 KiB, doubled while a file
+// would have more than 256 (so the command stays under ~4.4 KB).
 import { createHash } from 'node:crypto';
 import { createReadStream, type promises as fsp } from 'node:fs';
 
 export const DIGEST_COMMAND = 'Zsha256';
-/** Tries per file in one call when the digest does not match. */
+/** Tries per file in one call when the digest does not match and a try keeps no more than the one before. */
 export const DIGEST_TRIES = 3;
 
-const MIN_CHUNK = 64 * 1024;
-const MAX_CHUNKS = 64;
+const MIN_CHUNK = 16 * 1024;
+const MAX_CHUNKS = 256;
 /** Hex digits of each chunk's SHA-256 sent: 64 bits, plenty against line damage. */
 const CHUNK_HEX = 16;
 

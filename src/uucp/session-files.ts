@@ -437,14 +437,23 @@ export class Transfers {
 
   /** True when the last transfer ended in CN5 for a digest mismatch (between uugate sites). */
   private digestRefused = false;
+  /** Where the last file sent restarted (the peer's verified prefix after a mismatch). */
+  private restartedAt = 0;
 
-  /** Runs a transfer again while the digest check fails, up to DIGEST_TRIES times in all. */
+  /**
+   * Runs a transfer again while the digest check fails: DIGEST_TRIES times,
+   * not counting tries that restarted further on than the one before.
+   */
   private async withDigestRetries(what: string, again: string, transfer: () => Promise<Outcome>): Promise<Outcome> {
-    for (let attempt = 1; ; attempt++) {
+    let from = 0;
+    for (let attempt = 1, stuck = 0; ; attempt++) {
       this.digestRefused = false;
+      this.restartedAt = 0;
       const outcome = await transfer();
-      if (outcome !== 'keep' || !this.digestRefused || attempt >= DIGEST_TRIES) return outcome;
-      this.env.log(`${this.sys.name}: ${what}: ${again} (try ${attempt + 1} of ${DIGEST_TRIES})`);
+      if (this.restartedAt > from) from = this.restartedAt;
+      else stuck++;
+      if (outcome !== 'keep' || !this.digestRefused || stuck >= DIGEST_TRIES) return outcome;
+      this.env.log(`${this.sys.name}: ${what}: ${again} (try ${attempt + 1})`);
     }
   }
 
@@ -480,6 +489,7 @@ export class Transfers {
       if (reply[1] === 'N') return this.refused(kind, c.from, reply.slice(2).trim());
       let offset = parseSize(reply.slice(2).trim() || undefined);
       if (offset < 0 || offset > size) offset = 0;
+      this.restartedAt = offset;
       log(`${this.sys.name}: sending ${kind === 'E' ? (c.command ?? []).join(' ') : c.from} (${size} bytes${offset ? `, from byte ${offset}` : ''})`);
       let data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
       if (!('path' in source)) data = [source.bytes.subarray(offset)];
