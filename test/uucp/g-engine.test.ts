@@ -618,3 +618,22 @@ test('answers destroyed by a burst (garbage arriving) neither back the RTO off n
   h.clock.advance(70_000);
   t.true(h.events.some((e) => e.type === 'failed'), 'silence fails it after its retries');
 });
+
+test('full packets then silence (the end of the peer window lost): one RJ after an RTO, not after a 10 s timeout', (t) => {
+  const h = new Harness();
+  h.startAsSlave();
+  // Our reply, acknowledged after 50 ms: an RTT sample, RTO 1 s.
+  h.engine.sendData(text('SY'), 'command');
+  h.clock.advance(50);
+  h.feed(ctl(Ctl.RR, 1));
+  h.take();
+  h.feed(peerData(1, 1, 'a'), peerData(2, 1, 'b'));
+  t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+  h.clock.advance(900);
+  t.deepEqual(h.take(), []);
+  h.clock.advance(200);
+  t.deepEqual(h.take(), ['RJ 2'], 'the peer resends what it has outstanding at once');
+  t.is(h.engine.stats.timeouts, 0, 'not a timeout');
+  h.clock.advance(5_000);
+  t.deepEqual(h.take(), [], 'once per stall');
+});

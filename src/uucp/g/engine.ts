@@ -233,6 +233,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private heard = false;
   /** Damaged or unrecognised bytes arrived since the last timeout: the peer talks, the line garbles it. */
   private noisy = false;
+  /** The last in-order packet was full (more should follow) and we have sent nothing since. */
+  private midStream = false;
 
   // adaptive timeout (ms) and send size
   private srtt = 0;
@@ -314,9 +316,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
   }
 
-  /** RTO while our data is unacknowledged or a packet is half in, else the idle timeout. */
+  /** RTO while our data is unacknowledged, a packet is half in or a stream stopped short, else the idle timeout. */
   private armRunTimer(): void {
-    const waiting = this.queue.length > 0 || this.decoder.buffered() > 0;
+    const waiting = this.queue.length > 0 || this.decoder.buffered() > 0 || this.midStream;
     this.armTimer(waiting ? this.rto : this.cfg.timeoutMs, () => this.onTimeout());
   }
 
@@ -335,6 +337,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     const peer = this.send.packetSize;
     const size = chooseSize(payload.length, peer, this.cfg.shortPackets, kind === 'command');
     const wasIdle = this.queue.length === 0;
+    this.midStream = false;
     this.queue.push(kind === 'command' ? commandArea(payload, size) : dataArea(payload, size));
     this.sentAt.push(undefined);
     this.stats.sent++;
@@ -578,6 +581,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.expectBadOrder = 0;
     this.timeouts = 0;
     this.good(HEADER_LEN + size);
+    this.midStream = payload.length === size;
     this.sendControl(Ctl.RR, seq);
     this.emit({ type: 'data', payload });
   }
@@ -707,7 +711,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private onTimeout(): void {
-    if (this.skipStalledHeader()) return;
+    if (this.skipStalledHeader() || this.stalledStream()) return;
     // Answers destroyed by a burst are not a silent line: neither counted
     // against the retries (the garbage limit bounds them) nor backed off,
     // so the next resend draws the next answer soon.
@@ -724,6 +728,20 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       this.sendControl(Ctl.RJ, this.recvSeq);
     }
     this.armRunTimer();
+  }
+
+  /**
+   * Full packets were arriving, then nothing for an RTO: the end of the
+   * peer's window (or its RR for our RJ) was lost, and a fixed-timeout
+   * sender (Taylor: 10 s) would wait. One RJ(last good) now, not counted as
+   * a timeout; if the peer had simply paused, it costs that peer one error.
+   */
+  private stalledStream(): boolean {
+    if (!this.midStream || this.queue.length > 0) return false;
+    this.midStream = false;
+    this.reject();
+    this.armRunTimer();
+    return true;
   }
 
   /**

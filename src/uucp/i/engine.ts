@@ -51,7 +51,10 @@
  * SRTT + 4·RTTVAR (acks of packets sent once, Karn), at least `minRtoMs`,
  * doubling on each check that had to act, at most `timeoutMs`; otherwise
  * after `timeoutMs`. A lost packet at the end of a window then costs about
- * a second, not Taylor's 10.
+ * a second, not Taylor's 10. When full-size DATA packets were arriving and
+ * then nothing for an RTO, with nothing of ours outstanding (the end of the
+ * peer's window was lost: a Taylor sender would wait 10 s), we NAK the next
+ * packet once.
  * Further additions: a SYNC received while nothing has come from the peer yet is
  * answered with our SYNC (the peer missed ours), a duplicate packet is
  * answered with an ACK, and a packet whose data never completes is given up
@@ -224,6 +227,10 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private rttvar = 0;
   private sampled = false;
   private backoff = 1;
+  /** The last in-order DATA packet was full size (more should follow) and we have sent nothing since. */
+  private midStream = false;
+  /** When the next liveness check runs. */
+  private tickAt = Infinity;
 
   constructor(io: IEngineIO, clock: Clock, options: IEngineOptions = {}) {
     super(io, clock);
@@ -506,6 +513,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.naked[h.seq] = false;
     }
     this.saved[h.seq] ??= { header: h, data };
+    this.hurry();
     for (let i = nextSeq(this.recSeq); i !== h.seq; i = nextSeq(i)) if (!this.naked[i] && !this.saved[i]) this.sendNak(i);
   }
 
@@ -514,7 +522,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       case PT.DATA:
         this.emit({ type: 'data', payload: data, localChan: h.localChan, remoteChan: h.remoteChan, pos: this.recPos });
         this.recPos += data.length;
-        return;
+        return this.streaming(data.length >= this.askSize);
       case PT.SPOS:
         this.recPos = parsePos(data);
         return;
@@ -570,6 +578,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   private pump(): void {
     const idle = this.unacked() === 0;
+    if (this.waiting.length > 0) this.midStream = false;
     while (this.waiting.length > 0 && this.windowOpen() && (this.phase === 'running' || this.phase === 'closing')) {
       const f = this.waiting.shift()!;
       const packet = encodePacket(this.header(f.type, this.sendSeq, f.localChan, f.remoteChan), f.data);
@@ -586,8 +595,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.stats.sent++;
       this.io.write(packet);
     }
-    // The idle timeout gives way to the RTO once something awaits an ack.
-    if (idle && this.unacked() > 0) this.armTimer(this.rto, () => this.onTick());
+    if (idle && this.unacked() > 0) this.hurry();
   }
 
   private resend(seq: number): void {
@@ -638,6 +646,13 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     return Math.min(this.timeoutMs, Math.max(this.cfg.minRtoMs, this.srtt + 4 * this.rttvar) * this.backoff);
   }
 
+  /** Notes whether a stream of full packets is under way; its start brings the next check forward to an RTO. */
+  private streaming(full: boolean): void {
+    const started = full && !this.midStream;
+    this.midStream = full;
+    if (started) this.hurry();
+  }
+
   /** Early packets kept while one before them is missing. */
   private gap(): boolean {
     return this.saved.some((p) => p !== undefined);
@@ -646,7 +661,17 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private armTick(): void {
     this.heard = false;
     this.progress = false;
-    this.armTimer(this.unacked() > 0 || this.gap() ? this.rto : this.timeoutMs, () => this.onTick());
+    this.scheduleTick(this.unacked() > 0 || this.gap() || this.midStream ? this.rto : this.timeoutMs);
+  }
+
+  private scheduleTick(ms: number): void {
+    this.tickAt = this.clock.now() + ms;
+    this.armTimer(ms, () => this.onTick());
+  }
+
+  /** Something began to wait (our packet, a gap, a stream of full packets): the next check within an RTO. */
+  private hurry(): void {
+    if ((this.phase === 'running' || this.phase === 'closing') && this.tickAt > this.clock.now() + this.rto) this.scheduleTick(this.rto);
   }
 
   private onTick(): void {
@@ -655,6 +680,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     const now = this.clock.now();
     if (!this.heard) {
       if (now - this.lastHeardAt >= limit) return this.fail('timed out waiting for the peer');
+      this.midStream = false;
       this.backoff = Math.min(this.backoff * 2, 64);
       // A packet whose data never comes (a damaged length): give up on its first byte.
       if (this.scanner.buffered() > 0) {
