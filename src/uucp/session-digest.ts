@@ -11,14 +11,16 @@
 // the SHA-256 of the whole file (0..size), then the chunk size and, for each
 // chunk of the file in turn, the first 16 hex digits of its SHA-256. The
 // receiver hashes what it holds on disk (a restarted prefix too) and answers
-// CY, or CN5 on a mismatch. The chunk digests say where the damage starts: a
-// receiver that can restart (an S or E with a spool temp name) cuts its
-// partial file back to the end of the last good chunk before the damaged one
-// and keeps it, so the sender's next try (in the same call, or the next
-// call) restarts there (`SY 0x<offset>`) instead of at byte 0. The sender
-// tries again as long as each try moves that offset on, and DIGEST_TRIES
-// times without progress: on a line where g's checksum lets a few bad
-// packets through per file, each try keeps more. Without restart (an R: the
+// CY, or CN5 on a mismatch. The chunk digests say where the damage is. A
+// receiver that can restart (an S or E with a spool temp name) keeps its
+// file: when it holds the whole length, the sender's next try is asked for
+// the first damaged chunk only (`SY 0x<offset> 0x<length>`, a reply only a
+// uugate sender gets), written in place; when it holds less (the call broke
+// off), it is cut back to the last good chunk and restarted there as usual
+// (`SY 0x<offset>`). The sender tries again as long as each try starts
+// further on, and DIGEST_TRIES times without progress: on a line where g's
+// checksum lets a few bad packets through per file, a try repairs one
+// chunk instead of resending the rest of the file. Without restart (an R: the
 // protocol has no offset for it) the file is dropped and asked for again
 // from byte 0, DIGEST_TRIES times. Chunks are 16 KiB, doubled while a file
 // would have more than 256 (so the command stays under ~4.4 KB).
@@ -127,6 +129,15 @@ export async function digestFile(file: string, chunk: number): Promise<FileDiges
 
 export function digestsMatch(a: FileDigest, b: FileDigest): boolean {
   return a.hex === b.hex && a.size === b.size;
+}
+
+/** The first chunk of `got` (the whole length held) that differs from `want`, or undefined. */
+export function firstBadChunk(got: FileDigest, want: FileDigest): { at: number; length: number } | undefined {
+  if (got.chunk !== want.chunk || got.size !== want.size || want.chunks.length !== got.chunks.length) return undefined;
+  const i = got.chunks.findIndex((c, n) => c !== want.chunks[n]);
+  if (i < 0) return undefined;
+  const at = i * got.chunk;
+  return { at, length: Math.min(got.chunk, got.size - at) };
 }
 
 /** Bytes at the start of `got` known good against `want`: the chunks before the first that differs. */
