@@ -33,7 +33,7 @@
  *   bad headers and checksums found inside the bytes the damaged packet
  *   covered (header + claimed size; for a bad header the largest packet we
  *   asked for) are not counted again, nor is the rest of the peer's window
- *   arriving out of order after our RJ. Garbage bytes count only against
+ *   arriving (out of order or damaged) after our RJ. Garbage bytes count only against
  *   `garbageLimit`, reset by every valid packet.
  * - Prompt RJs. A packet after a gap (the one we wanted was lost whole) draws
  *   one RJ(last good) at once instead of waiting out a timeout; a duplicate
@@ -217,8 +217,6 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private onWire = 0; // queue[0..onWire) have been (re)transmitted since the last RJ/timeout
   private recovering = false;
   private rejectSeen = false;
-  /** The last RJ answered by resending the window, and when. */
-  private wentBack = { ack: -1, at: -Infinity };
   private closing = false;
 
   // receiving
@@ -415,11 +413,23 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private damaged(at: number, extent: number, what: string): void {
     if (at < this.damagedUntil) return;
     this.damagedUntil = at + extent;
+    // Damage to the rest of the window after our RJ: those packets were dropped anyway.
+    if (this.expectBadOrder > 0) {
+      this.expectBadOrder--;
+      return;
+    }
     this.addError(what);
   }
 
+  /**
+   * `bytes` unusable bytes ending at the decoder's offset. Those inside a
+   * damaged packet already counted (its rescan) are not garbage: on a line
+   * damaging most 1024-byte packets, ten in a row would otherwise end it.
+   */
   private addGarbage(bytes: number): void {
     this.noisy = true;
+    const end = this.decoder.offset();
+    bytes = Math.min(bytes, Math.max(0, end - this.damagedUntil));
     this.garbage += bytes;
     if (this.garbage > this.cfg.garbageLimit) this.fail(`more than ${this.cfg.garbageLimit} bytes of garbage`);
   }
@@ -694,22 +704,19 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
    * RJ(y): the receiver dropped everything after y, so the rest of the
    * window goes again at once (go-back-N). Taylor resends one packet and
    * releases two more per ack, which costs a round trip or three per error.
-   * The same RJ again within an RTO of answering it is an echo: ignored.
+   * The same RJ again means the resend was damaged too: the window goes again.
    */
   private onReject(ack: number): void {
     this.stats.rejects++;
     if (seqDiff(ack, this.lastAcked) > this.queue.length) return; // stale
-    const fresh = this.advance(ack);
+    this.advance(ack);
     if (this.queue.length === 0) return;
-    const now = this.clock.now();
-    if (!fresh && ack === this.wentBack.ack && now - this.wentBack.at < this.rto) return;
     this.addError('reject');
     if (this.phase !== 'running') return;
     this.shrink();
     for (let i = 0; i < this.queue.length; i++) this.resend(i);
     this.onWire = this.queue.length;
     this.recovering = false;
-    this.wentBack = { ack, at: now };
     this.armRunTimer();
   }
 
