@@ -581,7 +581,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       }
       if (this.phase !== 'running') return this.addError('packet out of order');
       const now = this.clock.now();
-      if (now - this.rejectedAt < this.rto) return; // fallout of our last RJ
+      // Fallout of our last RJ, past the window's rest counted above: only a
+      // repeat of the last good packet (a go-back sender's burst after a
+      // lost first packet draws its RJ at once, not after a timeout).
+      if (seq === this.recvSeq && now - this.rejectedAt < this.rto) return;
       // A packet after a gap: the one we wanted was lost whole. Or the last
       // one again after a silence: the sender timed out, our RR was lost.
       // Either way RJ(last good) now (it acknowledges what we have; an RR
