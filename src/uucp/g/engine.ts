@@ -33,15 +33,26 @@
  *   bad headers and checksums found inside the bytes the damaged packet
  *   covered (header + claimed size; for a bad header the largest packet we
  *   asked for) are not counted again, nor is the rest of the peer's window
- *   arriving (out of order or damaged) after our RJ. Garbage bytes count only against
- *   `garbageLimit`, reset by every valid packet.
+ *   arriving (out of order or damaged) after our RJ. Garbage bytes (not
+ *   those of a damaged packet's rescan) count only against `garbageLimit`,
+ *   reset by every valid packet.
  * - Prompt RJs. A packet after a gap (the one we wanted was lost whole) draws
  *   one RJ(last good) at once instead of waiting out a timeout; a duplicate
  *   of a packet already received, arriving after `quiet` ms without an
  *   in-order packet (the sender timed out: our RR was lost), draws
- *   RJ(last good), which acknowledges it. For an RTO after any RJ, packets
- *   out of order are its fallout: dropped, neither an error nor a new RJ
- *   (so a stray duplicate cannot start a chain of needless resends).
+ *   RJ(last good), which acknowledges it. After an RJ, the rest of the
+ *   window (window − 1 packets) is its fallout, and for an RTO so are
+ *   repeats of the last good packet: dropped, neither an error nor a new
+ *   RJ (so a stray duplicate cannot start a chain of needless resends).
+ *   Full packets that stop coming for an RTO, with nothing of ours
+ *   outstanding, draw one RJ (the end of the window was lost; a
+ *   fixed-timeout sender would wait 10 s).
+ * - Go-back-N on RJ: the rest of the window is resent at once (Taylor
+ *   resends one packet and releases two per ack).
+ * - Liveness. Fail only on silence: a timeout after garbage arrived (our
+ *   peer's answers destroyed by a burst) is not counted against `retries`
+ *   nor backed off; a packet half in after a timeout of silence is a false
+ *   header (damage claiming data that never comes) and is skipped.
  * - Adaptive retransmission timeout. Each ack of a packet sent once gives a
  *   round-trip sample (Karn); RTO = SRTT + 4·RTTVAR (RFC 6298 gains),
  *   at least `minRtoMs` (1 s), doubled on each timeout in a row, at most
