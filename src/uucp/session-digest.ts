@@ -17,18 +17,18 @@
 // the first damaged chunk only (`SY 0x<offset> 0x<length>`, a reply only a
 // uugate sender gets), written in place; when it holds less (the call broke
 // off), it is cut back to the last good chunk and restarted there as usual
-// (`SY 0x<offset>`). The sender tries again as long as each try starts
-// further on, and DIGEST_TRIES times without progress: on a line where g's
-// checksum lets a few bad packets through per file, a try repairs one
-// chunk instead of resending the rest of the file. Without restart (an R: the
-// protocol has no offset for it) the file is dropped and asked for again
+// (`SY 0x<offset>`). The sender tries again until DIGEST_TRIES tries in a
+// row start no further on: on a line where g's checksum lets a few bad
+// packets through per file, a try repairs one chunk instead of resending
+// the rest of the file. Without restart (an R: the protocol has no
+// offset for it) the file is dropped and asked for again
 // from byte 0, DIGEST_TRIES times. Chunks are 16 KiB, doubled while a file
 // would have more than 256 (so the command stays under ~4.4 KB).
 import { createHash } from 'node:crypto';
 import { createReadStream, type promises as fsp } from 'node:fs';
 
 export const DIGEST_COMMAND = 'Zsha256';
-/** Tries per file in one call when the digest does not match and a try keeps no more than the one before. */
+/** Tries in a row without progress (no further restart offset) before a file whose digest fails is left for the next call. */
 export const DIGEST_TRIES = 3;
 
 const MIN_CHUNK = 16 * 1024;

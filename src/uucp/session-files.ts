@@ -472,8 +472,8 @@ export class Transfers {
   private restartedAt = 0;
 
   /**
-   * Runs a transfer again while the digest check fails: DIGEST_TRIES times,
-   * not counting tries that restarted further on than the one before.
+   * Runs a transfer again while the digest check fails, until DIGEST_TRIES
+   * tries in a row started no further on than an earlier one.
    */
   private async withDigestRetries(what: string, again: string, transfer: () => Promise<Outcome>): Promise<Outcome> {
     let from = 0;
@@ -481,8 +481,10 @@ export class Transfers {
       this.digestRefused = false;
       this.restartedAt = 0;
       const outcome = await transfer();
-      if (this.restartedAt > from) from = this.restartedAt;
-      else stuck++;
+      if (this.restartedAt > from) {
+        from = this.restartedAt;
+        stuck = 0;
+      } else stuck++;
       if (outcome !== 'keep' || !this.digestRefused || stuck >= DIGEST_TRIES) return outcome;
       this.env.log(`${this.sys.name}: ${what}: ${again} (try ${attempt + 1})`);
     }

@@ -41,9 +41,9 @@
  *   of a packet already received, arriving after `quiet` ms without an
  *   in-order packet (the sender timed out: our RR was lost), draws
  *   RJ(last good), which acknowledges it. After an RJ, the rest of the
- *   window (window − 1 packets) is its fallout, and for an RTO so are
- *   repeats of the last good packet: dropped, neither an error nor a new
- *   RJ (so a stray duplicate cannot start a chain of needless resends).
+ *   window (window − 1 packets) and, for an RTO, any packet out of order
+ *   is its fallout: dropped, neither an error nor a new RJ (so a stray
+ *   duplicate cannot start a chain of needless resends).
  *   Full packets that stop coming for an RTO, with nothing of ours
  *   outstanding, draw one RJ (the end of the window was lost; a
  *   fixed-timeout sender would wait 10 s).
@@ -592,10 +592,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       }
       if (this.phase !== 'running') return this.addError('packet out of order');
       const now = this.clock.now();
-      // Fallout of our last RJ, past the window's rest counted above: only a
-      // repeat of the last good packet (a go-back sender's burst after a
-      // lost first packet draws its RJ at once, not after a timeout).
-      if (seq === this.recvSeq && now - this.rejectedAt < this.rto) return;
+      // Fallout of our last RJ: with sequence numbers mod 8, a duplicate of
+      // an older packet (a go-back sender resends whole windows) cannot be
+      // told from one past a gap, and an RJ for it would start a storm.
+      if (now - this.rejectedAt < this.rto) return;
       // A packet after a gap: the one we wanted was lost whole. Or the last
       // one again after a silence: the sender timed out, our RR was lost.
       // Either way RJ(last good) now (it acknowledges what we have; an RR
