@@ -21,7 +21,18 @@ import { EX, GatewayError } from '../util/errors.js';
 import type { UucpSystem } from './config.js';
 import type { Protocol } from './protocol.js';
 import { FEATURE } from './session-handshake.js';
-import { DIGEST_TRIES, digestBytes, digestCommand, digestFile, digestHandle, parseDigestCommand } from './session-digest.js';
+import {
+  DIGEST_TRIES,
+  digestBytes,
+  digestCommand,
+  digestFile,
+  digestHandle,
+  digestsMatch,
+  firstBadChunk,
+  parseDigestCommand,
+  verifiedPrefix,
+  type FileDigest,
+} from './session-digest.js';
 import {
   type ExecuteCommand,
   type PathCheck,
@@ -190,12 +201,15 @@ export class Transfers {
     // S files and E jobs (Taylor sends mail as E) both restart at the offset we hold.
     const restartable = (this.features & FEATURE.RESTART) !== 0 && !!temp && isSpoolName(temp);
     if (restartable) offset = (await fsp.stat(tempPath).catch(() => undefined))?.size ?? 0;
-    const fh = await fsp.open(tempPath, offset > 0 ? 'a' : 'w', 0o600);
-    const out = bufferedWriter(fh);
+    // A whole file that failed its digest in this call: ask for its first damaged chunk only.
+    const repair = restartable ? await this.repairRange(tempPath, offset) : undefined;
+    if (repair) offset = repair.at;
+    const fh = await fsp.open(tempPath, repair ? 'r+' : offset > 0 ? 'a' : 'w', 0o600);
+    const out = bufferedWriter(fh, repair?.at);
     let n: number;
     try {
-      await this.send(offset > 0 ? `${kind}Y 0x${offset.toString(16)}` : `${kind}Y`);
-      log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}`);
+      await this.send(repair ? `${kind}Y 0x${repair.at.toString(16)} 0x${repair.length.toString(16)}` : offset > 0 ? `${kind}Y 0x${offset.toString(16)}` : `${kind}Y`);
+      log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}${repair ? ` (${repair.length} bytes to repair)` : ''}`);
       const rx = this.counted(to, parseSize(f[8]), offset, out.write);
       n = await this.g.receiveFile(rx.write);
       await out.flush();
@@ -208,11 +222,13 @@ export class Transfers {
       throw err;
     }
     // A uugate peer sends the file's SHA-256 next: damage g missed is refused here.
-    if (this.features & FEATURE.DIGEST && !(await this.digestMatches(tempPath, to))) {
+    const check = this.features & FEATURE.DIGEST ? await this.digestCheck(tempPath, to) : 'ok';
+    if (check !== 'ok') {
       await fh.close().catch(() => undefined);
-      await fsp.unlink(tempPath).catch(() => undefined);
+      await this.keepForRetry(restartable, tempPath, check);
       return this.send('CN5');
     }
+    this.failedDigests.delete(tempPath);
     const mode = target.spool ? 0o600 : parseInt(modeS ?? '666', 8) & 0o111 ? 0o755 : 0o644;
     // Mode and fsync through the handle we hold: no reopening the file to sync it.
     let synced = false;
@@ -242,15 +258,37 @@ export class Transfers {
     await this.send('CY');
   }
 
-  /** Reads the sender's digest command and checks the file as received (restarted prefix included). */
-  private async digestMatches(tempPath: string, to: string): Promise<boolean> {
+  /**
+   * Reads the sender's digest command and checks the file as received
+   * (restarted prefix included): 'ok', or both digests.
+   */
+  private async digestCheck(tempPath: string, to: string): Promise<'ok' | { got: FileDigest; want: FileDigest }> {
     const cmd = await this.read('file digest');
     const want = parseDigestCommand(cmd);
     if (!want) throw protocolError(`expected the file digest, got "${cmd}"`);
-    const got = await digestFile(tempPath);
-    if (got.hex === want.hex && got.size === want.size) return true;
-    this.env.log(`${this.sys.name}: ${to} was damaged in transit (SHA-256 differs; ${got.size} of ${want.size} bytes): refused, the sender tries again`);
-    return false;
+    const got = await digestFile(tempPath, want.chunk);
+    if (digestsMatch(got, want)) return 'ok';
+    const prefix = verifiedPrefix(got, want);
+    this.env.log(`${this.sys.name}: ${to} was damaged in transit (SHA-256 differs; ${got.size} of ${want.size} bytes, the first ${prefix} good): refused, the sender tries again`);
+    return { got, want };
+  }
+
+  /** Sender digests of files that failed the check, by temp path: what a repair compares against. */
+  private readonly failedDigests = new Map<string, FileDigest>();
+
+  /** After a digest mismatch: keep the whole file for a repair, else the good prefix for a restart, else nothing. */
+  private async keepForRetry(restartable: boolean, tempPath: string, d: { got: FileDigest; want: FileDigest }): Promise<void> {
+    this.failedDigests.delete(tempPath);
+    if (restartable && firstBadChunk(d.got, d.want)) this.failedDigests.set(tempPath, d.want);
+    else if (restartable && verifiedPrefix(d.got, d.want) > 0) await fsp.truncate(tempPath, verifiedPrefix(d.got, d.want));
+    else await fsp.unlink(tempPath).catch(() => undefined);
+  }
+
+  /** The first damaged chunk of a whole file held from a failed try in this call, if any. */
+  private async repairRange(tempPath: string, held: number): Promise<{ at: number; length: number } | undefined> {
+    const want = this.failedDigests.get(tempPath);
+    if (!(this.features & FEATURE.DIGEST) || !want || held !== want.size) return undefined;
+    return firstBadChunk(await digestFile(tempPath, want.chunk), want);
   }
 
   private async remember(temp: string): Promise<void> {
@@ -363,6 +401,8 @@ export class Transfers {
       log(`${this.sys.name}: sending ${check.path} (${st.size} bytes)`);
       const n = await this.g.sendFile(this.countedSource(from, st.size, fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 })));
       this.stats.bytesSent += n;
+      // To a uugate requester the digest follows, as for S.
+      if (this.features & FEATURE.DIGEST) await this.send(digestCommand(await digestHandle(fh, n)));
     } finally {
       await fh.close().catch(() => undefined);
     }
@@ -426,17 +466,33 @@ export class Transfers {
     return this.sendJob('S', fake, { bytes: Buffer.from(x, 'latin1') });
   }
 
-  /** True when the last sendJobOnce ended in CN5 from a peer that checks digests. */
+  /** True when the last transfer ended in CN5 for a digest mismatch (between uugate sites). */
   private digestRefused = false;
+  /** Where the last file sent restarted (the peer's verified prefix after a mismatch). */
+  private restartedAt = 0;
 
-  /** Sends a file; to a uugate peer whose digest check fails, again (from byte 0) up to DIGEST_TRIES times. */
-  private async sendJob(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * Runs a transfer again while the digest check fails, until DIGEST_TRIES
+   * tries in a row started no further on than an earlier one.
+   */
+  private async withDigestRetries(what: string, again: string, transfer: () => Promise<Outcome>): Promise<Outcome> {
+    let from = 0;
+    for (let attempt = 1, stuck = 0; ; attempt++) {
       this.digestRefused = false;
-      const outcome = await this.sendJobOnce(kind, c, source);
-      if (outcome !== 'keep' || !this.digestRefused || attempt >= DIGEST_TRIES) return outcome;
-      this.env.log(`${this.sys.name}: ${c.from}: sending it again (try ${attempt + 1} of ${DIGEST_TRIES})`);
+      this.restartedAt = 0;
+      const outcome = await transfer();
+      if (this.restartedAt > from) {
+        from = this.restartedAt;
+        stuck = 0;
+      } else stuck++;
+      if (outcome !== 'keep' || !this.digestRefused || stuck >= DIGEST_TRIES) return outcome;
+      this.env.log(`${this.sys.name}: ${what}: ${again} (try ${attempt + 1})`);
     }
+  }
+
+  /** Sends a file; to a uugate peer whose digest check fails, again (restarting after the chunks it kept). */
+  private sendJob(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
+    return this.withDigestRetries(c.from, 'sending it again', () => this.sendJobOnce(kind, c, source));
   }
 
   private async sendJobOnce(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
@@ -464,21 +520,26 @@ export class Transfers {
       const reply = await this.read(`reply to ${kind}`);
       if (reply[0] !== kind || (reply[1] !== 'Y' && reply[1] !== 'N')) throw protocolError(`bad reply to ${kind}: "${reply}"`);
       if (reply[1] === 'N') return this.refused(kind, c.from, reply.slice(2).trim());
-      let offset = parseSize(reply.slice(2).trim() || undefined);
+      // `SY 0x<offset>` restarts; a uugate receiver repairing a damaged chunk adds ` 0x<length>`.
+      const [at, len] = reply.slice(2).trim().split(/\s+/);
+      let offset = parseSize(at || undefined);
       if (offset < 0 || offset > size) offset = 0;
-      log(`${this.sys.name}: sending ${kind === 'E' ? (c.command ?? []).join(' ') : c.from} (${size} bytes${offset ? `, from byte ${offset}` : ''})`);
+      let end = this.features & FEATURE.DIGEST ? offset + parseSize(len) : size;
+      if (end <= offset || end > size) end = size;
+      this.restartedAt = offset;
+      log(`${this.sys.name}: sending ${kind === 'E' ? (c.command ?? []).join(' ') : c.from} (${size} bytes${offset ? `, from byte ${offset}` : ''}${end < size ? `, ${end - offset} to repair` : ''})`);
       let data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-      if (!('path' in source)) data = [source.bytes.subarray(offset)];
-      else if (size - offset <= SMALL_FILE) {
+      if (!('path' in source)) data = [source.bytes.subarray(offset, end)];
+      else if (end - offset <= SMALL_FILE) {
         // A mail-sized file in one read (a stream would read it, then read again for EOF).
-        const buf = Buffer.allocUnsafe(size - offset);
+        const buf = Buffer.allocUnsafe(end - offset);
         const { bytesRead } = await fh!.read(buf, 0, buf.length, offset);
         data = [buf.subarray(0, bytesRead)];
-      } else data = fh!.createReadStream({ start: offset, autoClose: false, highWaterMark: 64 * 1024 });
+      } else data = fh!.createReadStream({ start: offset, end: end - 1, autoClose: false, highWaterMark: 64 * 1024 });
       const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
       // A uugate peer checks the whole file (0..size, the part it held from before too).
-      if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes), size));
+      if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes)));
     } finally {
       // Closed while the peer stores the file and confirms.
       closing = fh?.close().catch(() => undefined);
@@ -509,8 +570,12 @@ export class Transfers {
     return outcome;
   }
 
-  /** R: ask the peer for a file and store it locally. */
-  private async requestFile(from: string, to: string, user: string, options: string): Promise<Outcome> {
+  /** R: ask the peer for a file and store it locally; from a uugate peer, again if its digest does not match. */
+  private requestFile(from: string, to: string, user: string, options: string): Promise<Outcome> {
+    return this.withDigestRetries(from, 'asking for it again', () => this.requestFileOnce(from, to, user, options));
+  }
+
+  private async requestFileOnce(from: string, to: string, user: string, options: string): Promise<Outcome> {
     const log = this.env.log;
     let local = to.startsWith('~') ? path.join(this.pubdir, to.replace(/^~(uucp)?\/?/, '')) : to;
     if (!path.isAbsolute(local)) {
@@ -550,6 +615,13 @@ export class Transfers {
       throw err;
     }
     await fh.close();
+    // R has no restart offset: a damaged file is asked for again from byte 0.
+    if (this.features & FEATURE.DIGEST && (await this.digestCheck(tempPath, from)) !== 'ok') {
+      await fsp.unlink(tempPath).catch(() => undefined);
+      await this.send('CN5');
+      this.digestRefused = true;
+      return 'keep';
+    }
     this.stats.bytesReceived += n;
     try {
       await storeReceivedFile(tempPath, check.path, { mode: mode & 0o111 ? 0o755 : 0o644 });
@@ -577,7 +649,7 @@ export class Transfers {
 /** Files up to this size are read in one go when sent. */
 const SMALL_FILE = 64 * 1024;
 
-function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Promise<void> | void; flush: () => Promise<void> } {
+function bufferedWriter(fh: fsp.FileHandle, at?: number): { write: (chunk: Uint8Array) => Promise<void> | void; flush: () => Promise<void> } {
   const LIMIT = 64 * 1024;
   let parts: Uint8Array[] = [];
   let size = 0;
@@ -586,7 +658,13 @@ function bufferedWriter(fh: fsp.FileHandle): { write: (chunk: Uint8Array) => Pro
     const data = Buffer.concat(parts, size);
     parts = [];
     size = 0;
-    await fh.write(data);
+    // At a position when repairing in place; else where the handle stands (append or a new file).
+    if (at === undefined) await fh.write(data);
+    else {
+      const pos = at;
+      at += data.length;
+      await fh.write(data, 0, data.length, pos);
+    }
   };
   return {
     write: (chunk) => {

@@ -184,16 +184,12 @@ test('RJ: resend from the packet after yyy, with the current ack and a valid che
   h.feed(peerData(1, 0, 'x'), peerData(2, 0, 'y')); // we have now received up to 2
   h.take();
   h.feed(ctl(Ctl.RJ, 1));
-  t.deepEqual(h.take(), ['D 2/2 b'], 'only the oldest unacked, ack field updated');
-  h.feed(ctl(Ctl.RR, 2));
-  t.deepEqual(h.take(), ['D 3/2 c', 'D 4/2 d'], 'each ack releases up to two more');
-  h.engine.sendData(text('f'), 'command');
-  t.deepEqual(h.take(), [], 'new packets wait while recovering');
+  t.deepEqual(h.take(), ['D 2/2 b', 'D 3/2 c', 'D 4/2 d', 'D 5/2 e'], 'the rest of the window at once (go-back-N), ack field updated');
+  h.feed(ctl(Ctl.RJ, 1));
+  t.deepEqual(h.take(), ['D 2/2 b', 'D 3/2 c', 'D 4/2 d', 'D 5/2 e'], 'the same RJ again: the resend was damaged too');
   h.feed(ctl(Ctl.RR, 3));
-  t.deepEqual(h.take(), ['D 5/2 e', 'D 6/2 f']);
-  h.feed(ctl(Ctl.RR, 6));
-  h.engine.sendData(text('g'), 'command');
-  t.deepEqual(h.take(), ['D 7/2 g'], 'recovery over: sent at once');
+  h.engine.sendData(text('f'), 'command');
+  t.deepEqual(h.take(), ['D 6/2 f'], 'new packets go at once');
 });
 
 test('timeout: resend the oldest unacked packet with the current ack; RJ when nothing is outstanding', (t) => {
@@ -218,9 +214,9 @@ test('duplicate RR counts as RJ while recovering, until the peer has sent a real
   h.clock.advance(10_000);
   t.deepEqual(h.take(), ['D 1/0 a']);
   h.feed(ctl(Ctl.RR, 0));
-  t.deepEqual(h.take(), ['D 1/0 a'], 'duplicate RR treated as RJ');
+  t.deepEqual(h.take(), ['D 1/0 a', 'D 2/0 b', 'D 3/0 c'], 'duplicate RR treated as RJ');
   h.feed(ctl(Ctl.RJ, 0));
-  t.deepEqual(h.take(), ['D 1/0 a']);
+  t.deepEqual(h.take(), ['D 1/0 a', 'D 2/0 b', 'D 3/0 c']);
   h.feed(ctl(Ctl.RR, 0));
   t.deepEqual(h.take(), [], 'after a real RJ, duplicate RRs are only RRs');
 });
@@ -313,15 +309,20 @@ test('one damaged packet is one error: the resync hits inside it (DLEs in its da
   t.true(h.engine.stats.badHeaders > 900, `${h.engine.stats.badHeaders} resync hits`);
   t.is(h.engine.errors, 1, 'counted once');
   t.deepEqual(h.take(), ['RJ 0']);
-  // A damaged header: its packet's bytes do not count again either.
-  h.feed(resync());
-  const badHead = encodeData(dataArea(body, 1024), 1, 0);
-  badHead[4]! ^= 0x08;
-  h.feed(badHead);
-  t.is(h.engine.errors, 2);
+  // Damage to the rest of the window after our RJ is not counted.
+  const late = encodeData(dataArea(body, 1024), 2, 0);
+  late[600]! ^= 0x01;
+  h.feed(late);
+  t.is(h.engine.errors, 1);
   // The good resend pays back 1030/512 of it.
   h.feed(encodeData(dataArea(body, 1024), 1, 0));
   t.true(h.engine.errors < 0.0001);
+  // A damaged header: its packet's bytes do not count again either.
+  h.feed(resync());
+  const badHead = encodeData(dataArea(body, 1024), 2, 0);
+  badHead[4]! ^= 0x08;
+  h.feed(badHead);
+  t.is(h.engine.errors, 1);
   t.false(h.events.some((e) => e.type === 'failed'));
 });
 
@@ -412,7 +413,7 @@ test('INIT: bytes received before start() are kept and answered once started (th
 
 const fileBytes = (n: number) => new Uint8Array(n).fill(0x41);
 
-test('adaptive size: RJs halve the file packet size (once per window), clean acks double it back', (t) => {
+test('adaptive size: RJs halve the file packet size (once per window), long clean runs double it back', (t) => {
   const h = new Harness().startAsSlave(7, 1024);
   t.is(h.engine.sending.packetSize, 1024);
   h.engine.sendData(fileBytes(1024), 'file');
@@ -437,9 +438,13 @@ test('adaptive size: RJs halve the file packet size (once per window), clean ack
   seq = (seq + 1) & 7;
   h.feed(ctl(Ctl.RR, seq));
   h.take();
-  sendAcked(16, 256);
-  t.is(h.engine.sending.packetSize, 512, '16 clean acks double it');
-  sendAcked(16, 512);
+  // Doubling pays once window × size² / 3 bytes (packets with their headers) went through clean.
+  const need = (size: number) => Math.ceil((7 * size * size) / 3 / (size + 6));
+  sendAcked(need(256) - 1, 256);
+  t.is(h.engine.sending.packetSize, 256);
+  sendAcked(1, 256);
+  t.is(h.engine.sending.packetSize, 512, 'a long clean run doubles it');
+  sendAcked(need(512), 512);
   t.is(h.engine.sending.packetSize, 1024);
   sendAcked(40, 1024);
   t.is(h.engine.sending.packetSize, 1024, 'never above what the peer asked for');
@@ -585,4 +590,55 @@ test('a lost RJ or data packet is also recovered within about one RTO', (t) => {
   const got = p.events[1].filter((e) => e.type === 'data').length;
   t.is(got, 5, 'all five arrived within 200 ms');
   t.is(p.a.stats.timeouts, 0);
+});
+
+test('a false header on the ack path (damage claiming 4096 bytes of data) is given up after one RTO, not the session', (t) => {
+  const p = lossyPair(() => false);
+  p.a.sendData(text('warm'), 'command');
+  p.clock.advance(100);
+  // DLE, K=8, a header that checks: it would swallow every RR to come.
+  p.a.receive(Uint8Array.from([0x10, 8, 0, 0, 0x80, 0x88]));
+  for (let i = 0; i < 7; i++) p.a.sendData(text(`m${i}`), 'command');
+  const acked = () => p.events[0].filter((e) => e.type === 'acked').length;
+  p.clock.advance(900);
+  t.is(acked(), 1, 'the RRs wait behind the false header');
+  p.clock.advance(1_500);
+  t.is(acked(), 8, 'skipping its DLE lets the RRs through');
+  t.is(p.a.stats.timeouts, 0, 'not counted as a timeout');
+  t.false(p.events.some((e) => e.some((x) => x.type === 'failed')));
+});
+
+test('answers destroyed by a burst (garbage arriving) neither back the RTO off nor use up the retries', (t) => {
+  const h = new Harness();
+  h.startAsSlave();
+  h.engine.sendData(text('x'), 'command');
+  // Without an RTT sample the RTO is the fixed 10 s; garbage comes in before each timeout.
+  for (let i = 0; i < 10; i++) {
+    h.clock.advance(9_000);
+    h.feed(Uint8Array.from([1, 2, 3, 4, 5, 6]));
+    h.clock.advance(1_000);
+  }
+  t.is(h.engine.stats.timeouts, 10);
+  t.false(h.events.some((e) => e.type === 'failed'), 'ten timeouts, each after garbage: the peer is there');
+  h.clock.advance(70_000);
+  t.true(h.events.some((e) => e.type === 'failed'), 'silence fails it after its retries');
+});
+
+test('full packets then silence (the end of the peer window lost): one RJ after an RTO, not after a 10 s timeout', (t) => {
+  const h = new Harness();
+  h.startAsSlave();
+  // Our reply, acknowledged after 50 ms: an RTT sample, RTO 1 s.
+  h.engine.sendData(text('SY'), 'command');
+  h.clock.advance(50);
+  h.feed(ctl(Ctl.RR, 1));
+  h.take();
+  h.feed(peerData(1, 1, 'a'), peerData(2, 1, 'b'));
+  t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+  h.clock.advance(900);
+  t.deepEqual(h.take(), []);
+  h.clock.advance(200);
+  t.deepEqual(h.take(), ['RJ 2'], 'the peer resends what it has outstanding at once');
+  t.is(h.engine.stats.timeouts, 0, 'not a timeout');
+  h.clock.advance(5_000);
+  t.deepEqual(h.take(), [], 'once per stall');
 });

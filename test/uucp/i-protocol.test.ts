@@ -179,6 +179,25 @@ test('a NAK gets the packet resent; a missing packet is NAKed by the receiver', 
   t.true(w.clock.now() < 1000, 'recovered by NAK, not by timeout');
 });
 
+test('a fixed-timeout (Taylor-like) sender whose resend is lost too: our receiver NAKs again after an RTO, not after 10 s', async (t) => {
+  const w = wire({ adaptiveTimeout: false, adaptiveSize: false }, {});
+  t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
+  // b's reply, acknowledged: b has a round-trip sample (RTO 1 s).
+  const reply = Promise.all([w.b.sendCommand('SY'), w.a.readCommand()]);
+  t.true(await drive(w.clock, reply, DAY));
+  const t0 = w.clock.now();
+  let n = 0;
+  // The third data packet a sends (SPOS, data, then this) and its first resend are lost.
+  loseOn(w.link, (to, p) => to === 1 && p.length > HEADER_LEN && (++n === 3 || n === 4));
+  const file = Buffer.from(Array.from({ length: 5000 }, (_, i) => i & 0xff));
+  const got: Buffer[] = [];
+  const flow = Promise.all([w.a.sendFile([file]), w.b.receiveFile((c) => void got.push(Buffer.from(c)))]);
+  t.true(await drive(w.clock, flow, DAY));
+  t.deepEqual(Buffer.concat(got), file);
+  t.is(w.a.stats.resent, 2);
+  t.true(w.clock.now() - t0 < 3000, `recovered after ${w.clock.now() - t0} ms`);
+});
+
 test('an echo of our own packets is refused (direction bit)', async (t) => {
   const clock = new ManualClock();
   const written: Uint8Array[] = [];

@@ -14,8 +14,9 @@
  * - sequence numbers mod 8, next to send starts at 1; each side sends at most
  *   the window and packet size the other asked to receive;
  * - every in-order packet is RR'd at once, anything else dropped silently;
- * - recovery: on timeout or RJ resend the oldest unacked packet only, then
- *   each ack releases up to two more resends; a duplicate RR during
+ * - recovery: on timeout resend the oldest unacked packet only, then
+ *   each ack releases up to two more resends (on RJ we differ, see
+ *   onReject); a duplicate RR during
  *   recovery counts as RJ when the peer has never sent a real RJ;
  * - too many errors, timeouts or garbage bytes fail the engine, which sends
  *   CLOSE and stops.
@@ -32,15 +33,26 @@
  *   bad headers and checksums found inside the bytes the damaged packet
  *   covered (header + claimed size; for a bad header the largest packet we
  *   asked for) are not counted again, nor is the rest of the peer's window
- *   arriving out of order after our RJ. Garbage bytes count only against
- *   `garbageLimit`, reset by every valid packet.
+ *   arriving (out of order or damaged) after our RJ. Garbage bytes (not
+ *   those of a damaged packet's rescan) count only against `garbageLimit`,
+ *   reset by every valid packet.
  * - Prompt RJs. A packet after a gap (the one we wanted was lost whole) draws
  *   one RJ(last good) at once instead of waiting out a timeout; a duplicate
  *   of a packet already received, arriving after `quiet` ms without an
  *   in-order packet (the sender timed out: our RR was lost), draws
- *   RJ(last good), which acknowledges it. For an RTO after any RJ, packets
- *   out of order are its fallout: dropped, neither an error nor a new RJ
- *   (so a stray duplicate cannot start a chain of needless resends).
+ *   RJ(last good), which acknowledges it. After an RJ, the rest of the
+ *   window (window − 1 packets) and, for an RTO, any packet out of order
+ *   is its fallout: dropped, neither an error nor a new RJ (so a stray
+ *   duplicate cannot start a chain of needless resends).
+ *   Full packets that stop coming for an RTO, with nothing of ours
+ *   outstanding, draw one RJ (the end of the window was lost; a
+ *   fixed-timeout sender would wait 10 s).
+ * - Go-back-N on RJ: the rest of the window is resent at once (Taylor
+ *   resends one packet and releases two per ack).
+ * - Liveness. Fail only on silence: a timeout after garbage arrived (our
+ *   peer's answers destroyed by a burst) is not counted against `retries`
+ *   nor backed off; a packet half in after a timeout of silence is a false
+ *   header (damage claiming data that never comes) and is skipped.
  * - Adaptive retransmission timeout. Each ack of a packet sent once gives a
  *   round-trip sample (Karn); RTO = SRTT + 4·RTTVAR (RFC 6298 gains),
  *   at least `minRtoMs` (1 s), doubled on each timeout in a row, at most
@@ -51,9 +63,14 @@
  *   short packets are on (Taylor then takes any smaller power of two), an RJ
  *   or timeout that forces a resend halves the size we send file data in
  *   (not below `minPacketSize`, 64), at most once per window sent at the
- *   current size; `growAfter` (16) packets in a row acknowledged without
- *   an error double it again, up to the peer's size. Commands always use the
- *   peer's size (their NUL must land in the last packet).
+ *   current size. It doubles again (up to the peer's size) once
+ *   window × size² / 3 bytes in a row were acknowledged without an error:
+ *   with go-back-N, an error costs about a window of packets, so doubling
+ *   pays (the header overhead saved, 3/size, exceeds the extra resending,
+ *   error rate × window × size) only when errors are rarer than that; at
+ *   1e-5 bit errors this settles at 128–256 bytes rather than 1024 (75 % of
+ *   the clean rate at 1024, over 85 % there). Commands always use the peer's
+ *   size (their NUL must land in the last packet).
  */
 
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
@@ -95,8 +112,6 @@ export interface GEngineOptions {
   adaptiveSize?: boolean;
   /** Smallest size the adaptive sender shrinks to. Default 64. */
   minPacketSize?: number;
-  /** Clean acknowledged packets in a row before the send size doubles. Default 16. */
-  growAfter?: number;
   /** Silence (no in-order packet) after which a duplicate draws RJ, ms. Default 500. */
   quietMs?: number;
   /** Timeouts in a row without progress before failing. Default 6. */
@@ -149,7 +164,6 @@ const DEFAULTS = {
   adaptiveTimeout: true,
   adaptiveSize: true,
   minPacketSize: 64,
-  growAfter: 16,
   quietMs: 500,
   retries: 6,
   maxErrors: 100,
@@ -231,6 +245,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private garbage = 0;
   private timeouts = 0;
   private heard = false;
+  /** Damaged or unrecognised bytes arrived since the last timeout: the peer talks, the line garbles it. */
+  private noisy = false;
+  /** The last in-order packet was full (more should follow) and we have sent nothing since. */
+  private midStream = false;
 
   // adaptive timeout (ms) and send size
   private srtt = 0;
@@ -238,7 +256,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private sampled = false;
   private backoff = 1;
   private sendSize = 64;
-  private cleanAcks = 0;
+  /** Bytes acknowledged since the last error (for growing the send size). */
+  private cleanBytes = 0;
   /** Packets still to send at the current size before another error may shrink it. */
   private shrinkGuard = 0;
 
@@ -312,9 +331,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
   }
 
-  /** RTO while our data is unacknowledged, else the idle timeout. */
+  /** RTO while our data is unacknowledged, a packet is half in or a stream stopped short, else the idle timeout. */
   private armRunTimer(): void {
-    this.armTimer(this.queue.length > 0 ? this.rto : this.cfg.timeoutMs, () => this.onTimeout());
+    const waiting = this.queue.length > 0 || this.decoder.buffered() > 0 || this.midStream;
+    this.armTimer(waiting ? this.rto : this.cfg.timeoutMs, () => this.onTimeout());
   }
 
   /** True when a data packet may be handed to sendData() now. */
@@ -332,6 +352,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     const peer = this.send.packetSize;
     const size = chooseSize(payload.length, peer, this.cfg.shortPackets, kind === 'command');
     const wasIdle = this.queue.length === 0;
+    this.midStream = false;
     this.queue.push(kind === 'command' ? commandArea(payload, size) : dataArea(payload, size));
     this.sentAt.push(undefined);
     this.stats.sent++;
@@ -403,10 +424,23 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private damaged(at: number, extent: number, what: string): void {
     if (at < this.damagedUntil) return;
     this.damagedUntil = at + extent;
+    // Damage to the rest of the window after our RJ: those packets were dropped anyway.
+    if (this.expectBadOrder > 0) {
+      this.expectBadOrder--;
+      return;
+    }
     this.addError(what);
   }
 
+  /**
+   * `bytes` unusable bytes ending at the decoder's offset. Those inside a
+   * damaged packet already counted (its rescan) are not garbage: on a line
+   * damaging most 1024-byte packets, ten in a row would otherwise end it.
+   */
   private addGarbage(bytes: number): void {
+    this.noisy = true;
+    const end = this.decoder.offset();
+    bytes = Math.min(bytes, Math.max(0, end - this.damagedUntil));
     this.garbage += bytes;
     if (this.garbage > this.cfg.garbageLimit) this.fail(`more than ${this.cfg.garbageLimit} bytes of garbage`);
   }
@@ -558,7 +592,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       }
       if (this.phase !== 'running') return this.addError('packet out of order');
       const now = this.clock.now();
-      if (now - this.rejectedAt < this.rto) return; // fallout of our last RJ
+      // Fallout of our last RJ: with sequence numbers mod 8, a duplicate of
+      // an older packet (a go-back sender resends whole windows) cannot be
+      // told from one past a gap, and an RJ for it would start a storm.
+      if (now - this.rejectedAt < this.rto) return;
       // A packet after a gap: the one we wanted was lost whole. Or the last
       // one again after a silence: the sender timed out, our RR was lost.
       // Either way RJ(last good) now (it acknowledges what we have; an RR
@@ -574,6 +611,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.expectBadOrder = 0;
     this.timeouts = 0;
     this.good(HEADER_LEN + size);
+    this.midStream = payload.length === size;
     this.sendControl(Ctl.RR, seq);
     this.emit({ type: 'data', payload });
   }
@@ -626,18 +664,18 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   /** An RJ or timeout forced a resend: send smaller packets, once per window at this size. */
   private shrink(): void {
-    this.cleanAcks = 0;
+    this.cleanBytes = 0;
     if (!this.adaptsSize() || this.shrinkGuard > 0 || this.sendSize <= this.cfg.minPacketSize) return;
     this.sendSize = Math.max(this.cfg.minPacketSize, this.sendSize >> 1);
     this.shrinkGuard = this.send.window;
     this.stats.shrinks++;
   }
 
-  private grow(acked: number): void {
+  private grow(bytes: number): void {
     if (!this.adaptsSize() || this.sendSize >= this.send.packetSize) return;
-    this.cleanAcks += acked;
-    if (this.cleanAcks < this.cfg.growAfter) return;
-    this.cleanAcks = 0;
+    this.cleanBytes += bytes;
+    if (this.cleanBytes < (this.send.window * this.sendSize * this.sendSize) / (HEADER_LEN / 2)) return;
+    this.cleanBytes = 0;
     this.sendSize = Math.min(this.send.packetSize, this.sendSize << 1);
     this.stats.grows++;
   }
@@ -660,7 +698,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.onWire = Math.max(0, this.onWire - n);
     this.timeouts = 0;
     this.good(bytes);
-    if (!this.recovering) this.grow(n);
+    if (!this.recovering) this.grow(bytes);
     this.emit({ type: 'acked' });
     return true;
   }
@@ -676,6 +714,12 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     return !this.rejectSeen && this.recovering && ack === this.lastAcked && this.queue.length > 0;
   }
 
+  /**
+   * RJ(y): the receiver dropped everything after y, so the rest of the
+   * window goes again at once (go-back-N). Taylor resends one packet and
+   * releases two more per ack, which costs a round trip or three per error.
+   * The same RJ again means the resend was damaged too: the window goes again.
+   */
   private onReject(ack: number): void {
     this.stats.rejects++;
     if (seqDiff(ack, this.lastAcked) > this.queue.length) return; // stale
@@ -684,7 +728,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.addError('reject');
     if (this.phase !== 'running') return;
     this.shrink();
-    this.resendOldest();
+    for (let i = 0; i < this.queue.length; i++) this.resend(i);
+    this.onWire = this.queue.length;
+    this.recovering = false;
     this.armRunTimer();
   }
 
@@ -703,10 +749,16 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private onTimeout(): void {
-    if (++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
+    if (this.skipStalledHeader() || this.stalledStream()) return;
+    // Answers destroyed by a burst are not a silent line: neither counted
+    // against the retries (the garbage limit bounds them) nor backed off,
+    // so the next resend draws the next answer soon.
+    const noisy = this.noisy;
+    this.noisy = false;
+    if (!noisy && ++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
     this.stats.timeouts++;
     if (this.queue.length > 0) {
-      this.backoff = Math.min(this.backoff * 2, 64);
+      if (!noisy) this.backoff = Math.min(this.backoff * 2, 64);
       this.shrink();
       this.resendOldest();
     } else {
@@ -714,5 +766,32 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       this.sendControl(Ctl.RJ, this.recvSeq);
     }
     this.armRunTimer();
+  }
+
+  /**
+   * Full packets were arriving, then nothing for an RTO: the end of the
+   * peer's window (or its RR for our RJ) was lost, and a fixed-timeout
+   * sender (Taylor: 10 s) would wait. One RJ(last good) now, not counted as
+   * a timeout; if the peer had simply paused, it costs that peer one error.
+   */
+  private stalledStream(): boolean {
+    if (!this.midStream || this.queue.length > 0) return false;
+    this.midStream = false;
+    this.reject();
+    this.armRunTimer();
+    return true;
+  }
+
+  /**
+   * A packet half in after a whole timeout of silence never completes (a
+   * peer writes packets whole): damage made a false header whose claimed
+   * data would swallow what follows — on an ack-only path, every RR until
+   * the line dies. Skip its DLE and rescan; true when that let packets through.
+   */
+  private skipStalledHeader(): boolean {
+    if (this.decoder.buffered() === 0) return false;
+    this.decoder.skipByte();
+    this.consume();
+    return this.heard || this.phase !== 'running';
   }
 }

@@ -260,6 +260,16 @@ export class PacketDecoder {
     return this.buf.subarray(this.pos);
   }
 
+  /**
+   * Gives up on the packet that starts here (its DLE), for a header whose
+   * data never comes: damage that looked like a header claiming more bytes
+   * than will follow. Parsing resumes at the next byte.
+   */
+  skipByte(): void {
+    if (this.pos >= this.buf.length && !this.fill(1)) return;
+    this.pos++;
+  }
+
   next(): Decoded | undefined {
     for (;;) {
       const d = this.parse();

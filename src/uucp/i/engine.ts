@@ -22,13 +22,43 @@
  * - a single global file position: DATA advances it, SPOS sets it;
  * - on a silent line, NAK the packet wanted and resend the oldest unacked
  *   one; unacked packets are also resent when acks stop coming even while
- *   data arrives (so two busy senders cannot block each other);
- * - an error level (bad headers, CRCs, order, NAKs received) decaying by one
- *   per `errorDecay` good packets; past `maxErrors`, halve the packet size we
- *   ask for (SYNC) while above 400 bytes, else fail;
+ *   data arrives (so two busy senders cannot block each other); fail when
+ *   nothing valid has come for `retries` × `timeoutMs`, or no ack while
+ *   ours wait that long;
+ * - an error level; past `maxErrors`, halve the packet size we ask for
+ *   (SYNC) while above 400 bytes, else fail;
  * - CLOSE is sent once at the end (the session's H/HY already made sure
  *   everything arrived); a CLOSE received is answered with ours.
- * Our additions: a SYNC received while nothing has come from the peer yet is
+ * Our error level differs from Taylor's (which counts every bad header, CRC,
+ * packet out of order and NAK received, paid back by one per `errorDecay`
+ * packets received, and so dies on a line where more than one 1024-byte
+ * packet in ten is damaged): as in our g, one damaged packet is one error
+ * (bad headers and CRCs met while rescanning the bytes it covered are not
+ * counted again), duplicates and NAKs (fallout of damage counted where it
+ * was seen) are not errors, and good packets both ways pay back one error
+ * per `errorDecayBytes` bytes (at least one per `errorDecay` packets). So
+ * the budget runs out only when damage outpaces what still gets through;
+ * a line that carries nothing fails on the timeouts.
+ * Adaptive packet size (ours; the receiver takes any DATA length up to what
+ * it asked for, so any i peer understands it): a NAK that makes us resend
+ * file data halves the size we send in (not below `minPacketSize`), at most
+ * once per window sent at the current size. It doubles again (up to the
+ * peer's size) once size² / 5 bytes in a row were acknowledged without a
+ * NAK: a NAK costs one packet, so doubling pays (header and CRC overhead
+ * saved, 5/size, exceeds the extra resending, error rate × size) only when
+ * errors are rarer than that. On a
+ * line with 1e-4 bit errors a 1024-byte packet is damaged more often than
+ * not, a 256-byte one about one time in five.
+ * Adaptive retransmission timeout (ours, as in our g): while our packets
+ * wait for an ack or a gap waits to be filled, the check above runs after
+ * SRTT + 4·RTTVAR (acks of packets sent once, Karn), at least `minRtoMs`,
+ * doubling on each check that had to act, at most `timeoutMs`; otherwise
+ * after `timeoutMs`. A lost packet at the end of a window then costs about
+ * a second, not Taylor's 10. When full-size DATA packets were arriving and
+ * then nothing for an RTO, with nothing of ours outstanding (the end of the
+ * peer's window was lost: a Taylor sender would wait 10 s), we NAK the next
+ * packet once.
+ * Further additions: a SYNC received while nothing has come from the peer yet is
  * answered with our SYNC (the peer missed ours), a duplicate packet is
  * answered with an ACK, and a packet whose data never completes is given up
  * one byte at a time on timeouts.
@@ -37,7 +67,9 @@
 import type { Clock } from '../g/clock.js';
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import {
+  CRC_LEN,
   EMPTY,
+  HEADER_LEN,
   MAX_CHANNEL,
   MAX_DATA,
   MAX_WINDOW,
@@ -66,16 +98,27 @@ export interface IEngineOptions {
   channels?: number;
   /** Ms of silence before a NAK and a resend; the callee adds 1 s. Default 10 000. */
   timeoutMs?: number;
-  /** Timeouts in a row before failing. Default 6. */
+  /** Timeouts of silence (or without an ack) before failing. Default 6. */
   retries?: number;
+  /** Floor of the adaptive retransmission timeout, ms. Default 1 000. */
+  minRtoMs?: number;
+  /** false: always wait `timeoutMs` (Taylor's fixed timeout). Default true. */
+  adaptiveTimeout?: boolean;
   syncTimeoutMs?: number;
   syncRetries?: number;
   maxErrors?: number;
+  /** Good packets per error paid back (Taylor's error-decay). Default 10. */
   errorDecay?: number;
+  /** Good bytes per error paid back (when that pays more). Default 512. */
+  errorDecayBytes?: number;
   /** Packets received before we ACK when we have nothing to send. Default window / 2. */
   ackFrequency?: number;
   /** Override the packet size the peer asked for (Taylor's remote-packet-size). */
   remotePacketSize?: number;
+  /** false: always send the peer's packet size (Taylor's choice). Default true. */
+  adaptiveSize?: boolean;
+  /** Smallest size the adaptive sender shrinks to. Default 64. */
+  minPacketSize?: number;
 }
 
 type Started = { send: Direction; receive: Direction; channels: number };
@@ -88,6 +131,9 @@ export type IEngineIO = EngineIO<IEvent>;
 
 export interface IStats extends EngineStats {
   remoteRejects: number;
+  /** Send-size halvings and doublings. */
+  shrinks: number;
+  grows: number;
 }
 
 interface Frame {
@@ -103,10 +149,15 @@ const DEFAULTS = {
   channels: 1,
   timeoutMs: 10_000,
   retries: 6,
+  minRtoMs: 1_000,
+  adaptiveTimeout: true,
   syncTimeoutMs: 10_000,
   syncRetries: 6,
   maxErrors: 100,
   errorDecay: 10,
+  errorDecayBytes: 512,
+  adaptiveSize: true,
+  minPacketSize: 64,
 };
 
 type Settings = typeof DEFAULTS & Pick<IEngineOptions, 'ackFrequency' | 'remotePacketSize'>;
@@ -124,7 +175,7 @@ function settings(o: IEngineOptions): Settings {
 }
 
 export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'closing'> {
-  readonly stats: IStats = { sent: 0, resent: 0, received: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0 };
+  readonly stats: IStats = { sent: 0, resent: 0, received: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0, shrinks: 0, grows: 0 };
   private readonly cfg: Settings;
   private readonly scanner: Scanner;
   private caller = true;
@@ -143,8 +194,16 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private sendSeq = 1;
   private remoteAck = 0;
   private readonly sent: (Uint8Array | undefined)[] = new Array(32);
+  /** When sent[seq] went out first; undefined once resent (no RTT sample then: Karn). */
+  private readonly sentAt: (number | undefined)[] = new Array(32);
   private waiting: Frame[] = [];
   private sendPos = 0;
+  /** Adaptive size for our DATA packets (≤ remote.packetSize). */
+  private sendSize = 64;
+  /** Bytes acknowledged since the last NAK (for growing the send size). */
+  private cleanBytes = 0;
+  /** Packets still to send at the current size before another NAK may shrink it. */
+  private shrinkGuard = 0;
 
   // receiving
   private recSeq = 0;
@@ -154,14 +213,25 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private readonly naked: boolean[] = new Array(32).fill(false);
   private recPos = 0;
   private ackedThisBatch = false;
-  private badHeaderThisBatch = false;
-  private acked = 0;
 
-  // liveness
+  // error budget
+  private errors = 0;
+  /** Bytes of the line up to which bad headers/CRCs belong to an error already counted. */
+  private damagedUntil = 0;
+
+  // liveness (ms)
   private heard = false;
   private progress = false;
-  private timeouts = 0;
-  private stalls = 0;
+  private lastHeardAt = 0;
+  private lastProgressAt = 0;
+  private srtt = 0;
+  private rttvar = 0;
+  private sampled = false;
+  private backoff = 1;
+  /** The last in-order DATA packet was full size (more should follow) and we have sent nothing since. */
+  private midStream = false;
+  /** When the next liveness check runs. */
+  private tickAt = Infinity;
 
   constructor(io: IEngineIO, clock: Clock, options: IEngineOptions = {}) {
     super(io, clock);
@@ -174,9 +244,9 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     this.scanner = new Scanner((h) => this.acceptHeader(h));
   }
 
-  /** Packet size and window towards the peer (valid once started). */
+  /** Packet size (the adaptive one, at most the peer's) and window towards the peer (valid once started). */
   get sending(): Direction {
-    return { ...this.remote };
+    return { window: this.remote.window, packetSize: this.sendSize };
   }
 
   get running(): boolean {
@@ -299,15 +369,26 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     this.io.write(encodePacket(this.header(PT.SYNC, 0), data));
   }
 
-  private errorLevel(): number {
-    const s = this.stats;
-    // Good packets both ways pay errors off (Taylor counts received ones only,
-    // which fails a pure sender on a noisy line).
-    return s.badHeaders + s.badChecksums + s.badOrder + s.remoteRejects - Math.floor((s.received + this.acked) / this.cfg.errorDecay);
+  /** The current error level (fractional: it is paid back byte by byte). */
+  get errorLevel(): number {
+    return this.errors;
+  }
+
+  /** A good packet of `bytes` on the wire, received or acknowledged. */
+  private good(bytes: number): void {
+    this.errors = Math.max(0, this.errors - Math.max(bytes / this.cfg.errorDecayBytes, 1 / this.cfg.errorDecay));
+  }
+
+  /** Damage at line offset `at` covering `extent` bytes: one error, unless inside damage already counted. */
+  private damaged(at: number, extent: number): void {
+    if (at < this.damagedUntil) return;
+    this.damagedUntil = at + extent;
+    this.errors++;
+    this.checkErrors();
   }
 
   private checkErrors(): void {
-    if (this.errorLevel() <= this.maxErrors) return;
+    if (this.errors <= this.maxErrors) return;
     if (this.askSize > 400 && (this.phase === 'running' || this.phase === 'closing')) {
       this.askSize >>= 1;
       this.maxErrors *= 2;
@@ -333,6 +414,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     const size = this.cfg.remotePacketSize ?? Math.min(MAX_DATA, p.packetSize > 0 ? p.packetSize : MAX_DATA);
     // Mid-session a SYNC may shrink the packets, never grow them past the first size.
     this.remote.packetSize = this.phase === 'sync' ? size : Math.min(size, this.remote.packetSize);
+    this.sendSize = this.phase === 'sync' ? size : Math.min(this.sendSize, size);
     this.remote.window = p.window > 0 ? Math.min(p.window, MAX_WINDOW) : MAX_WINDOW;
     if (p.channels !== undefined && p.channels >= 1 && p.channels <= MAX_CHANNEL) this.peerChannels = p.channels;
     return true;
@@ -356,21 +438,17 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   private consume(): void {
     this.ackedThisBatch = false;
-    this.badHeaderThisBatch = false;
     for (let s = this.scanner.next(); s && this.live(); s = this.live() ? this.scanner.next() : undefined) {
       if (s.kind === 'bad-header') {
-        // One per batch of input, as Taylor: skipping through a damaged
-        // packet meets many ^G bytes in its data.
-        if (!this.badHeaderThisBatch) {
-          this.badHeaderThisBatch = true;
-          this.stats.badHeaders++;
-          this.checkErrors();
-        }
+        // Rescanning a damaged packet meets many ^G bytes in its data: not new errors.
+        this.stats.badHeaders++;
+        this.damaged(this.scanner.offset() - 1, HEADER_LEN + this.askSize + CRC_LEN);
       } else if (s.kind === 'bad-crc') {
         this.onBadCrc(s.header);
       } else {
+        this.damagedUntil = 0;
         this.heard = true;
-        this.timeouts = 0;
+        this.lastHeardAt = this.clock.now();
         this.onPacket(s.header, s.data);
       }
       this.dispatch();
@@ -379,7 +457,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   private onBadCrc(h: Header): void {
     this.stats.badChecksums++;
-    this.checkErrors();
+    this.damaged(this.scanner.offset() - 1, HEADER_LEN + h.length + CRC_LEN);
     if (this.phase !== 'running' && this.phase !== 'closing') return;
     if (isSequenced(h.type) && h.seq !== this.recSeq && seqDiff(h.seq, this.recSeq) <= this.cfg.window && !this.saved[h.seq])
       this.sendNak(h.seq);
@@ -395,10 +473,14 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
         receive: { window: this.cfg.window, packetSize: this.askSize },
         channels: Math.min(this.peerChannels, this.cfg.channels),
       });
+      this.lastHeardAt = this.lastProgressAt = this.clock.now();
       this.armTick();
       return;
     }
-    if (data.length > 0) this.stats.received++;
+    if (data.length > 0) {
+      this.stats.received++;
+      this.good(HEADER_LEN + data.length + CRC_LEN);
+    }
     this.gotAck(h.ack);
     if (!isSequenced(h.type)) {
       this.process(h, data);
@@ -432,6 +514,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.naked[h.seq] = false;
     }
     this.saved[h.seq] ??= { header: h, data };
+    this.hurry();
     for (let i = nextSeq(this.recSeq); i !== h.seq; i = nextSeq(i)) if (!this.naked[i] && !this.saved[i]) this.sendNak(i);
   }
 
@@ -440,7 +523,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       case PT.DATA:
         this.emit({ type: 'data', payload: data, localChan: h.localChan, remoteChan: h.remoteChan, pos: this.recPos });
         this.recPos += data.length;
-        return;
+        return this.streaming(data.length >= this.askSize);
       case PT.SPOS:
         this.recPos = parsePos(data);
         return;
@@ -459,11 +542,29 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   private onNak(seq: number): void {
     this.stats.remoteRejects++;
-    this.checkErrors();
-    if (!this.live()) return;
+
     if (seq === this.sendSeq && this.unacked() === 0) return this.sendAck();
     if (seq === this.sendSeq || seqDiff(seq, this.remoteAck) > this.remote.window || seqDiff(this.sendSeq, seq) > this.remote.window) return;
+    if (this.sent[seq]) this.shrink();
     this.resend(seq);
+  }
+
+  /** A NAK made us resend: send smaller packets, once per window sent at this size. */
+  private shrink(): void {
+    this.cleanBytes = 0;
+    if (!this.cfg.adaptiveSize || this.shrinkGuard > 0 || this.sendSize <= this.cfg.minPacketSize) return;
+    this.sendSize = Math.max(this.cfg.minPacketSize, this.sendSize >> 1);
+    this.shrinkGuard = this.remote.window;
+    this.stats.shrinks++;
+  }
+
+  private grow(bytes: number): void {
+    if (!this.cfg.adaptiveSize || this.sendSize >= this.remote.packetSize) return;
+    this.cleanBytes += bytes;
+    if (this.cleanBytes < (this.sendSize * this.sendSize) / ((HEADER_LEN + CRC_LEN) / 2)) return;
+    this.cleanBytes = 0;
+    this.sendSize = Math.min(this.remote.packetSize, this.sendSize * 2);
+    this.stats.grows++;
   }
 
   // ------------------------------------------------------------- sending
@@ -477,22 +578,32 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   }
 
   private pump(): void {
+    const idle = this.unacked() === 0;
+    if (this.waiting.length > 0) this.midStream = false;
     while (this.waiting.length > 0 && this.windowOpen() && (this.phase === 'running' || this.phase === 'closing')) {
       const f = this.waiting.shift()!;
       const packet = encodePacket(this.header(f.type, this.sendSeq, f.localChan, f.remoteChan), f.data);
       this.localAck = this.recSeq;
-      if (this.unacked() === 0) this.progress = true; // the stall clock starts now
+      if (this.unacked() === 0) {
+        // The stall clock starts now.
+        this.progress = true;
+        this.lastProgressAt = this.clock.now();
+      }
       this.sent[this.sendSeq] = packet;
+      this.sentAt[this.sendSeq] = this.clock.now();
+      if (this.shrinkGuard > 0) this.shrinkGuard--;
       this.sendSeq = nextSeq(this.sendSeq);
       this.stats.sent++;
       this.io.write(packet);
     }
+    if (idle && this.unacked() > 0) this.hurry();
   }
 
   private resend(seq: number): void {
     const p = this.sent[seq];
     if (!p) return;
     this.stats.resent++;
+    this.sentAt[seq] = undefined;
     this.localAck = this.recSeq;
     this.io.write(withAck(p, this.recSeq));
   }
@@ -500,13 +611,19 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private gotAck(ack: number): void {
     if (ack === this.sendSeq || ack === this.remoteAck) return;
     if (seqDiff(ack, this.remoteAck) > this.remote.window || seqDiff(this.sendSeq, ack) > this.remote.window) return;
+    const sentAt = this.sentAt[ack];
+    if (sentAt !== undefined) this.sample(this.clock.now() - sentAt);
+    let bytes = 0;
     for (let s = nextSeq(this.remoteAck); s !== nextSeq(ack); s = nextSeq(s)) {
+      const length = this.sent[s]?.length ?? HEADER_LEN;
+      this.good(length);
+      bytes += length;
       this.sent[s] = undefined;
-      this.acked++;
     }
+    this.grow(bytes);
     this.remoteAck = ack;
     this.progress = true;
-    this.stalls = 0;
+    this.lastProgressAt = this.clock.now();
     this.emit({ type: 'acked' });
     this.pump();
     if (this.phase === 'closing' && this.unacked() === 0 && this.waiting.length === 0) this.finish(false);
@@ -514,16 +631,61 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   // ------------------------------------------------------------- liveness
 
+  /** One round-trip sample (RFC 6298 gains). */
+  private sample(rtt: number): void {
+    if (!this.sampled) {
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+      this.sampled = true;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+    this.backoff = 1;
+  }
+
+  /** The retransmission timeout now in force while something waits, ms. */
+  get rto(): number {
+    if (!this.cfg.adaptiveTimeout || !this.sampled) return this.timeoutMs;
+    return Math.min(this.timeoutMs, Math.max(this.cfg.minRtoMs, this.srtt + 4 * this.rttvar) * this.backoff);
+  }
+
+  /** Notes whether a stream of full packets is under way; its start brings the next check forward to an RTO. */
+  private streaming(full: boolean): void {
+    const started = full && !this.midStream;
+    this.midStream = full;
+    if (started) this.hurry();
+  }
+
+  /** Early packets kept while one before them is missing. */
+  private gap(): boolean {
+    return this.saved.some((p) => p !== undefined);
+  }
+
   private armTick(): void {
     this.heard = false;
     this.progress = false;
-    this.armTimer(this.timeoutMs, () => this.onTick());
+    this.scheduleTick(this.unacked() > 0 || this.gap() || this.midStream ? this.rto : this.timeoutMs);
+  }
+
+  private scheduleTick(ms: number): void {
+    this.tickAt = this.clock.now() + ms;
+    this.armTimer(ms, () => this.onTick());
+  }
+
+  /** Something began to wait (our packet, a gap, a stream of full packets): the next check within an RTO. */
+  private hurry(): void {
+    if ((this.phase === 'running' || this.phase === 'closing') && this.tickAt > this.clock.now() + this.rto) this.scheduleTick(this.rto);
   }
 
   private onTick(): void {
     if (this.phase !== 'running' && this.phase !== 'closing') return;
+    const limit = this.cfg.retries * this.timeoutMs;
+    const now = this.clock.now();
     if (!this.heard) {
-      if (++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
+      if (now - this.lastHeardAt >= limit) return this.fail('timed out waiting for the peer');
+      this.midStream = false;
+      this.backoff = Math.min(this.backoff * 2, 64);
       // A packet whose data never comes (a damaged length): give up on its first byte.
       if (this.scanner.buffered() > 0) {
         this.scanner.skipByte();
@@ -534,7 +696,8 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.sendNak(nextSeq(this.recSeq));
       this.resend(nextSeq(this.remoteAck));
     } else if (this.unacked() > 0 && !this.progress) {
-      if (++this.stalls > this.cfg.retries) return this.fail('the peer stopped acknowledging');
+      if (now - this.lastProgressAt >= limit) return this.fail('the peer stopped acknowledging');
+      this.backoff = Math.min(this.backoff * 2, 64);
       this.resend(nextSeq(this.remoteAck));
     }
     this.armTick();

@@ -163,12 +163,15 @@ export type Scanned =
 export class Scanner {
   private buf: Uint8Array = EMPTY;
   private at = 0;
+  /** Stream offset of buf[0]. */
+  private base = 0;
 
   constructor(private readonly accept: (h: Header) => boolean = () => true) {}
 
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     const rest = this.buf.length - this.at;
+    this.base += this.buf.length - rest;
     if (rest === 0) this.buf = bytes;
     else {
       const joined = new Uint8Array(rest + bytes.length);
@@ -177,6 +180,11 @@ export class Scanner {
       this.buf = joined;
     }
     this.at = 0;
+  }
+
+  /** Stream offset of the next byte to scan (bytes consumed so far). */
+  offset(): number {
+    return this.base + this.at;
   }
 
   /** Bytes held (an incomplete packet or nothing useful yet). */
