@@ -13,7 +13,7 @@
  *   the callee answering each; each step 4 tries × 10 s, 8 attempts in all;
  * - sequence numbers mod 8, next to send starts at 1; each side sends at most
  *   the window and packet size the other asked to receive;
- * - every in-order packet is RR'd at once, anything else dropped silently;
+ * - in-order packets are acknowledged, anything else dropped silently;
  * - recovery: on timeout or RJ resend the oldest unacked packet only, then
  *   each ack releases up to two more resends; a duplicate RR during
  *   recovery counts as RJ when the peer has never sent a real RJ;
@@ -54,6 +54,13 @@
  *   current size; `growAfter` (16) packets in a row acknowledged without
  *   an error double it again, up to the peer's size. Commands always use the
  *   peer's size (their NUL must land in the last packet).
+ * - One RR per batch of bytes. Taylor RRs every in-order packet; we RR
+ *   once all the packets in what receive() was given are processed, for
+ *   the last of them (RR is cumulative; an RJ we sent meanwhile counts).
+ *   As prompt, and a seventh of the RRs when one read holds a window of
+ *   small packets: less for both sides to write, relay and parse. A data
+ *   packet's piggy-backed ack does not replace the RR (a peer ignores it
+ *   on a packet it drops as a duplicate).
  */
 
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
@@ -218,6 +225,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   // receiving
   private recvSeq = 0;
+  /** The last sequence number we sent an RR or RJ for. */
+  private ackedSeq = 0;
   private expectBadOrder = 0;
   /** When the last in-order data packet arrived. */
   private lastInOrderAt = 0;
@@ -306,10 +315,18 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       if (this.closing && this.phase === 'running' && this.queue.length === 0) this.finish(false);
       this.dispatch();
     }
+    this.sendAck();
     // The read timeout starts over when the peer is heard: a useful packet
     // arrived, or one is still arriving. Duplicates and garbage do not count,
     // so a peer resending a packet whose RR it lost still gets our RJ.
     if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
+  }
+
+  /** RR for in-order packets not yet acknowledged by an RR or RJ. */
+  private sendAck(): void {
+    if (this.phase !== 'running' || this.ackedSeq === this.recvSeq) return;
+    this.sendControl(Ctl.RR, this.recvSeq);
+    this.ackedSeq = this.recvSeq;
   }
 
   /** RTO while our data is unacknowledged, else the idle timeout. */
@@ -328,11 +345,24 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
    * payload does not fill it (an empty payload marks end of file).
    */
   sendData(payload: Uint8Array, kind: 'command' | 'file'): void {
+    this.sendFrame(this.frame(payload, kind));
+  }
+
+  /**
+   * A data packet built (copied and checksummed) but not queued: a sender
+   * can have the next one ready while the window is full, so that only the
+   * header is left to do when the ack comes.
+   */
+  frame(payload: Uint8Array, kind: 'command' | 'file'): DataFrame {
+    const size = chooseSize(payload.length, this.send.packetSize, this.cfg.shortPackets, kind === 'command');
+    return kind === 'command' ? commandArea(payload, size) : dataArea(payload, size);
+  }
+
+  /** Queues a packet from frame() as sendData() does. */
+  sendFrame(frame: DataFrame): void {
     if (!this.canSend()) throw new Error('g: send window is closed');
-    const peer = this.send.packetSize;
-    const size = chooseSize(payload.length, peer, this.cfg.shortPackets, kind === 'command');
     const wasIdle = this.queue.length === 0;
-    this.queue.push(kind === 'command' ? commandArea(payload, size) : dataArea(payload, size));
+    this.queue.push(frame);
     this.sentAt.push(undefined);
     this.stats.sent++;
     if (this.shrinkGuard > 0) this.shrinkGuard--;
@@ -367,6 +397,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private finish(byPeer: boolean): void {
+    this.sendAck();
     this.sendControl(Ctl.CLOSE, 0);
     if (!byPeer) this.sendControl(Ctl.CLOSE, 0);
     this.stop('closed');
@@ -544,6 +575,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.rejectedAt = this.clock.now();
     this.stats.rejectsSent++;
     this.sendControl(Ctl.RJ, this.recvSeq);
+    this.ackedSeq = this.recvSeq;
     this.expectBadOrder = this.cfg.window - 1;
   }
 
@@ -574,7 +606,6 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.expectBadOrder = 0;
     this.timeouts = 0;
     this.good(HEADER_LEN + size);
-    this.sendControl(Ctl.RR, seq);
     this.emit({ type: 'data', payload });
   }
 
@@ -654,8 +685,11 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     const sentAt = this.sentAt[n - 1];
     if (sentAt !== undefined && n <= this.onWire) this.sample(this.clock.now() - sentAt);
     let bytes = 0;
-    for (const f of this.queue.splice(0, n)) bytes += f.packet.length;
-    this.sentAt.splice(0, n);
+    // shift(), not splice(): no array of the removed made per ack.
+    for (let i = 0; i < n; i++) {
+      bytes += this.queue.shift()!.packet.length;
+      this.sentAt.shift();
+    }
     this.lastAcked = ack;
     this.onWire = Math.max(0, this.onWire - n);
     this.timeouts = 0;
