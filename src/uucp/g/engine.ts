@@ -54,17 +54,19 @@
  *   current size; `growAfter` (16) packets in a row acknowledged without
  *   an error double it again, up to the peer's size. Commands always use the
  *   peer's size (their NUL must land in the last packet).
- * - One RR per batch of bytes. Taylor RRs every in-order packet; we RR
- *   once all the packets in what receive() was given are processed, for
- *   the last of them (RR is cumulative; an RJ we sent meanwhile counts).
- *   As prompt, and a seventh of the RRs when one read holds a window of
- *   small packets: less for both sides to write, relay and parse. A data
- *   packet's piggy-backed ack does not replace the RR (a peer ignores it
- *   on a packet it drops as a duplicate).
+ * - Fewer RRs. Taylor RRs every in-order packet; we RR once all the
+ *   packets in what receive() was given are processed, for the last of
+ *   them (RR is cumulative; an RJ we sent meanwhile counts). With
+ *   `ackDelayMs` (runGOverStream sets 1) and a window of 6 or 7, a lone
+ *   packet waits that long for a second one to share its RR: the peer
+ *   still has 5 in flight, and on a slow line 1 ms is nothing against tens
+ *   of ms of window. On a fast line it halves the RRs both sides write,
+ *   relay and read, which is what costs there. A data packet's piggy-backed ack does not replace the RR (a
+ *   peer ignores it on a packet it drops as a duplicate).
  */
 
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
-import type { Clock } from './clock.js';
+import type { Clock, Timer } from './clock.js';
 import {
   Ctl,
   HEADER_LEN,
@@ -125,6 +127,8 @@ export interface GEngineOptions {
   remotePacketSize?: number;
   /** Cap the send window so window × (packet + 6) stays within this many bytes. */
   maxSendBytesInFlight?: number;
+  /** With a window of 6 or 7, how long a lone packet may wait for a second to share its RR, ms. Default 0. */
+  ackDelayMs?: number;
 }
 
 export type { Direction, Role };
@@ -166,6 +170,7 @@ const DEFAULTS = {
   initRetries: 4,
   startupRetries: 8,
   shortPackets: true,
+  ackDelayMs: 0,
 };
 
 type Settings = typeof DEFAULTS & Pick<GEngineOptions, 'remoteWindow' | 'remotePacketSize' | 'maxSendBytesInFlight'>;
@@ -227,6 +232,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private recvSeq = 0;
   /** The last sequence number we sent an RR or RJ for. */
   private ackedSeq = 0;
+  private ackTimer?: Timer;
   private expectBadOrder = 0;
   /** When the last in-order data packet arrived. */
   private lastInOrderAt = 0;
@@ -322,9 +328,19 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
   }
 
-  /** RR for in-order packets not yet acknowledged by an RR or RJ. */
-  private sendAck(): void {
-    if (this.phase !== 'running' || this.ackedSeq === this.recvSeq) return;
+  /** RR for in-order packets not yet acknowledged by an RR or RJ (`now`: no waiting for a second). */
+  private sendAck(now = false): void {
+    const unacked = seqDiff(this.recvSeq, this.ackedSeq);
+    if (this.phase !== 'running' || unacked === 0) return;
+    if (!now && this.cfg.ackDelayMs > 0 && unacked < Math.floor(this.cfg.window / 3)) {
+      this.ackTimer ??= this.clock.setTimer(this.cfg.ackDelayMs, () => {
+        this.ackTimer = undefined;
+        this.sendAck(true);
+      });
+      return;
+    }
+    this.ackTimer?.cancel();
+    this.ackTimer = undefined;
     this.sendControl(Ctl.RR, this.recvSeq);
     this.ackedSeq = this.recvSeq;
   }
@@ -392,12 +408,13 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   protected override stop(phase: 'closed' | 'failed'): void {
     super.stop(phase);
+    this.ackTimer?.cancel();
     this.queue = [];
     this.sentAt = [];
   }
 
   private finish(byPeer: boolean): void {
-    this.sendAck();
+    this.sendAck(true);
     this.sendControl(Ctl.CLOSE, 0);
     if (!byPeer) this.sendControl(Ctl.CLOSE, 0);
     this.stop('closed');

@@ -89,7 +89,9 @@ export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (w
   return p;
 }
 
+/** On a real line, RRs for packets arriving close together are shared (engine.ts, `ackDelayMs`). */
 export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GProtocol {
   const { clock = realClock, initialBytes, ...gOptions } = options;
+  gOptions.ackDelayMs ??= 1;
   return driveOverStream(stream, (write) => new GProtocol(write, clock, gOptions), initialBytes);
 }
