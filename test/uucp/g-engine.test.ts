@@ -610,3 +610,13 @@ test('RRs: one for all the packets of one receive(); with ackDelayMs a lone pack
   w3.feed(peerData(1, 0, 'a'));
   t.deepEqual(w3.take(), ['RR 1'], 'a window of 3 leaves no room to wait');
 });
+
+test('RRs: while errors are being paid back, every in-order packet gets its own RR again', (t) => {
+  const h = new Harness({ ackDelayMs: 1 }).startAsSlave();
+  const bad = Buffer.from(peerData(1, 0, 'x'));
+  bad[10] ^= 0xff;
+  h.feed(bad);
+  t.deepEqual(h.take(), ['RJ 0']);
+  h.engine.receive(Buffer.concat([peerData(1, 0, 'a'), peerData(2, 0, 'b')]));
+  t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+});

@@ -61,7 +61,9 @@
  *   packet waits that long for a second one to share its RR: the peer
  *   still has 5 in flight, and on a slow line 1 ms is nothing against tens
  *   of ms of window. On a fast line it halves the RRs both sides write,
- *   relay and read, which is what costs there. A data packet's piggy-backed ack does not replace the RR (a
+ *   relay and read, which is what costs there. While the error level is
+ *   above 0, every in-order packet is RR'd at once again (a lost RR then
+ *   costs the peer less). A data packet's piggy-backed ack does not replace the RR (a
  *   peer ignores it on a packet it drops as a duplicate).
  */
 
@@ -623,6 +625,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.expectBadOrder = 0;
     this.timeouts = 0;
     this.good(HEADER_LEN + size);
+    // While errors are being paid back, every packet gets its own RR (as
+    // Taylor's do): one lost RR must not leave the peer's window without an ack.
+    if (this.errorLevel > 0) this.sendAck(true);
     this.emit({ type: 'data', payload });
   }
 
