@@ -70,8 +70,8 @@ export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
 
   /**
    * The window is full: the packet is built now (its checksum is the costly
-   * part) and acked() sends it in the turn of the ack that makes room, so the
-   * line waits for a header and a write, not for a checksum and a promise turn.
+   * part) and sent first thing after the ack that makes room, so the line
+   * waits for a header and a write, not for a checksum.
    */
   private async sendWhenRoom(frame: DataFrame): Promise<void> {
     this.ready = frame;
@@ -82,7 +82,16 @@ export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
     }
   }
 
+  /**
+   * In a microtask, ahead of the waiting sender's: the packets it then adds
+   * to fill the window go out in the same write (the stream's batch is
+   * flushed once the microtasks are done).
+   */
   protected override acked(): void {
+    if (this.ready) queueMicrotask(() => this.sendReady());
+  }
+
+  private sendReady(): void {
     if (!this.ready || !this.engine.canSend()) return;
     this.engine.sendFrame(this.ready);
     this.ready = undefined;
