@@ -236,8 +236,20 @@ export abstract class PacketProtocol<Engine extends PacketEngine, Started extend
   protected room(): Promise<void> {
     if (this.ended) return Promise.reject(this.ended);
     if (this.engine.canSend()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.roomWaiters.push({ resolve, reject })).then(() => this.room());
+    return this.nextAck().then(() => this.room());
   }
+
+  /** Resolves after the next ack; rejects once the protocol has ended. */
+  protected nextAck(): Promise<void> {
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise<void>((resolve, reject) => this.roomWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Called on every ack inside the engine's own turn, before waiting senders
+   * resume: what a protocol sends here leaves with the writes of that turn.
+   */
+  protected acked(): void {}
 
   // --------------------------------------------------------------- internals
 
@@ -269,6 +281,7 @@ export abstract class PacketProtocol<Engine extends PacketEngine, Started extend
         } else this.inbox.push(ev);
         return;
       case 'acked':
+        this.acked();
         for (const w of this.roomWaiters.splice(0)) w.resolve();
         return;
       case 'closed':

@@ -642,3 +642,37 @@ test('full packets then silence (the end of the peer window lost): one RJ after 
   h.clock.advance(5_000);
   t.deepEqual(h.take(), [], 'once per stall');
 });
+
+test('RRs: one for all the packets of one receive(); with ackDelayMs a lone packet waits for a second (window 6–7 only)', (t) => {
+  const h = new Harness().startAsSlave();
+  h.engine.receive(Buffer.concat([peerData(1, 0, 'a'), peerData(2, 0, 'b'), peerData(3, 0, 'c')]));
+  t.deepEqual(h.take(), ['RR 3'], 'RR is cumulative: one for the batch');
+
+  const d = new Harness({ ackDelayMs: 1 }).startAsSlave();
+  d.feed(peerData(1, 0, 'a'));
+  t.deepEqual(d.take(), [], 'a lone packet waits');
+  d.clock.advance(0.5);
+  d.feed(peerData(2, 0, 'b'));
+  t.deepEqual(d.take(), ['RR 2'], 'the second shares the RR at once');
+  d.feed(peerData(3, 0, 'c'));
+  d.clock.advance(1);
+  t.deepEqual(d.take(), ['RR 3'], 'or the delay runs out');
+  d.feed(peerData(4, 0, 'd'), peerData(4, 0, 'd'), peerData(6, 0, 'f'));
+  t.deepEqual(d.take(), ['RJ 4'], 'an RJ acknowledges too: no RR after it');
+  d.clock.advance(1);
+  t.deepEqual(d.take(), []);
+
+  const w3 = new Harness({ ackDelayMs: 1, window: 3 }).startAsSlave(3);
+  w3.feed(peerData(1, 0, 'a'));
+  t.deepEqual(w3.take(), ['RR 1'], 'a window of 3 leaves no room to wait');
+});
+
+test('RRs: while errors are being paid back, every in-order packet gets its own RR again', (t) => {
+  const h = new Harness({ ackDelayMs: 1 }).startAsSlave();
+  const bad = Buffer.from(peerData(1, 0, 'x'));
+  bad[10] ^= 0xff;
+  h.feed(bad);
+  t.deepEqual(h.take(), ['RJ 0']);
+  h.engine.receive(Buffer.concat([peerData(1, 0, 'a'), peerData(2, 0, 'b')]));
+  t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+});

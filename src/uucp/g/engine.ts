@@ -13,7 +13,7 @@
  *   the callee answering each; each step 4 tries × 10 s, 8 attempts in all;
  * - sequence numbers mod 8, next to send starts at 1; each side sends at most
  *   the window and packet size the other asked to receive;
- * - every in-order packet is RR'd at once, anything else dropped silently;
+ * - in-order packets are acknowledged, anything else dropped silently;
  * - recovery: on timeout resend the oldest unacked packet only, then
  *   each ack releases up to two more resends (on RJ we differ, see
  *   onReject); a duplicate RR during
@@ -71,10 +71,21 @@
  *   1e-5 bit errors this settles at 128–256 bytes rather than 1024 (75 % of
  *   the clean rate at 1024, over 85 % there). Commands always use the peer's
  *   size (their NUL must land in the last packet).
+ * - Fewer RRs. Taylor RRs every in-order packet; we RR once all the
+ *   packets in what receive() was given are processed, for the last of
+ *   them (RR is cumulative; an RJ we sent meanwhile counts). With
+ *   `ackDelayMs` (runGOverStream sets 1) and a window of 6 or 7, a lone
+ *   packet waits that long for a second one to share its RR: the peer
+ *   still has 5 in flight, and on a slow line 1 ms is nothing against tens
+ *   of ms of window. On a fast line it halves the RRs both sides write,
+ *   relay and read, which is what costs there. While the error level is
+ *   above 0, every in-order packet is RR'd at once again (a lost RR then
+ *   costs the peer less). A data packet's piggy-backed ack does not replace the RR (a
+ *   peer ignores it on a packet it drops as a duplicate).
  */
 
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
-import type { Clock } from './clock.js';
+import type { Clock, Timer } from './clock.js';
 import {
   Ctl,
   HEADER_LEN,
@@ -133,6 +144,8 @@ export interface GEngineOptions {
   remotePacketSize?: number;
   /** Cap the send window so window × (packet + 6) stays within this many bytes. */
   maxSendBytesInFlight?: number;
+  /** With a window of 6 or 7, how long a lone packet may wait for a second to share its RR, ms. Default 0. */
+  ackDelayMs?: number;
 }
 
 export type { Direction, Role };
@@ -173,6 +186,7 @@ const DEFAULTS = {
   initRetries: 4,
   startupRetries: 8,
   shortPackets: true,
+  ackDelayMs: 0,
 };
 
 type Settings = typeof DEFAULTS & Pick<GEngineOptions, 'remoteWindow' | 'remotePacketSize' | 'maxSendBytesInFlight'>;
@@ -232,6 +246,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   // receiving
   private recvSeq = 0;
+  /** The last sequence number we sent an RR or RJ for. */
+  private ackedSeq = 0;
+  private ackTimer?: Timer;
   private expectBadOrder = 0;
   /** When the last in-order data packet arrived. */
   private lastInOrderAt = 0;
@@ -325,10 +342,28 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       if (this.closing && this.phase === 'running' && this.queue.length === 0) this.finish(false);
       this.dispatch();
     }
+    this.sendAck();
     // The read timeout starts over when the peer is heard: a useful packet
     // arrived, or one is still arriving. Duplicates and garbage do not count,
     // so a peer resending a packet whose RR it lost still gets our RJ.
     if (this.phase === 'running' && (this.heard || this.decoder.buffered() > 0)) this.armRunTimer();
+  }
+
+  /** RR for in-order packets not yet acknowledged by an RR or RJ (`now`: no waiting for a second). */
+  private sendAck(now = false): void {
+    const unacked = seqDiff(this.recvSeq, this.ackedSeq);
+    if (this.phase !== 'running' || unacked === 0) return;
+    if (!now && this.cfg.ackDelayMs > 0 && unacked < Math.floor(this.cfg.window / 3)) {
+      this.ackTimer ??= this.clock.setTimer(this.cfg.ackDelayMs, () => {
+        this.ackTimer = undefined;
+        this.sendAck(true);
+      });
+      return;
+    }
+    this.ackTimer?.cancel();
+    this.ackTimer = undefined;
+    this.sendControl(Ctl.RR, this.recvSeq);
+    this.ackedSeq = this.recvSeq;
   }
 
   /** RTO while our data is unacknowledged, a packet is half in or a stream stopped short, else the idle timeout. */
@@ -348,12 +383,25 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
    * payload does not fill it (an empty payload marks end of file).
    */
   sendData(payload: Uint8Array, kind: 'command' | 'file'): void {
+    this.sendFrame(this.frame(payload, kind));
+  }
+
+  /**
+   * A data packet built (copied and checksummed) but not queued: a sender
+   * can have the next one ready while the window is full, so that only the
+   * header is left to do when the ack comes.
+   */
+  frame(payload: Uint8Array, kind: 'command' | 'file'): DataFrame {
+    const size = chooseSize(payload.length, this.send.packetSize, this.cfg.shortPackets, kind === 'command');
+    return kind === 'command' ? commandArea(payload, size) : dataArea(payload, size);
+  }
+
+  /** Queues a packet from frame() as sendData() does. */
+  sendFrame(frame: DataFrame): void {
     if (!this.canSend()) throw new Error('g: send window is closed');
-    const peer = this.send.packetSize;
-    const size = chooseSize(payload.length, peer, this.cfg.shortPackets, kind === 'command');
     const wasIdle = this.queue.length === 0;
     this.midStream = false;
-    this.queue.push(kind === 'command' ? commandArea(payload, size) : dataArea(payload, size));
+    this.queue.push(frame);
     this.sentAt.push(undefined);
     this.stats.sent++;
     if (this.shrinkGuard > 0) this.shrinkGuard--;
@@ -383,11 +431,13 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   protected override stop(phase: 'closed' | 'failed'): void {
     super.stop(phase);
+    this.ackTimer?.cancel();
     this.queue = [];
     this.sentAt = [];
   }
 
   private finish(byPeer: boolean): void {
+    this.sendAck(true);
     this.sendControl(Ctl.CLOSE, 0);
     if (!byPeer) this.sendControl(Ctl.CLOSE, 0);
     this.stop('closed');
@@ -578,6 +628,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.rejectedAt = this.clock.now();
     this.stats.rejectsSent++;
     this.sendControl(Ctl.RJ, this.recvSeq);
+    this.ackedSeq = this.recvSeq;
     this.expectBadOrder = this.cfg.window - 1;
   }
 
@@ -612,7 +663,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.timeouts = 0;
     this.good(HEADER_LEN + size);
     this.midStream = payload.length === size;
-    this.sendControl(Ctl.RR, seq);
+    // While errors are being paid back, every packet gets its own RR (as
+    // Taylor's do): one lost RR must not leave the peer's window without an ack.
+    if (this.errorLevel > 0) this.sendAck(true);
     this.emit({ type: 'data', payload });
   }
 
@@ -692,8 +745,11 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     const sentAt = this.sentAt[n - 1];
     if (sentAt !== undefined && n <= this.onWire) this.sample(this.clock.now() - sentAt);
     let bytes = 0;
-    for (const f of this.queue.splice(0, n)) bytes += f.packet.length;
-    this.sentAt.splice(0, n);
+    // shift(), not splice(): no array of the removed made per ack.
+    for (let i = 0; i < n; i++) {
+      bytes += this.queue.shift()!.packet.length;
+      this.sentAt.shift();
+    }
     this.lastAcked = ack;
     this.onWire = Math.max(0, this.onWire - n);
     this.timeouts = 0;

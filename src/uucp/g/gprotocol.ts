@@ -18,6 +18,7 @@
 import { PacketProtocol, type CloseInfo } from '../protocol-base.js';
 import type { Clock } from './clock.js';
 import { GEngine, TAYLOR_MAX_BYTES_IN_FLIGHT, type Direction, type GEngineOptions } from './engine.js';
+import type { DataFrame } from './packet.js';
 
 export interface GProtocolOptions extends GEngineOptions {
   /** The peer is Taylor UUCP 1.07: keep window × (packet + 6) ≤ 16 KiB. */
@@ -33,6 +34,8 @@ export type GCloseInfo = CloseInfo;
 
 export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
   readonly name: 'g' | 'G';
+  /** A file packet built while the window was full, waiting for an ack. */
+  private ready?: DataFrame;
 
   constructor(write: (bytes: Uint8Array) => void, clock: Clock, options: GProtocolOptions = {}) {
     const { peerIsTaylor, ...engineOptions } = options;
@@ -60,13 +63,37 @@ export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
 
   protected fileSender(): (piece: Uint8Array) => void | Promise<void> {
     return (piece) => {
-      if (this.ended || !this.engine.canSend()) return this.sendAfterRoom(piece);
+      if (this.ended || !this.engine.canSend()) return this.sendWhenRoom(this.engine.frame(piece, 'file'));
       this.engine.sendData(piece, 'file');
     };
   }
 
-  private async sendAfterRoom(piece: Uint8Array): Promise<void> {
-    await this.room();
-    this.engine.sendData(piece, 'file');
+  /**
+   * The window is full: the packet is built now (its checksum is the costly
+   * part) and sent first thing after the ack that makes room, so the line
+   * waits for a header and a write, not for a checksum.
+   */
+  private async sendWhenRoom(frame: DataFrame): Promise<void> {
+    this.ready = frame;
+    try {
+      while (this.ready === frame) await this.nextAck();
+    } finally {
+      if (this.ready === frame) this.ready = undefined;
+    }
+  }
+
+  /**
+   * In a microtask, ahead of the waiting sender's: the packets it then adds
+   * to fill the window go out in the same write (the stream's batch is
+   * flushed once the microtasks are done).
+   */
+  protected override acked(): void {
+    if (this.ready) queueMicrotask(() => this.sendReady());
+  }
+
+  private sendReady(): void {
+    if (!this.ready || !this.engine.canSend()) return;
+    this.engine.sendFrame(this.ready);
+    this.ready = undefined;
   }
 }

@@ -117,14 +117,31 @@ export interface DataFrame {
   sent: boolean;
 }
 
-/** A zeroed packet buffer for `size` data bytes. */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/**
+ * A zeroed packet buffer for `size` data bytes. Small ones are cut from a
+ * shared zeroed slab, each part handed out once: one allocation per 64 KiB
+ * rather than one per 70-byte packet (an ArrayBuffer costs more to make than
+ * the packet does to fill).
+ */
 function packetBuffer(size: number): Uint8Array {
-  return new Uint8Array(HEADER_LEN + size);
+  const n = HEADER_LEN + size;
+  if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  slabUsed += n;
+  return slab.subarray(slabUsed - n, slabUsed);
 }
 
 function frame(tt: DataFrame['tt'], packet: Uint8Array, length: number): DataFrame {
   const area = packet.subarray(HEADER_LEN);
-  return { tt, k: kOfSize(area.length), packet, area, f: checksum(area), length, sent: false };
+  // K from the power-of-two size: 32 → 1 … 4096 → 8.
+  return { tt, k: 27 - Math.clz32(area.length), packet, area, f: checksum(area), length, sent: false };
 }
 
 /** Header + data area with this sequence number and piggy-backed ack. */

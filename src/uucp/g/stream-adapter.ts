@@ -24,53 +24,34 @@ export interface StreamGOptions extends GProtocolOptions {
 
 /**
  * Packets written during one turn of the event loop (a burst of RRs for a
- * chunk of data, a window's worth of data after a burst of acks) are copied
- * into one buffer and handed to the stream in a single write at the end of
- * the turn: one system call instead of one per packet.
+ * chunk of data, a window's worth of data after a burst of acks) go to the
+ * stream in a single write at the end of the turn: one system call instead
+ * of one per packet. Packets are never modified once written (a resend is a
+ * copy), so a lone packet is handed over as it is and several are joined
+ * in one copy.
  */
 class BatchWriter {
-  private batch: Buffer = Buffer.allocUnsafe(BATCH_BYTES);
+  private parts: Uint8Array[] = [];
   private used = 0;
-  private scheduled = false;
 
   constructor(private readonly stream: Duplex) {}
 
   write(bytes: Uint8Array): void {
-    if (this.used + bytes.length > this.batch.length) {
-      this.flush();
-      if (bytes.length > this.batch.length) this.batch = Buffer.allocUnsafe(bytes.length);
-    }
-    this.batch.set(bytes, this.used);
+    // After every promise continuation of this turn, so a whole window of
+    // sendFile() packets goes out together.
+    if (this.parts.length === 0) process.nextTick(() => this.flush());
+    this.parts.push(bytes);
     this.used += bytes.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // After every promise continuation of this turn, so a whole window of
-      // sendFile() packets goes out together.
-      process.nextTick(() => this.flush());
-    }
   }
 
   flush(): void {
-    this.scheduled = false;
-    if (this.used === 0) return;
-    let out: Buffer;
-    if (this.used < SMALL_BATCH) {
-      // Small (acks, a window of small packets): a pooled copy, the batch buffer stays.
-      out = Buffer.allocUnsafe(this.used);
-      this.batch.copy(out, 0, 0, this.used);
-    } else {
-      // The stream may hold on to what it was given: hand over the buffer itself.
-      out = this.batch.subarray(0, this.used);
-      this.batch = Buffer.allocUnsafe(BATCH_BYTES);
-    }
+    if (this.parts.length === 0) return;
+    const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.used);
+    this.parts = [];
     this.used = 0;
     if (this.stream.writable && !this.stream.destroyed) this.stream.write(out);
   }
 }
-
-const BATCH_BYTES = 64 * 1024;
-/** Below this, Buffer.allocUnsafe takes from Node's shared pool (poolSize / 2). */
-const SMALL_BATCH = Buffer.poolSize >>> 1;
 
 /** What a protocol needs to be driven by a stream: bytes in, line failures, an end. */
 export interface StreamDriven {
@@ -108,7 +89,9 @@ export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (w
   return p;
 }
 
+/** On a real line, RRs for packets arriving close together are shared (engine.ts, `ackDelayMs`). */
 export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GProtocol {
   const { clock = realClock, initialBytes, ...gOptions } = options;
+  gOptions.ackDelayMs ??= 1;
   return driveOverStream(stream, (write) => new GProtocol(write, clock, gOptions), initialBytes);
 }
