@@ -511,6 +511,21 @@ test('RTO: from the measured round trip, floor 1 s, doubling on each timeout, ca
   t.deepEqual(h.take(), ['RJ 0']);
 });
 
+test('RTO: a packet larger than any sampled waits longer by the size ratio (a slow line sends it for longer)', (t) => {
+  const h = new Harness({ adaptiveSize: false }).startAsSlave(3, 1024);
+  h.engine.sendData(text('SY'), 'file');
+  h.clock.advance(100);
+  h.feed(ctl(Ctl.RR, 1));
+  t.is(h.engine.rto, 1000, 'learnt on a short packet');
+  h.engine.sendData(new Uint8Array(1024), 'file');
+  t.is(h.engine.rto, 10_000, 'a 1 KiB packet after it: 1 s × 1030/38, capped');
+  h.take();
+  h.clock.advance(1500);
+  h.feed(ctl(Ctl.RR, 2));
+  h.engine.sendData(new Uint8Array(1024), 'file');
+  t.true(h.engine.rto < 10_000, `sampled at 1 KiB: back to the round trip (${h.engine.rto})`);
+});
+
 test('RTO off: the fixed 10 s timeout (Taylor)', (t) => {
   const h = new Harness({ adaptiveTimeout: false }).startAsSlave();
   h.engine.sendData(text('a'), 'command');

@@ -58,7 +58,9 @@
  *   at least `minRtoMs` (1 s), doubled on each timeout in a row, at most
  *   `timeoutMs` (Taylor's 10 s). Before the first sample, and while nothing
  *   of ours is unacknowledged (idle: then the timeout only sends RJ), the
- *   fixed `timeoutMs` applies. INIT timeouts are unchanged.
+ *   fixed `timeoutMs` applies. INIT timeouts are unchanged. For a packet
+ *   larger than any sampled, the RTO grows by the size ratio (its time on a
+ *   slow line is not in the samples yet).
  * - Adaptive packet size. When the peer asked for more than 64 bytes and
  *   short packets are on (Taylor then takes any smaller power of two), an RJ
  *   or timeout that forces a resend halves the size we send file data in
@@ -271,6 +273,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private srtt = 0;
   private rttvar = 0;
   private sampled = false;
+  /** Largest packet (bytes on the wire) an RTT sample came from. */
+  private sampledBytes = 0;
   private backoff = 1;
   private sendSize = 64;
   /** Bytes acknowledged since the last error (for growing the send size). */
@@ -300,7 +304,12 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   get rto(): number {
     if (!this.cfg.adaptiveTimeout || !this.sampled) return this.cfg.timeoutMs;
     const base = Math.max(this.cfg.minRtoMs, this.srtt + 4 * this.rttvar);
-    return Math.min(this.cfg.timeoutMs, base * this.backoff);
+    // A round trip learnt on small packets understates a larger one's time on
+    // a slow line (4 KiB take 1.1 s at 3,600 B/s): scale by the size ratio
+    // until a packet of that size has been sampled.
+    const oldest = this.queue[0]?.packet.length ?? 0;
+    const scale = Math.max(1, oldest / this.sampledBytes);
+    return Math.min(this.cfg.timeoutMs, base * scale * this.backoff);
   }
 
   /** Bytes received but not consumed, e.g. what followed the peer's CLOSE. */
@@ -743,7 +752,10 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     const n = seqDiff(ack, this.lastAcked);
     if (n === 0 || n > this.queue.length) return false; // nothing new, or stale
     const sentAt = this.sentAt[n - 1];
-    if (sentAt !== undefined && n <= this.onWire) this.sample(this.clock.now() - sentAt);
+    if (sentAt !== undefined && n <= this.onWire) {
+      this.sample(this.clock.now() - sentAt);
+      this.sampledBytes = Math.max(this.sampledBytes, this.queue[n - 1]!.packet.length);
+    }
     let bytes = 0;
     // shift(), not splice(): no array of the removed made per ack.
     for (let i = 0; i < n; i++) {
