@@ -14,7 +14,7 @@
 // only then is CY sent: a file we acknowledged survives a crash. A file whose
 // acknowledgement may have been lost is remembered in `.Received` so a resend
 // gets SN8. Sending: a work command is marked done only after CY (or SN8).
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { mkdirp } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
@@ -172,7 +172,7 @@ export class Transfers {
   async remoteSend(cmd: string): Promise<void> {
     const f = fields(cmd);
     const kind = f[0] as 'S' | 'E';
-    const [, from, to, , o, temp, modeS] = f;
+    const [, from, to, , , temp, modeS] = f;
     const log = this.env.log;
     if (!from || !to) {
       log(`garbled command "${cmd}"`);

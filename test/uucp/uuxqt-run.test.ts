@@ -3,11 +3,11 @@
 // list, error mail (content, address, N/n), waiting for files, .Corrupt, temporary
 // failures, programs run without a shell, and the lock.
 import test from 'ava';
-import { promises as fsp, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { promises as fsp, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { makeSite, maildirMessages, flags, type Site, siteWithSys } from '../helpers/site.js';
+import { maildirMessages, flags, type Site, siteWithSys } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt, notifyAddress, unquote, UUXQT_LOCK } from '../../src/uucp/uuxqt.js';
 import { formatExecFile, parseWorkFile, writeSpoolData, spoolFilePath, type ExecFile } from '../../src/uucp/spool.js';

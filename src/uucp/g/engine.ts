@@ -86,6 +86,7 @@
  *   peer ignores it on a packet it drops as a duplicate).
  */
 
+import { RttEstimator } from '../rtt.js';
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import type { Clock, Timer } from './clock.js';
 import {
@@ -270,12 +271,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private midStream = false;
 
   // adaptive timeout (ms) and send size
-  private srtt = 0;
-  private rttvar = 0;
-  private sampled = false;
+  private readonly rtt = new RttEstimator();
   /** Largest packet (bytes on the wire) an RTT sample came from. */
   private sampledBytes = 0;
-  private backoff = 1;
   private sendSize = 64;
   /** Bytes acknowledged since the last error (for growing the send size). */
   private cleanBytes = 0;
@@ -302,14 +300,13 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   /** The retransmission timeout now in force while data is outstanding, ms. */
   get rto(): number {
-    if (!this.cfg.adaptiveTimeout || !this.sampled) return this.cfg.timeoutMs;
-    const base = Math.max(this.cfg.minRtoMs, this.srtt + 4 * this.rttvar);
+    if (!this.cfg.adaptiveTimeout || !this.rtt.sampled) return this.cfg.timeoutMs;
     // A round trip learnt on small packets understates a larger one's time on
     // a slow line (4 KiB take 1.1 s at 3,600 B/s): scale by the size ratio
     // until a packet of that size has been sampled.
     const oldest = this.queue[0]?.packet.length ?? 0;
     const scale = Math.max(1, oldest / this.sampledBytes);
-    return Math.min(this.cfg.timeoutMs, base * scale * this.backoff);
+    return this.rtt.rto(this.cfg.minRtoMs, this.cfg.timeoutMs, scale);
   }
 
   /** Bytes received but not consumed, e.g. what followed the peer's CLOSE. */
@@ -711,19 +708,6 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.sentAt[index] = undefined;
   }
 
-  /** One round-trip sample (RFC 6298 gains). */
-  private sample(rtt: number): void {
-    if (!this.sampled) {
-      this.srtt = rtt;
-      this.rttvar = rtt / 2;
-      this.sampled = true;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
-      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
-    }
-    this.backoff = 1;
-  }
-
   /** An RJ or timeout forced a resend: send smaller packets, once per window at this size. */
   private shrink(): void {
     this.cleanBytes = 0;
@@ -753,7 +737,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (n === 0 || n > this.queue.length) return false; // nothing new, or stale
     const sentAt = this.sentAt[n - 1];
     if (sentAt !== undefined && n <= this.onWire) {
-      this.sample(this.clock.now() - sentAt);
+      this.rtt.sample(this.clock.now() - sentAt);
       this.sampledBytes = Math.max(this.sampledBytes, this.queue[n - 1]!.packet.length);
     }
     let bytes = 0;
@@ -826,7 +810,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (!noisy && ++this.timeouts > this.cfg.retries) return this.fail('timed out waiting for the peer');
     this.stats.timeouts++;
     if (this.queue.length > 0) {
-      if (!noisy) this.backoff = Math.min(this.backoff * 2, 64);
+      if (!noisy) this.rtt.backOff();
       this.shrink();
       this.resendOldest();
     } else {

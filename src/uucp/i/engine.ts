@@ -65,6 +65,7 @@
  */
 
 import type { Clock } from '../g/clock.js';
+import { RttEstimator } from '../rtt.js';
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import {
   CRC_LEN,
@@ -224,10 +225,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private progress = false;
   private lastHeardAt = 0;
   private lastProgressAt = 0;
-  private srtt = 0;
-  private rttvar = 0;
-  private sampled = false;
-  private backoff = 1;
+  private readonly rtt = new RttEstimator();
   /** The last in-order DATA packet was full size (more should follow) and we have sent nothing since. */
   private midStream = false;
   /** When the next liveness check runs. */
@@ -612,7 +610,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     if (ack === this.sendSeq || ack === this.remoteAck) return;
     if (seqDiff(ack, this.remoteAck) > this.remote.window || seqDiff(this.sendSeq, ack) > this.remote.window) return;
     const sentAt = this.sentAt[ack];
-    if (sentAt !== undefined) this.sample(this.clock.now() - sentAt);
+    if (sentAt !== undefined) this.rtt.sample(this.clock.now() - sentAt);
     let bytes = 0;
     for (let s = nextSeq(this.remoteAck); s !== nextSeq(ack); s = nextSeq(s)) {
       const length = this.sent[s]?.length ?? HEADER_LEN;
@@ -631,23 +629,11 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   // ------------------------------------------------------------- liveness
 
-  /** One round-trip sample (RFC 6298 gains). */
-  private sample(rtt: number): void {
-    if (!this.sampled) {
-      this.srtt = rtt;
-      this.rttvar = rtt / 2;
-      this.sampled = true;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
-      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
-    }
-    this.backoff = 1;
-  }
 
   /** The retransmission timeout now in force while something waits, ms. */
   get rto(): number {
-    if (!this.cfg.adaptiveTimeout || !this.sampled) return this.timeoutMs;
-    return Math.min(this.timeoutMs, Math.max(this.cfg.minRtoMs, this.srtt + 4 * this.rttvar) * this.backoff);
+    if (!this.cfg.adaptiveTimeout || !this.rtt.sampled) return this.timeoutMs;
+    return this.rtt.rto(this.cfg.minRtoMs, this.timeoutMs);
   }
 
   /** Notes whether a stream of full packets is under way; its start brings the next check forward to an RTO. */
@@ -685,7 +671,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     if (!this.heard) {
       if (now - this.lastHeardAt >= limit) return this.fail('timed out waiting for the peer');
       this.midStream = false;
-      this.backoff = Math.min(this.backoff * 2, 64);
+      this.rtt.backOff();
       // A packet whose data never comes (a damaged length): give up on its first byte.
       if (this.scanner.buffered() > 0) {
         this.scanner.skipByte();
@@ -697,7 +683,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.resend(nextSeq(this.remoteAck));
     } else if (this.unacked() > 0 && !this.progress) {
       if (now - this.lastProgressAt >= limit) return this.fail('the peer stopped acknowledging');
-      this.backoff = Math.min(this.backoff * 2, 64);
+      this.rtt.backOff();
       this.resend(nextSeq(this.remoteAck));
     }
     this.armTick();
