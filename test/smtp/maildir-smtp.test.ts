@@ -196,12 +196,18 @@ async function droppingServer(perSession: number): Promise<{ port: number; sessi
   return { port: (server.address() as net.AddressInfo).port, sessions: () => sessions, received, close: () => server.close() };
 }
 
-test.serial('a session that breaks mid-flush is opened again while it makes progress (maildirserial): all sent, exit 0', async (t) => {
+/** A maildir of `messages` for pre-bob flushed to droppingServer(perSession). */
+async function flushToDroppingServer(messages: number, perSession: number) {
   const maildir = path.join(mkdtempSync(path.join(os.tmpdir(), 'uugate-md-')), 'md');
-  for (let i = 0; i < 5; i++) await deliverToMaildir(maildir, [Buffer.from(`Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nmessage ${i}\n`)]);
-  const srv = await droppingServer(2);
+  for (let i = 0; i < messages; i++) await deliverToMaildir(maildir, [Buffer.from(`Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nmessage ${i}\n`)]);
+  const srv = await droppingServer(perSession);
+  const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${srv.port}`, 'leaf']);
+  return { maildir, srv, r };
+}
+
+test.serial('a session that breaks mid-flush is opened again while it makes progress (maildirserial): all sent, exit 0', async (t) => {
+  const { maildir, srv, r } = await flushToDroppingServer(5, 2);
   try {
-    const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${srv.port}`, 'leaf']);
     t.is(r.code, 0, r.stdout + r.stderr);
     t.is(srv.sessions(), 3);
     t.is((r.stdout.match(/connection lost/g) ?? []).length, 2);
@@ -213,11 +219,8 @@ test.serial('a session that breaks mid-flush is opened again while it makes prog
 });
 
 test.serial('a session that breaks before deciding anything is not retried: everything stays, exit 75', async (t) => {
-  const maildir = path.join(mkdtempSync(path.join(os.tmpdir(), 'uugate-md-')), 'md');
-  for (let i = 0; i < 3; i++) await deliverToMaildir(maildir, [Buffer.from(`Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nmessage ${i}\n`)]);
-  const srv = await droppingServer(0);
+  const { maildir, srv, r } = await flushToDroppingServer(3, 0);
   try {
-    const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${srv.port}`, 'leaf']);
     t.is(r.code, 75, r.stdout + r.stderr);
     t.is(srv.sessions(), 1);
     t.is(files(maildir).length, 3);
