@@ -54,14 +54,14 @@ test('an idle call: handshake with -N features, g starts, H/HY, both sides compl
   t.deepEqual(m.gSend, { window: 7, packetSize: 64 });
 });
 
-/** leaf's caller handshake against a scripted old-style peer: ROKN07, no -Yuugate, only g offered. */
-async function plainPeerAnswers(leaf: OurSite) {
+/** leaf's caller handshake against a scripted old-style peer: no -Yuugate, only g offered. */
+async function plainPeerAnswers(leaf: OurSite, system = 'hub', shere = 'hub', rok = 'ROKN07') {
   const [a, b] = duplexPair();
   const peer = new LineReader(b);
-  const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hub')!, { ...leaf.env, timeoutMs: 5000 });
-  writeMessage(peer, 'Shere=hub');
+  const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem(system)!, { ...leaf.env, timeoutMs: 5000 });
+  writeMessage(peer, `Shere=${shere}`);
   await readMessage(peer, 5000, 'S');
-  writeMessage(peer, 'ROKN07');
+  writeMessage(peer, rok);
   writeMessage(peer, 'Pg');
   return { done, peer };
 }
@@ -117,13 +117,7 @@ test('a peer that says bare "Shere" and plain ROK, after junk and CR terminators
 
 test('Shere=NAME cut to 7 characters matches the longer system name', async (t) => {
   const { leaf } = await sites('system hubsystem-long\ntime any\n');
-  const [a, b] = duplexPair();
-  const peer = new LineReader(b);
-  const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem('hubsystem-long')!, { ...leaf.env, timeoutMs: 5000 });
-  writeMessage(peer, 'Shere=hubsyst');
-  await readMessage(peer, 5000, 'S');
-  writeMessage(peer, 'ROKN047');
-  writeMessage(peer, 'Pg');
+  const { done } = await plainPeerAnswers(leaf, 'hubsystem-long', 'hubsyst', 'ROKN047');
   const hs = await done;
   t.is(hs.features, 0o7);
   t.true(hs.taylorPeer);
