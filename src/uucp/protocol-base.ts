@@ -8,6 +8,7 @@
  */
 
 import { EX, GatewayError } from '../util/errors.js';
+import { plainView } from '../util/bytes.js';
 import type { EngineEvent, PacketEngine } from './protocol-engine.js';
 import type { Protocol, Role } from './protocol.js';
 
@@ -30,7 +31,7 @@ class ByteQueue {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
+    this.chunks.push(plainView(chunk));
     this.length += chunk.length;
   }
 

@@ -58,7 +58,11 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
   protected phase: Phase | 'idle' | 'closed' | 'failed' = 'idle';
   private events: EngineEvent<Started, Data>[] = [];
   private dispatching = false;
+  /** The clock timer running, and when it goes off. */
   private timer?: Timer;
+  private timerAt = 0;
+  /** What armTimer() last asked for. */
+  private armed?: { at: number; fire: () => void };
 
   protected constructor(
     protected readonly io: EngineIO<EngineEvent<Started, Data>>,
@@ -88,11 +92,31 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
     }
   }
 
+  /**
+   * `fire` in `ms`, replacing what was armed. The engines re-arm on nearly
+   * every packet, almost always for later than before: then the running
+   * clock timer is kept and, when it goes off early, set again for what is
+   * left (a timer-list removal and insert per packet costs more on a fast
+   * line than the packet's own protocol work).
+   */
   protected armTimer(ms: number, fire: () => void): void {
+    this.armed = { at: this.clock.now() + ms, fire };
+    if (this.timer && this.timerAt <= this.armed.at) return;
     this.timer?.cancel();
+    this.setClockTimer(ms);
+  }
+
+  private setClockTimer(ms: number): void {
+    this.timerAt = this.clock.now() + ms;
     this.timer = this.clock.setTimer(ms, () => {
       this.timer = undefined;
-      fire();
+      const armed = this.armed;
+      if (!armed) return;
+      // Real timers may go off a fraction of a millisecond early.
+      const left = armed.at - this.clock.now();
+      if (left >= 1) return this.setClockTimer(left);
+      this.armed = undefined;
+      armed.fire();
       this.dispatch();
     });
   }
@@ -102,5 +126,6 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
     this.phase = phase;
     this.timer?.cancel();
     this.timer = undefined;
+    this.armed = undefined;
   }
 }

@@ -140,18 +140,22 @@ test('decoder rejects alternate-channel, control-with-data and data-as-control h
   t.deepEqual(decodeAll(header(10, 0x08)).map((d) => d.kind)[0], 'bad-header');
 });
 
+// Chunks are views of one buffer (adjacent: the decoder joins them without
+// copying, as it does for the pty reader's slabs) or copies (joined by copying).
 test('property: any split of a valid stream decodes to the same packets', (t) => {
   fc.assert(
     fc.property(
       fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 8 }),
       fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 10 }),
-      (payloads, cuts) => {
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }),
+      (payloads, cuts, copies) => {
         const wire = Buffer.concat(payloads.map((p, i) => encodeData(dataArea(p, 512), i & 7, 0)));
         const d = new PacketDecoder();
         const got: Uint8Array[] = [];
         for (let at = 0, i = 0; at < wire.length; i++) {
           const step = cuts[i % cuts.length]!;
-          d.push(wire.subarray(at, at + step));
+          const view = wire.subarray(at, at + step);
+          d.push(copies[i % copies.length] ? Uint8Array.from(view) : view);
           at += step;
           for (let ev = d.next(); ev; ev = d.next()) if (ev.kind === 'data') got.push(ev.payload);
         }

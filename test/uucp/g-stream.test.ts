@@ -1,4 +1,6 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { once } from 'node:events';
@@ -6,6 +8,9 @@ import { Duplex } from 'node:stream';
 import { ManualClock } from '../../src/uucp/g/clock.js';
 import { Ctl, PacketDecoder, encodeControl } from '../../src/uucp/g/packet.js';
 import { runGOverStream } from '../../src/uucp/g/stream-adapter.js';
+import { openDirectPort } from '../../src/uucp/port/direct.js';
+import type { Tappable } from '../../src/uucp/port/port.js';
+import { ptyPair, tempRoot } from '../helpers/taylor.js';
 
 async function socketPair(): Promise<[net.Socket, net.Socket, () => void]> {
   const server = net.createServer();
@@ -17,57 +22,87 @@ async function socketPair(): Promise<[net.Socket, net.Socket, () => void]> {
   return [client, serverSide, () => server.close()];
 }
 
+/** 1 MiB each way through g over the two ends of a line, then the line handed back to the session layer. */
+async function transferAndHandBack(t: ExecutionContext, a: Duplex, b: Duplex, packetSize: number, window: number): Promise<void> {
+  const file = randomBytes(1 << 20);
+  const master = runGOverStream(a, { packetSize, window });
+  const slave = runGOverStream(b, { packetSize, window });
+  const [info] = await Promise.all([master.start('master'), slave.start('slave')]);
+  t.deepEqual(info.send, { window, packetSize });
+
+  const chunks = function* () {
+    for (let at = 0; at < file.length; at += 10_000) yield file.subarray(at, at + 10_000);
+  };
+  await master.sendCommand('S D.x D.y user -C D.0 0666 "" 0x100000');
+  t.is(await slave.readCommand(), 'S D.x D.y user -C D.0 0666 "" 0x100000');
+  for (const [from, to] of [
+    [master, slave],
+    [slave, master],
+  ] as const) {
+    const received: Buffer[] = [];
+    const [sent, got] = await Promise.all([from.sendFile(chunks()), to.receiveFile((c) => void received.push(Buffer.from(c)))]);
+    t.is(sent, file.length);
+    t.is(got, file.length);
+    t.true(Buffer.concat(received).equals(file));
+  }
+  await slave.sendCommand('CY');
+  t.is(await master.readCommand(), 'CY');
+
+  await Promise.all([master.shutdown(), slave.shutdown()]);
+  t.like(await master.closed, { how: 'local' });
+  // After g the line belongs to the session layer again.
+  // The adapter paused the stream when it let go; the session resumes it.
+  const seen: Buffer[] = [Buffer.from(slave.leftover())];
+  const arrived = new Promise<void>((resolve) =>
+    b.on('data', (chunk: Buffer) => {
+      seen.push(chunk);
+      if (Buffer.concat(seen).includes('\x10OOOOOO\0')) resolve();
+    }),
+  );
+  b.resume();
+  a.write('\x10OOOOOO\0');
+  await arrived;
+  // Any late CLOSE from the peer comes first (in g's leftover or on the
+  // line); the session's DLE scan skips it.
+  let rest = Buffer.concat(seen);
+  const closePacket = encodeControl(Ctl.CLOSE, 0);
+  while (rest.subarray(0, closePacket.length).equals(closePacket)) rest = rest.subarray(closePacket.length);
+  t.is(rest.toString('latin1'), '\x10OOOOOO\0');
+}
+
 for (const [packetSize, window] of [
   [64, 7],
   [1024, 7],
   [4096, 7], // our receiver has no 16 KiB ring limit
 ] as const) {
-  test(`1 MiB over a loopback socket pair with g ${packetSize}/${window}, byte-compared`, async (t) => {
+  test(`1 MiB each way over a loopback socket pair with g ${packetSize}/${window}, byte-compared`, async (t) => {
     const [a, b, close] = await socketPair();
     t.teardown(() => {
       a.destroy();
       b.destroy();
       close();
     });
-    const file = randomBytes(1 << 20);
-    const master = runGOverStream(a, { packetSize, window });
-    const slave = runGOverStream(b, { packetSize, window });
-    const [info] = await Promise.all([master.start('master'), slave.start('slave')]);
-    t.deepEqual(info.send, { window, packetSize });
+    await transferAndHandBack(t, a, b, packetSize, window);
+  });
+}
 
-    const received: Buffer[] = [];
-    const chunks = function* () {
-      for (let at = 0; at < file.length; at += 10_000) yield file.subarray(at, at + 10_000);
-    };
-    await master.sendCommand('S D.x D.y user -C D.0 0666 "" 0x100000');
-    t.is(await slave.readCommand(), 'S D.x D.y user -C D.0 0666 "" 0x100000');
-    const [sent, got] = await Promise.all([master.sendFile(chunks()), slave.receiveFile((c) => void received.push(Buffer.from(c)))]);
-    t.is(sent, file.length);
-    t.is(got, file.length);
-    t.true(Buffer.concat(received).equals(file));
-    await slave.sendCommand('CY');
-    t.is(await master.readCommand(), 'CY');
-
-    await Promise.all([master.shutdown(), slave.shutdown()]);
-    t.like(await master.closed, { how: 'local' });
-    // After g the line belongs to the session layer again.
-    // The adapter paused the stream when it let go; the session resumes it.
-    const seen: Buffer[] = [Buffer.from(slave.leftover())];
-    const arrived = new Promise<void>((resolve) =>
-      b.on('data', (chunk: Buffer) => {
-        seen.push(chunk);
-        if (Buffer.concat(seen).includes('\x10OOOOOO\0')) resolve();
-      }),
-    );
-    b.resume();
-    a.write('\x10OOOOOO\0');
-    await arrived;
-    // Any late CLOSE from the peer comes first (in g's leftover or on the
-    // line); the session's DLE scan skips it.
-    let rest = Buffer.concat(seen);
-    const closePacket = encodeControl(Ctl.CLOSE, 0);
-    while (rest.subarray(0, closePacket.length).equals(closePacket)) rest = rest.subarray(closePacket.length);
-    t.is(rest.toString('latin1'), '\x10OOOOOO\0');
+// The direct port on a pty reads into slabs, joins adjacent reads, and lets
+// g bypass the stream layers (direct.ts): the same transfer over socat's ptys.
+for (const [packetSize, window] of [
+  [64, 7],
+  [4096, 7],
+] as const) {
+  test(`1 MiB each way over a socat pty pair through direct ports with g ${packetSize}/${window}, byte-compared`, async (t) => {
+    const root = await tempRoot('g-pty-');
+    const pty = await ptyPair(root);
+    const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
+    const b = await openDirectPort(pty.b, { lockDir: path.join(root, 'lock'), speed: 115200 });
+    t.teardown(async () => {
+      await Promise.all([a.close(), b.close()]);
+      await pty.stop();
+      await rm(root, { recursive: true, force: true });
+    });
+    await transferAndHandBack(t, a.stream, b.stream, packetSize, window);
   });
 }
 
@@ -108,4 +143,36 @@ test('initialBytes given to the adapter before start() reach the engine (no 10 s
   for (let p = d.next(); p; p = d.next()) if (p.kind === 'control') sent.push(p.type);
   t.deepEqual(sent, [Ctl.INITA, Ctl.INITB, Ctl.INITC]);
   line.destroy();
+});
+
+test('pty fast lane: writes beyond what the line takes at once follow in order; reads go to the tap, then back to the stream', async (t) => {
+  const root = await tempRoot('g-pty-');
+  const pty = await ptyPair(root);
+  const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
+  const b = await openDirectPort(pty.b, { lockDir: path.join(root, 'lock'), speed: 115200 });
+  t.teardown(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await pty.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+  const tapped: Uint8Array[] = [];
+  const tap = (a.stream as Duplex & Tappable).tap((bytes) => tapped.push(Uint8Array.from(bytes)));
+  // Far more than a pty buffers while nobody reads: most of it waits in the stream.
+  const data = randomBytes(1 << 20);
+  for (let at = 0; at < data.length; at += 4096) tap.write(data.subarray(at, at + 4096));
+  b.stream.write('to the tap');
+  const got: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve) =>
+    b.stream.on('data', (chunk: Buffer) => {
+      got.push(chunk);
+      if ((size += chunk.length) >= data.length) resolve();
+    }),
+  );
+  t.true(Buffer.concat(got).equals(data));
+  t.is(Buffer.concat(tapped).toString(), 'to the tap');
+  tap.release();
+  b.stream.write('to the stream');
+  const [chunk] = (await once(a.stream, 'data')) as [Buffer];
+  t.is(chunk.toString(), 'to the stream');
 });

@@ -34,10 +34,16 @@ export type GCloseInfo = CloseInfo;
 
 export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
   readonly name: 'g' | 'G';
-  /** A file packet built while the window was full, waiting for an ack. */
-  private ready?: DataFrame;
+  /** File packets built while the window was full, oldest first, waiting for acks. */
+  private ready: DataFrame[] = [];
 
-  constructor(write: (bytes: Uint8Array) => void, clock: Clock, options: GProtocolOptions = {}) {
+  /** `flush` hands what `write` was given to the line now (the stream adapter batches writes per turn). */
+  constructor(
+    write: (bytes: Uint8Array) => void,
+    clock: Clock,
+    options: GProtocolOptions = {},
+    private readonly flush: () => void = () => undefined,
+  ) {
     const { peerIsTaylor, ...engineOptions } = options;
     if (peerIsTaylor) engineOptions.maxSendBytesInFlight ??= TAYLOR_MAX_BYTES_IN_FLIGHT;
     super('g', (event) => new GEngine({ write, event }, clock, engineOptions));
@@ -61,39 +67,38 @@ export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
     });
   }
 
+  /**
+   * While the window is full, up to a window's worth of packets is built
+   * ahead (their checksums are the costly part), so that an ack that makes
+   * room costs the line only headers and a write. The end of the file waits
+   * until every packet built has gone.
+   */
   protected fileSender(): (piece: Uint8Array) => void | Promise<void> {
     return (piece) => {
-      if (this.ended || !this.engine.canSend()) return this.sendWhenRoom(this.engine.frame(piece, 'file'));
-      this.engine.sendData(piece, 'file');
+      if (!this.ended && this.ready.length === 0 && this.engine.canSend()) return this.engine.sendData(piece, 'file');
+      this.ready.push(this.engine.frame(piece, 'file'));
+      if (piece.length === 0) return this.untilSent(0);
+      if (this.ended || this.ready.length >= this.engine.sending.window) return this.untilSent(this.ready.length - 1);
     };
   }
 
-  /**
-   * The window is full: the packet is built now (its checksum is the costly
-   * part) and sent first thing after the ack that makes room, so the line
-   * waits for a header and a write, not for a checksum.
-   */
-  private async sendWhenRoom(frame: DataFrame): Promise<void> {
-    this.ready = frame;
-    try {
-      while (this.ready === frame) await this.nextAck();
-    } finally {
-      if (this.ready === frame) this.ready = undefined;
-    }
+  /** Resolves once at most `left` built packets wait; rejects once the protocol has ended. */
+  private async untilSent(left: number): Promise<void> {
+    while (this.ready.length > left) await this.nextAck();
   }
 
   /**
-   * In a microtask, ahead of the waiting sender's: the packets it then adds
-   * to fill the window go out in the same write (the stream's batch is
-   * flushed once the microtasks are done).
+   * In a microtask, ahead of the waiting sender's, and written at once:
+   * the line gets the packets already built before the sender goes on to
+   * build more.
    */
   protected override acked(): void {
-    if (this.ready) queueMicrotask(() => this.sendReady());
+    if (this.ready.length > 0) queueMicrotask(() => this.sendReady());
   }
 
   private sendReady(): void {
-    if (!this.ready || !this.engine.canSend()) return;
-    this.engine.sendFrame(this.ready);
-    this.ready = undefined;
+    if (this.ended) return;
+    while (this.ready.length > 0 && this.engine.canSend()) this.engine.sendFrame(this.ready.shift()!);
+    this.flush();
   }
 }

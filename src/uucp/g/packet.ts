@@ -14,6 +14,8 @@
  * captured Taylor UUCP 1.07 traffic) and the Taylor UUCP manual, "g Protocol".
  */
 
+import { plainView } from '../../util/bytes.js';
+
 export const DLE = 0x10;
 export const HEADER_LEN = 6;
 export const K_CONTROL = 9;
@@ -228,6 +230,9 @@ function shortPayload(area: Uint8Array): Uint8Array | undefined {
 
 const EMPTY = new Uint8Array(0);
 
+/** `b` starts where `a` ends, in the same memory. */
+const adjacent = (a: Uint8Array, b: Uint8Array): boolean => a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset;
+
 /**
  * Streaming decoder. push() bytes as they arrive, then call next() until it
  * returns undefined (more input needed). After a bad header or checksum it
@@ -249,15 +254,25 @@ export class PacketDecoder {
   private more: Uint8Array[] = [];
   private moreLength = 0;
 
-  push(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
+  push(pushed: Uint8Array): void {
+    if (pushed.length === 0) return;
+    const bytes = plainView(pushed);
     if (this.pos >= this.buf.length && this.moreLength === 0) {
       this.base += this.pos;
       this.buf = bytes;
       this.pos = 0;
       return;
     }
-    this.more.push(bytes);
+    // A read that landed right behind the last one in the same memory (the
+    // pty reader fills a slab): one longer view, so a packet split across
+    // the two reads needs no copy.
+    if (this.moreLength === 0 && adjacent(this.buf, bytes)) {
+      this.buf = new Uint8Array(bytes.buffer, this.buf.byteOffset, this.buf.length + bytes.length);
+      return;
+    }
+    const last = this.more.length - 1;
+    if (last >= 0 && adjacent(this.more[last]!, bytes)) this.more[last] = new Uint8Array(bytes.buffer, this.more[last]!.byteOffset, this.more[last]!.length + bytes.length);
+    else this.more.push(bytes);
     this.moreLength += bytes.length;
   }
 

@@ -13,6 +13,7 @@
  */
 
 import type { Duplex } from 'node:stream';
+import type { Tappable } from '../port/port.js';
 import { realClock, type Clock } from './clock.js';
 import { GProtocol, type GProtocolOptions } from './gprotocol.js';
 
@@ -34,7 +35,7 @@ class BatchWriter {
   private parts: Uint8Array[] = [];
   private used = 0;
 
-  constructor(private readonly stream: Duplex) {}
+  constructor(private readonly out: (bytes: Uint8Array) => void) {}
 
   write(bytes: Uint8Array): void {
     // After every promise continuation of this turn, so a whole window of
@@ -49,7 +50,7 @@ class BatchWriter {
     const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.used);
     this.parts = [];
     this.used = 0;
-    if (this.stream.writable && !this.stream.destroyed) this.stream.write(out);
+    this.out(out);
   }
 }
 
@@ -61,16 +62,33 @@ export interface StreamDriven {
 }
 
 /**
- * Binds a protocol (built by `make` around a batched writer) to `stream`
- * until it closes; shared by g and i. `initialBytes` are handed over first.
+ * Binds a protocol (built by `make` around a batched writer, and a flush for
+ * what must not wait for the end of the turn) to `stream` until it closes;
+ * shared by g and i. `initialBytes` are handed over first.
  */
-export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (write: (bytes: Uint8Array) => void) => P, initialBytes?: Uint8Array): P {
-  const out = new BatchWriter(stream);
-  const p = make((bytes) => out.write(bytes));
-  const onData = (chunk: Buffer): void => p.receive(chunk);
+export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (write: (bytes: Uint8Array) => void, flush: () => void) => P, initialBytes?: Uint8Array): P {
+  const toStream = (bytes: Uint8Array): void => {
+    if (stream.writable && !stream.destroyed) stream.write(bytes);
+  };
+  let send = toStream;
+  const out = new BatchWriter((bytes) => send(bytes));
+  const p = make(
+    (bytes) => out.write(bytes),
+    () => out.flush(),
+  );
+  // Kept by the engine until start(), then processed; before any byte read later.
+  if (initialBytes?.length) p.receive(initialBytes);
+  // What a read calls for (RRs, RJs) leaves at once, not behind the promise
+  // continuations the read's data sets off (the file writer's).
+  const onData = (chunk: Uint8Array): void => {
+    p.receive(chunk);
+    out.flush();
+  };
   const onEnd = (): void => p.abort('the line closed');
   const onError = (err: Error): void => p.abort(`line error: ${err.message}`);
-  stream.on('data', onData);
+  const tap = (stream as Partial<Tappable>).tap?.(onData);
+  if (tap) send = (bytes) => !stream.destroyed && tap.write(bytes);
+  else stream.on('data', onData);
   stream.on('end', onEnd);
   stream.on('close', onEnd);
   stream.on('error', onError);
@@ -78,14 +96,14 @@ export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (w
   // (CLOSE) are on the stream before the session writes its O's.
   void p.closed.then(() => {
     out.flush();
-    stream.off('data', onData);
+    send = toStream;
+    if (tap) tap.release();
+    else stream.off('data', onData);
     stream.off('end', onEnd);
     stream.off('close', onEnd);
     stream.off('error', onError);
     stream.pause();
   });
-  // Kept by the engine until start(), then processed.
-  if (initialBytes?.length) p.receive(initialBytes);
   return p;
 }
 
@@ -93,5 +111,5 @@ export function driveOverStream<P extends StreamDriven>(stream: Duplex, make: (w
 export function runGOverStream(stream: Duplex, options: StreamGOptions = {}): GProtocol {
   const { clock = realClock, initialBytes, ...gOptions } = options;
   gOptions.ackDelayMs ??= 1;
-  return driveOverStream(stream, (write) => new GProtocol(write, clock, gOptions), initialBytes);
+  return driveOverStream(stream, (write, flush) => new GProtocol(write, clock, gOptions, flush), initialBytes);
 }

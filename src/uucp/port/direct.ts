@@ -13,12 +13,12 @@
 // would write its tty handle blocking (busy-looping on EAGAIN), and at serial
 // speeds the thread pool costs nothing that matters. If the fast path cannot
 // be set up the port falls back to serialport too.
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { Duplex } from 'node:stream';
 import tty from 'node:tty';
 import { mkdirp } from '../../util/durable.js';
 import { acquireLock, lockDevice } from '../lock.js';
-import { type Port, portError } from './port.js';
+import { type LineTap, type Port, type Tappable, portError } from './port.js';
 
 export interface DirectOptions {
   speed?: number;
@@ -95,7 +95,7 @@ function openPtyIo(device: string): TtyDuplex | undefined {
     // output, wrong for a line): back to non-blocking, epoll says when to go on.
     const err = (w as unknown as { _handle: { setBlocking(b: boolean): number } })._handle.setBlocking(false);
     if (err) throw new Error('setBlocking failed');
-    const d = new TtyDuplex(rfd, w);
+    const d = new TtyDuplex(rfd, w, wfd);
     rfd = -1;
     return d;
   } catch {
@@ -114,29 +114,78 @@ function closeQuietly(fd: number): void {
   }
 }
 
+/** Reads land one after the other in a slab; a new one once less than this is left. */
+const SLAB = 256 * 1024;
+const READ_ROOM = 16 * 1024;
+
 /**
  * One Duplex over a tty.ReadStream (input) and a tty.WriteStream (output) on
- * the same line. Input is read into one reusable buffer (net.Socket's
- * `onread`) and copied out at its real size: no 64 KiB allocation per read,
- * and a pty read is at most 4095 bytes.
+ * the same line. Input is read straight into slabs (net.Socket's `onread`
+ * with a buffer function), each byte once, and handed on as views: no copy
+ * per read, and reads that follow each other are adjacent in memory, so
+ * the g decoder joins a packet split across two reads without copying it.
  */
-class TtyDuplex extends Duplex {
+class TtyDuplex extends Duplex implements Tappable {
   private readonly r: tty.ReadStream;
+  private sink?: (bytes: Uint8Array) => void;
 
   constructor(
     rfd: number,
     private readonly w: tty.WriteStream,
+    private readonly wfd: number,
   ) {
     super({ allowHalfOpen: false, readableHighWaterMark: 64 * 1024 });
+    let slab = Buffer.allocUnsafeSlow(SLAB);
+    let used = 0;
     const onread = {
-      buffer: Buffer.allocUnsafe(64 * 1024),
+      // Called for the first read and after every callback: where the next read goes.
+      buffer: (): Buffer => {
+        if (SLAB - used < READ_ROOM) {
+          slab = Buffer.allocUnsafeSlow(SLAB);
+          used = 0;
+        }
+        return slab.subarray(used);
+      },
       // false stops reading until _read() below starts it again.
-      callback: (n: number, buf: Buffer): boolean => this.push(Buffer.from(buf.subarray(0, n))),
+      callback: (n: number, buf: Buffer): boolean => {
+        used += n;
+        const bytes = buf.subarray(0, n);
+        if (!this.sink) return this.push(bytes);
+        this.sink(bytes);
+        return true;
+      },
     };
     this.r = new tty.ReadStream(rfd, { onread } as ConstructorParameters<typeof tty.ReadStream>[1]);
     this.r.on('end', () => this.push(null));
     this.r.on('error', (err) => this.destroy(err));
     w.on('error', (err) => this.destroy(err));
+  }
+
+  tap(onBytes: (bytes: Uint8Array) => void): LineTap {
+    // What the stream layer holds already comes first.
+    for (let held: Buffer | null; (held = this.read() as Buffer | null) !== null; ) onBytes(held);
+    this.sink = onBytes;
+    this._read();
+    return { write: (bytes) => this.writeNow(bytes), release: () => (this.sink = undefined) };
+  }
+
+  /**
+   * write(2) on the non-blocking descriptor, no stream machinery (per small
+   * packet it costs more than the system call); what the line does not take
+   * now, or anything behind bytes still queued, goes through the streams.
+   */
+  private writeNow(bytes: Uint8Array): void {
+    if (this.writableLength > 0 || this.w.writableLength > 0 || this.w.destroyed) {
+      this.write(bytes);
+      return;
+    }
+    let n = 0;
+    try {
+      n = writeSync(this.wfd, bytes);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return void this.destroy(err as Error);
+    }
+    if (n < bytes.length) this.w.write(bytes.subarray(n));
   }
 
   override _read(): void {

@@ -17,6 +17,22 @@ export interface Port {
   close(): Promise<void>;
 }
 
+/**
+ * What a stream may offer a packet protocol that owns the line for a while
+ * (the pty port does): reads handed to `onBytes` as they arrive and writes
+ * going straight to the device, one stream layer less each way, which is
+ * what a fast line's packets pay for. Ends and errors still come as stream
+ * events; release() gives the bytes back to the stream.
+ */
+export interface Tappable {
+  tap(onBytes: (bytes: Uint8Array) => void): LineTap;
+}
+
+export interface LineTap {
+  write(bytes: Uint8Array): void;
+  release(): void;
+}
+
 export interface OpenPortOptions {
   /** Lock directory for LCK..<device> files (direct ports). */
   lockDir: string;
