@@ -59,7 +59,7 @@ function session(): { s: SmtpSession; writes: string[]; messages: Transaction[] 
   const writes: string[] = [];
   const messages: Transaction[] = [];
   const s = new SmtpSession(
-    { hostname: 'gw.example', clientIp: '192.0.2.1', sizeLimit: 1000, maxRecipients: 2 },
+    { hostname: 'gw.example', client: '[192.0.2.1]', sizeLimit: 1000, maxRecipients: 2 },
     {
       send: (text) => void writes.push(text),
       rcpt: (addr) => (addr.startsWith('no') ? { code: 550, status: '5.1.1', text: 'unknown' } : undefined),
@@ -83,7 +83,7 @@ test('pipelined commands get their replies in one write; a rejected recipient do
   ]);
   s.receive(Buffer.from('hi\r\n.\r\nQUIT\r\n'));
   await new Promise((r) => setImmediate(r));
-  t.deepEqual(messages, [{ sender: 'a@b.c', recipients: ['Postmaster'], helo: 'c', protocol: 'ESMTP' }]);
+  t.deepEqual(messages, [{ sender: 'a@b.c', recipients: ['Postmaster'], refused: [{ addr: 'no@x.y', why: { code: 550, status: '5.1.1', text: 'unknown' } }], helo: 'c', protocol: 'ESMTP', offset: 8 }]);
   t.is(writes.at(-1), '250 2.6.0 queued\r\n221 2.0.0 gw.example closing connection\r\n');
 });
 
@@ -101,7 +101,7 @@ test('input piling up while a message is being committed stops reading until the
   let commit!: () => void;
   const writes: string[] = [];
   const s = new SmtpSession(
-    { hostname: 'gw.example', clientIp: '192.0.2.1', sizeLimit: 1000, maxRecipients: 2 },
+    { hostname: 'gw.example', client: '[192.0.2.1]', sizeLimit: 1000, maxRecipients: 2 },
     {
       send: (text) => void writes.push(text),
       rcpt: () => undefined,
