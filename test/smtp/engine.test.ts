@@ -42,6 +42,15 @@ test('DATA: only CRLF "." CRLF ends it; a bare LF is reported at its offset in t
   t.is(decode([Buffer.from('\r\n..\r\n.\r\n')]).data?.toString(), '\n.\n');
 });
 
+test('DATA with any line end (sendmail -bs, BSMTP): a bare LF ends a line too, and "." alone on one ends the data', (t) => {
+  const any = (wire: string): { data?: string; bareLf?: number; rest?: string } => {
+    const r = new DataDecoder(1000, true).push(Buffer.from(wire));
+    return { data: r?.done.data?.toString(), bareLf: r?.done.bareLf, rest: r?.rest.toString() };
+  };
+  t.deepEqual(any('a\r\n..b\nc\n.\nNEXT'), { data: 'a\n.b\nc\n', bareLf: undefined, rest: 'NEXT' });
+  t.deepEqual(any('x\n.\r\nNEXT'), { data: 'x\n', bareLf: undefined, rest: 'NEXT' });
+});
+
 test('DATA: over the limit the data is dropped but the end marker still found, however the bytes come', (t) => {
   const wire = Buffer.from(`${'x'.repeat(5000)}.\r\n${'y'.repeat(100)}\r\n.\r\nQUIT\r\n`);
   const check = (cuts: number[]): void => {
