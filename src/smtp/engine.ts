@@ -14,7 +14,8 @@
 //   local    `sendmail -bs` (stream-session.ts): a program or a person at a
 //            terminal on this machine, so as Exim's and sendmail's -bs: a bare
 //            LF also ends a line (commands and data), blanks around a command
-//            are dropped, and addresses may lack a domain (`bob`, `hub!zed`).
+//            are dropped, and addresses may lack a domain (`bob`, `hub!zed`);
+//            the error limit holds.
 //   batch    BSMTP (bsmtp-reader.ts), as local, with Exim's -bS rules: nobody
 //            reads the replies, so refusals go to the batch hooks; no HELO is
 //            needed, and HELO, EHLO, RSET or a second MAIL end an open
