@@ -22,14 +22,10 @@ export async function sendmailMain(argv: string[]): Promise<void> {
       return;
     case 'smtp': {
       const ids: string[] = [];
-      await runSmtpSession(process.stdin, process.stdout, {
-        hostname: gw.cfg.visible_name,
-        sizeLimit: gw.cfg.message_size_limit,
-        accept: async (sender, recipients, data, helo) => {
-          const id = await accept(gw, { sender, recipients, data, origin: 'sendmail-bs', protocol: 'SMTP', receivedFrom: helo });
-          ids.push(id);
-          return id;
-        },
+      await runSmtpSession(process.stdin, process.stdout, { hostname: gw.cfg.visible_name, sizeLimit: gw.cfg.message_size_limit }, async (tx, data) => {
+        const id = await accept(gw, { sender: tx.sender, recipients: tx.recipients, data, origin: 'sendmail-bs', protocol: tx.protocol, receivedFrom: tx.helo });
+        ids.push(id);
+        return { code: 250, status: '2.0.0', text: `queued as ${id}` };
       });
       if (ids.length) await deliverAccepted(gw, ids);
       return;

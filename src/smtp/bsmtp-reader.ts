@@ -1,17 +1,18 @@
 // Reading batched SMTP (BSMTP): `uugate rsmtp`, `sendmail -bS`, and uuxqt running
-// an `rsmtp` request in-process. The batch goes through the same SmtpDialogue as a
-// live SMTP session, in batch mode (Exim's -bS semantics: no HELO needed, HELO and
-// EHLO act as RSET, VRFY/EXPN/HELP/ETRN are no-ops, QUIT stops reading); the
-// replies it would send are captured instead and turned into outcomes, because a
-// batch has nobody to answer (protocol-facts §6.2):
+// an `rsmtp` request in-process. The batch goes through the same SMTP engine as a
+// live session (engine.ts), in batch mode (Exim's -bS semantics: no HELO needed,
+// HELO and EHLO act as RSET, VRFY/EXPN/HELP/ETRN are no-ops, QUIT stops reading;
+// paths as strict as the server's, but addresses need no domain). A batch has
+// nobody to answer (protocol-facts §6.2), so refusals become outcomes:
 //
 //   - a refused RCPT (unknown local user, bad syntax) → that recipient is bounced
 //     to the message's own sender (an RFC 3464 DSN from MAILER-DAEMON, null
 //     sender); the message goes on to the recipients that were accepted;
 //   - a message refused as a whole (NUL byte, over-long line, over the size
-//     limit, no valid recipient) → bounced to its sender; the batch goes on;
+//     limit, no valid recipient) or a transaction abandoned before DATA →
+//     bounced to its sender; the batch goes on;
 //   - a problem with nobody to tell (garbage between messages, MAIL refused) is
-//     reported (stderr, log) and counted;
+//     reported (stderr, log);
 //   - a batch that ends inside a message (no final ".") keeps every complete
 //     message; the cut one is bounced to its sender and reported as truncated;
 //   - a temporary failure (disk full, spool not writable) stops reading: nothing
@@ -26,7 +27,7 @@
 // Exit status (bsmtpExitCode): 0 every message accepted; 65 something was
 // bounced, refused or cut off (the rest was accepted); 75 a temporary failure:
 // the messages from `restOffset` on were not acknowledged.
-import { SmtpDialogue } from './dialogue.js';
+import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
 import { acceptContext, type Gateway } from '../runtime/gateway.js';
 import { openRouter } from '../runtime/routing.js';
 import { commitMessages, prepareMessage, type AcceptRequest, type PreparedMessage } from '../queue/accept.js';
@@ -58,8 +59,6 @@ export interface BsmtpSummary {
   /** Queue ids of the bounces this batch caused. */
   bounces: string[];
   problems: BsmtpProblem[];
-  /** Transactions (MAIL commands) seen. */
-  transactions: number;
   truncated: boolean;
   /** Set when reading stopped at a temporary failure. */
   temporary?: string;
@@ -79,22 +78,21 @@ export function formatProblems(s: BsmtpSummary): string {
   return lines.map((l) => `${l}\n`).join('');
 }
 
-interface Transaction {
-  line: number;
-  offset: number;
-  sender: string;
-  refused: FailedRecipient[];
-  accepted: string[];
-  dataStart?: number;
-}
+/** Recipients per message: a batch has nobody to retry the rest, so the limit is only a guard. */
+const MAX_RECIPIENTS = 10_000;
+const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
+const QUEUED: Verdict = { code: 250, status: '2.6.0', text: 'queued' };
 
-class TemporaryStop extends Error {}
+const replyText = (v: Verdict): string => `${v.code} ${v.status} ${v.text}`;
+const failed = (rcpt: string, why: Verdict): FailedRecipient => ({ rcpt, status: why.status, reason: replyText(why) });
 
 export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptions = {}): Promise<BsmtpSummary> {
-  const summary: BsmtpSummary = { accepted: [], bounces: [], problems: [], transactions: 0, truncated: false };
+  const summary: BsmtpSummary = { accepted: [], bounces: [], problems: [], truncated: false };
   const ctx = acceptContext(gw);
   const origin = opts.origin ?? 'rsmtp';
   const groupSize = Math.max(1, opts.groupSize ?? 256);
+  const lineOf = lineCounter(input);
   const routing = await openRouter(gw);
 
   // The current group: prepared files, and what to report once they are on disk.
@@ -105,11 +103,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
   let groupStart: number | undefined; // offset of the first message in the group
   const commit = async (): Promise<void> => {
     if (group.length === 0 && groupProblems.length === 0) return;
-    try {
-      await commitMessages(gw.spool, group);
-    } catch (err) {
-      throw new TemporaryStop((err as Error).message);
-    }
+    await commitMessages(gw.spool, group);
     summary.accepted.push(...groupMessages);
     summary.bounces.push(...groupBounces);
     summary.problems.push(...groupProblems);
@@ -120,136 +114,115 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     groupStart = undefined;
   };
 
-  let tx: Transaction | undefined;
-  let lineNo = 0;
-  let lineOffset = 0;
-  let lastReply = '';
-
   const problem = (p: BsmtpProblem): void => {
     groupProblems.push(p);
   };
-  const bounce = (sender: string, original: Buffer, failed: FailedRecipient[]): string => {
-    const p = prepareMessage({ ...ctx, sizeLimit: Infinity }, bounceRequest(gw, sender, original, failed));
+  const bounce = (tx: Transaction, original: Buffer, list: FailedRecipient[]): string => {
+    const p = prepareMessage({ ...ctx, sizeLimit: Infinity }, bounceRequest(gw, tx.sender, original, list));
     group.push(p);
     groupBounces.push(p.id);
-    groupStart ??= tx?.offset;
+    groupStart ??= tx.offset;
     return p.id;
   };
-  const failMessage = (t: Transaction, original: Buffer, reply: string, rcpts: string[]): void => {
-    const failed = [...t.refused, ...rcpts.map((r) => ({ rcpt: r, status: statusOf(reply), reason: reply }))];
-    const list = failed.length ? failed : [{ rcpt: '(none)', status: statusOf(reply), reason: reply }];
-    const id = bounce(t.sender, original, list);
-    const refused = t.refused.length ? `; refused ${t.refused.map((r) => `<${r.rcpt}> (${r.reason})`).join(', ')}` : '';
-    problem({ line: t.line, sender: t.sender, what: `${reply}${refused}`, bounce: id });
+  /** The whole message failed: its refused recipients and `rcpts` are told why. */
+  const failMessage = (tx: Transaction, original: Buffer, why: Verdict, rcpts: string[]): void => {
+    const refused = tx.refused.map((r) => failed(r.addr, r.why));
+    const list = [...refused, ...rcpts.map((r) => failed(r, why))];
+    const id = bounce(tx, original, list.length ? list : [failed('(none)', why)]);
+    const also = refused.length ? `; refused ${refused.map((r) => `<${r.rcpt}> (${r.reason})`).join(', ')}` : '';
+    problem({ line: lineOf(tx.offset), sender: tx.sender, what: `${replyText(why)}${also}`, bounce: id });
+  };
+  /** A complete message: prepared for the group (a permanent refusal is bounced); refused recipients bounced. */
+  const take = (tx: Transaction, data: Buffer): void => {
+    let p: PreparedMessage;
+    try {
+      p = prepareMessage(ctx, { sender: tx.sender, recipients: tx.recipients, data, origin, protocol: 'BSMTP', receivedFrom: opts.receivedFrom ?? (tx.helo || undefined) });
+    } catch (err) {
+      if (err instanceof GatewayError && !err.temporary) return failMessage(tx, data, failureVerdict(err), tx.recipients);
+      throw err;
+    }
+    group.push(p);
+    groupMessages.push(p.id);
+    groupStart ??= tx.offset;
+    if (!tx.refused.length) return;
+    const id = bounce(tx, data, tx.refused.map((r) => failed(r.addr, r.why)));
+    problem({ line: lineOf(tx.offset), sender: tx.sender, what: `refused ${tx.refused.map((r) => `<${r.addr}>`).join(', ')} (${replyText(tx.refused[0].why)})`, bounce: id });
   };
 
-  const dialogue = new SmtpDialogue(
+  const session: SmtpSession = new SmtpSession(
+    { hostname: gw.cfg.visible_name, client: 'batch', sizeLimit: gw.cfg.message_size_limit, maxRecipients: MAX_RECIPIENTS, mode: 'batch' },
     {
-      hostname: gw.cfg.visible_name,
-      batch: true,
-      sizeLimit: gw.cfg.message_size_limit,
-      maxRecipients: 10000,
-      checkRecipient: async (addr) => {
+      send: () => undefined,
+      hold: () => undefined,
+      rcpt: async (addr) => {
         const d = await routing.router.route({ addr, provenance: 'envelope' });
-        if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') return `550 5.1.1 <${addr}>: ${d.reason}`;
+        if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') return { code: 550, status: '5.1.1', text: `<${addr}>: ${d.reason}` };
         return undefined;
       },
-      accept: async (sender, recipients, data, helo) => {
-        const t = tx!;
-        let p: PreparedMessage;
+      message: async (tx, data) => {
         try {
-          p = prepareMessage(ctx, { sender, recipients, data, origin, protocol: 'BSMTP', receivedFrom: opts.receivedFrom ?? (helo || undefined) });
+          take(tx, data);
+          if (group.length >= groupSize) await commit();
         } catch (err) {
-          if (err instanceof GatewayError && !err.temporary) {
-            failMessage(t, data, `554 ${err.status} ${err.message}`, recipients);
-            return 'refused';
-          }
-          throw err;
+          // Nothing from this group on is acknowledged: reading stops here.
+          summary.temporary = (err as Error).message;
+          summary.restOffset = groupStart ?? tx.offset;
+          session.abort();
         }
-        group.push(p);
-        groupMessages.push(p.id);
-        groupStart ??= t.offset;
-        if (t.refused.length) {
-          const id = bounce(sender, data, t.refused);
-          problem({ line: t.line, sender, what: `refused ${t.refused.map((r) => `<${r.rcpt}>`).join(', ')} (${t.refused[0].reason})`, bounce: id });
-        }
-        return p.id;
+        return QUEUED;
       },
-      discarded: async (sender, data, reply) => {
-        const t = tx;
-        if (t && sender !== undefined) failMessage(t, data, reply, t.accepted);
-        else problem({ line: t?.line ?? lineNo, what: `message without a sender discarded: ${reply}` });
+      refused: (offset, why) => problem({ line: lineOf(offset), what: `${commandAt(input, offset)}: ${replyText(why)}` }),
+      dropped: (tx, data, offset, why) => {
+        if (tx) failMessage(tx, data, why, tx.recipients);
+        else problem({ line: lineOf(offset), what: `message without a sender discarded: ${replyText(why)}` });
       },
-    },
-    (reply) => {
-      lastReply = reply;
     },
   );
 
   try {
-    while (lineOffset < input.length && !dialogue.done) {
-      const nl = input.indexOf(0x0a, lineOffset);
-      const end = nl < 0 ? input.length : nl;
-      const next = nl < 0 ? input.length : nl + 1;
-      const line = input.subarray(lineOffset, end > lineOffset && input[end - 1] === 0x0d ? end - 1 : end);
-      lineNo++;
-      if (dialogue.inData) {
-        lastReply = '';
-        await dialogue.line(line);
-        if (!dialogue.inData) {
-          // End of a message: the hooks decided its outcome; a 451 is a temporary failure.
-          if (lastReply.startsWith('451')) throw new TemporaryStop(lastReply);
-          tx = undefined;
-          if (group.length >= groupSize) await commit();
-        }
-      } else {
-        const verb = line.toString('latin1', 0, 4).toUpperCase();
-        if (verb === 'MAIL' && tx) {
-          // The previous transaction never reached DATA.
-          failMessage(tx, Buffer.alloc(0), '554 5.5.1 transaction abandoned: MAIL without DATA', tx.accepted);
-          await dialogue.line(Buffer.from('RSET'));
-          tx = undefined;
-        }
-        lastReply = '';
-        await dialogue.line(line);
-        if (verb === 'MAIL') {
-          summary.transactions++;
-          if (lastReply.startsWith('250')) tx = { line: lineNo, offset: lineOffset, sender: /<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? '', refused: [], accepted: [] };
-          else problem({ line: lineNo, what: `${line.toString('latin1').slice(0, 80)}: ${lastReply}` });
-        } else if (verb === 'RCPT' && tx && lastReply.startsWith('2')) {
-          tx.accepted.push(/<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? '');
-        } else if (verb === 'RCPT' && tx) {
-          tx.refused.push({ rcpt: /<([^>]*)>/.exec(line.toString('latin1'))?.[1] ?? line.toString('latin1').slice(8), status: statusOf(lastReply), reason: lastReply });
-        } else if (verb === 'RSET' || verb === 'HELO' || verb === 'EHLO') {
-          if (tx) failMessage(tx, Buffer.alloc(0), `554 5.5.1 transaction abandoned by ${verb}`, tx.accepted);
-          tx = undefined;
-        } else if (verb === 'DATA') {
-          if (tx) tx.dataStart = next;
-          else if (!dialogue.inData) problem({ line: lineNo, what: `DATA: ${lastReply}` });
-        } else if (/^[45]/.test(lastReply) && verb !== 'RCPT') {
-          problem({ line: lineNo, what: `${line.toString('latin1').slice(0, 80)}: ${lastReply}` });
-        }
-      }
-      lineOffset = next;
+    session.receive(input);
+    const left = await session.finish();
+    if (summary.temporary) return summary;
+    // The end of the batch: anything still open was cut off.
+    summary.truncated = left.tx !== undefined || left.dataAt !== undefined;
+    if (left.tx) {
+      const dataStart = left.dataAt === undefined ? undefined : input.indexOf(LF, left.dataAt) + 1;
+      const why: Verdict = dataStart === undefined ? { code: 554, status: '5.5.1', text: 'batch ended before DATA' } : { code: 554, status: '5.6.0', text: 'batch ended inside the message (no final ".")' };
+      failMessage(left.tx, dataStart === undefined ? EMPTY : input.subarray(dataStart), why, left.tx.recipients);
+    } else if (left.dataAt !== undefined) {
+      problem({ line: lineOf(left.dataAt), what: 'batch ended inside a message without a sender (no final ".")' });
     }
-    // End of input: anything still open was cut off.
-    if (tx) {
-      summary.truncated = true;
-      const original = tx.dataStart !== undefined ? input.subarray(tx.dataStart) : Buffer.alloc(0);
-      failMessage(tx, original, tx.dataStart !== undefined ? '554 5.6.0 batch ended inside the message (no final ".")' : '554 5.5.1 batch ended before DATA', tx.accepted);
-    } else if (dialogue.inData) {
-      summary.truncated = true;
-      problem({ line: lineNo, what: 'batch ended inside a message without a sender (no final ".")' });
-    }
-    await commit();
-  } catch (err) {
-    if (!(err instanceof TemporaryStop)) throw err;
-    summary.temporary = err.message;
-    summary.restOffset = groupStart ?? tx?.offset ?? lineOffset;
+    await commit().catch((err: unknown) => {
+      summary.temporary = (err as Error).message;
+      summary.restOffset = groupStart ?? input.length;
+    });
   } finally {
     await routing.close();
   }
   return summary;
+}
+
+/** The command line at `offset`, shortened for a report. */
+function commandAt(input: Buffer, offset: number): string {
+  const nl = input.indexOf(LF, offset);
+  const end = Math.min(nl < 0 ? input.length : nl, offset + 80);
+  return input.toString('latin1', offset, end).replace(/\r$/, '');
+}
+
+/** Line numbers (from 1) of byte offsets in `input`, counted from the offset asked for last. */
+function lineCounter(input: Buffer): (offset: number) => number {
+  let at = 0;
+  let line = 1;
+  const lfs = (from: number, to: number): number => {
+    let n = 0;
+    for (let i = input.indexOf(LF, from); i >= 0 && i < to; i = input.indexOf(LF, i + 1)) n++;
+    return n;
+  };
+  return (offset) => {
+    line += offset >= at ? lfs(at, offset) : -lfs(offset, at);
+    at = offset;
+    return line;
+  };
 }
 
 /** A DSN about `failed` for `sender` (a null sender's goes to the postmaster, as a double bounce). */
@@ -268,4 +241,3 @@ export function bounceRequest(gw: Gateway, sender: string, original: Buffer, fai
   return { sender: '', recipients: [double ? 'postmaster' : sender], data, origin: double ? DOUBLE_BOUNCE : 'bounce', noReceived: true };
 }
 
-const statusOf = (reply: string): string => /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(reply)?.[1] ?? (reply.startsWith('4') ? '4.0.0' : '5.0.0');

@@ -6,6 +6,8 @@
 // "\n.\r\n" must not end the data, the SMTP-smuggling hole). A bare LF is
 // remembered (the message is refused) but scanning goes on to the real end so
 // that the session stays in step with the client. A bare CR is data.
+// With `anyEol` (local submission, BSMTP batches, which are usually LF) a bare
+// LF ends a line like CRLF, and "." alone on a line ends the data.
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -30,7 +32,10 @@ export class DataDecoder {
   /** The previous line ended in CRLF (the DATA command did). */
   private afterCrlf = true;
 
-  constructor(private readonly limit: number) {
+  constructor(
+    private readonly limit: number,
+    private readonly anyEol = false,
+  ) {
     this.out = Buffer.allocUnsafe(Math.min(limit, 16 * 1024) + 16);
   }
 
@@ -69,11 +74,11 @@ export class DataDecoder {
   /** One line without its LF; true at the end marker. */
   private line(line: Buffer): boolean {
     const crlf = line.length > 0 && line[line.length - 1] === CR;
-    if (crlf && this.afterCrlf && line.length === 2 && line[0] === DOT) return true;
-    this.size += line.length + 1;
     const end = crlf ? line.length - 1 : line.length;
+    if (end === 1 && line[0] === DOT && (this.anyEol || (crlf && this.afterCrlf))) return true;
+    this.size += line.length + 1;
     const from = end > 0 && line[0] === DOT ? 1 : 0;
-    if (!crlf && this.bareLf === undefined) this.bareLf = this.o + end - from;
+    if (!crlf && !this.anyEol && this.bareLf === undefined) this.bareLf = this.o + end - from;
     this.afterCrlf = crlf;
     if (this.size > this.limit) return false;
     this.reserve(end - from + 1);

@@ -1,16 +1,33 @@
 // One SMTP server session as a state machine over the bytes the client sends:
-// no sockets, no timers, no policy. The server (server.ts) feeds it with
-// receive(), gets replies through hooks.send (one string per batch of input, so
-// the replies to pipelined commands leave in one write), and answers RCPT and
-// complete messages through the other hooks, which may be asynchronous; input
-// that arrives meanwhile waits its turn.
+// no sockets, no timers, no policy. Its user feeds it with receive(), gets
+// replies through hooks.send (one string per batch of input, so the replies to
+// pipelined commands leave in one write), and answers RCPT and complete
+// messages through the other hooks, which may be asynchronous; input that
+// arrives meanwhile waits its turn.
 //
-// Strict where RFC 5321 is: a command line ends in CRLF only (a bare LF gets 500
-// and the line is dropped), a line over LINE_LIMIT gets 500 and the session
-// goes on after its end, NUL bytes in commands are refused; the DATA phase is
-// data-decoder.ts. Ten such errors or unknown commands end the session (421).
+// Modes, by who is on the other end:
+//   network  the LAN server (server.ts). Strict where RFC 5321 is: a command
+//            line ends in CRLF only (a bare LF gets 500 and the line is
+//            dropped), a line over LINE_LIMIT gets 500 and the session goes on
+//            after its end, NUL bytes in commands are refused; addresses need a
+//            domain. Ten such errors or unknown commands end the session (421).
+//   local    `sendmail -bs` (stream-session.ts): a program or a person at a
+//            terminal on this machine, so as Exim's and sendmail's -bs: a bare
+//            LF also ends a line (commands and data), blanks around a command
+//            are dropped, and addresses may lack a domain (`bob`, `hub!zed`);
+//            the error limit holds.
+//   batch    BSMTP (bsmtp-reader.ts), as local, with Exim's -bS rules: nobody
+//            reads the replies, so refusals go to the batch hooks; no HELO is
+//            needed, and HELO, EHLO, RSET or a second MAIL end an open
+//            transaction (reported as dropped); VRFY, EXPN, HELP and ETRN are
+//            no-ops; MAIL takes SIZE and BODY without EHLO (nobody could have
+//            read the EHLO reply); there is no error limit; and DATA always
+//            reads its message up to the ".", refused or not, so that body
+//            lines are never taken for commands.
+// The DATA phase is data-decoder.ts.
 import { DataDecoder, type DecodedData } from './data-decoder.js';
 import { parsePathArg, validHelo } from './syntax.js';
+import { GatewayError } from '../util/errors.js';
 
 /** RFC 5321's 512 octets plus room for ESMTP parameters, without the CRLF. */
 export const LINE_LIMIT = 1000;
@@ -18,9 +35,11 @@ const MAX_ERRORS = 10;
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
+const LF_BUF = Buffer.from('\n');
 const HTTP = /^[A-Z]+ \S+ HTTP\/\d/;
 /** Input kept while waiting for a hook before reading stops (pipelined commands are far less). */
 const HOLD_BYTES = 64 * 1024;
+const BATCH_NO_OPS = new Set(['VRFY', 'EXPN', 'HELP', 'ETRN']);
 
 /** A refusal from policy: reply code, enhanced status, text. */
 export interface Verdict {
@@ -32,10 +51,16 @@ export interface Verdict {
 export interface Transaction {
   sender: string;
   recipients: string[];
-  /** The EHLO/HELO name. */
+  /** Recipients refused at RCPT, and why. */
+  refused: Array<{ addr: string; why: Verdict }>;
+  /** The EHLO/HELO name ('' in a batch without one). */
   helo: string;
   protocol: 'ESMTP' | 'SMTP';
+  /** Where its MAIL command starts in the input (byte offset). */
+  offset: number;
 }
+
+export type SessionMode = 'network' | 'local' | 'batch';
 
 export interface SessionHooks {
   /** Replies to send (CRLF-terminated lines); close the connection after them when `close`. */
@@ -46,18 +71,47 @@ export interface SessionHooks {
   message(tx: Transaction, data: Buffer): Promise<Verdict>;
   /** Stop (true) or go on (false) reading from the client: input piles up while a hook is slow. */
   hold(on: boolean): void;
+  /** Batch mode: a command refused (RCPT in a transaction aside); `offset`: where it starts in the input. */
+  refused?(offset: number, why: Verdict): void;
+  /**
+   * Batch mode: a transaction or message that was not accepted: one ended before
+   * DATA (`data` empty), or a message read to its end and refused as a whole (no
+   * `tx` without MAIL). `offset`: where its MAIL, or DATA without MAIL, starts.
+   */
+  dropped?(tx: Transaction | undefined, data: Buffer, offset: number, why: Verdict): void;
 }
 
 export interface SessionOptions {
   hostname: string;
-  /** The client's address, for the EHLO reply. */
-  clientIp: string;
+  /** The client as the EHLO reply names it (`[192.0.2.1]`). */
+  client: string;
   /** SIZE: bytes as transmitted. */
   sizeLimit: number;
   maxRecipients: number;
+  /** Default 'network'. */
+  mode?: SessionMode;
+}
+
+/** What the input left unfinished when it ended (see finish()). */
+export interface Unfinished {
+  /** The open transaction. */
+  tx?: Transaction;
+  /** Where the DATA command of a message still being read starts. */
+  dataAt?: number;
 }
 
 const line = (code: number, status: string, text: string): string => `${code} ${status} ${text}\r\n`;
+
+/** The final reply for a message whose accept hook failed: 554 when permanent, else 451 (with a 4.x.x status). */
+export function failureVerdict(err: unknown): Verdict {
+  const e = err instanceof GatewayError ? err : undefined;
+  const temporary = !e || e.temporary;
+  const status = e?.status ?? '4.3.0';
+  return { code: temporary ? 451 : 554, status: temporary && !status.startsWith('4') ? '4.3.0' : status, text: (err as Error).message.replace(/[\r\n]+/g, ' ') };
+}
+
+/** The address of an RCPT argument too broken to parse, for reports. */
+const rawPath = (arg: string): string => /<([^>]*)>/.exec(arg)?.[1] ?? arg.slice(3).trim();
 
 export class SmtpSession {
   private input: Buffer = EMPTY;
@@ -71,16 +125,35 @@ export class SmtpSession {
   private protocol: 'ESMTP' | 'SMTP' = 'SMTP';
   private sender: string | undefined;
   private recipients: string[] = [];
+  private refusedRcpts: Transaction['refused'] = [];
   private decoder: DataDecoder | undefined;
   /** Reading is stopped until the hook we wait for is done. */
   private holding = false;
   /** An end() that came while waiting for a hook: the hook's reply goes first. */
   private ending: [string, string] | undefined;
+  /** The hook being waited for, and what follows it. */
+  private pending: Promise<void> = Promise.resolve();
+  /** Bytes received in all: less input.length, where the input we are at starts. */
+  private received = 0;
+  /** Where the current command line starts, and the transaction's MAIL and DATA. */
+  private lineAt = 0;
+  private mailAt = 0;
+  private dataAt = 0;
+  /** Batch mode: why the message being read will be refused. */
+  private dataRefusal: Verdict | undefined;
+  /** The last byte received was not a line end. */
+  private unterminated = false;
+  private readonly lenient: boolean;
+  private readonly batch: boolean;
 
   constructor(
     private readonly opts: SessionOptions,
     private readonly hooks: SessionHooks,
-  ) {}
+  ) {
+    this.lenient = opts.mode === 'local' || opts.mode === 'batch';
+    this.batch = opts.mode === 'batch';
+    if (this.batch) this.helo = '';
+  }
 
   /** The greeting. */
   start(banner: string): void {
@@ -89,7 +162,9 @@ export class SmtpSession {
   }
 
   receive(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || !chunk.length) return;
+    this.received += chunk.length;
+    this.unterminated = chunk[chunk.length - 1] !== LF;
     this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
     if (!this.busy) this.pump();
     else if (this.input.length > HOLD_BYTES && !this.holding) this.hooks.hold((this.holding = true));
@@ -107,9 +182,17 @@ export class SmtpSession {
     this.flush();
   }
 
-  /** The connection is gone: nothing more is sent. */
+  /** The connection is gone (or the user gives up): nothing more is read or sent. */
   abort(): void {
     this.closed = true;
+  }
+
+  /** The input has ended: resolves once all of it is handled, with what it left unfinished. */
+  async finish(): Promise<Unfinished> {
+    // Where line ends are lax, a last line without one still counts.
+    if (this.unterminated && this.lenient) this.receive(LF_BUF);
+    while (this.busy) await this.pending;
+    return { tx: this.sender === undefined ? undefined : this.transaction(), dataAt: this.decoder ? this.dataAt : undefined };
   }
 
   private pump(): void {
@@ -131,9 +214,10 @@ export class SmtpSession {
   private nextLine(): boolean {
     const input = this.input;
     const nl = input.indexOf(LF);
+    if (!this.discarding) this.lineAt = this.received - input.length;
     if (nl < 0) {
       if (input.length > LINE_LIMIT + 1) {
-        if (!this.discarding) this.error(line(500, '5.5.2', `line too long (limit ${LINE_LIMIT} characters)`));
+        if (!this.discarding) this.error(`line too long (limit ${LINE_LIMIT} characters)`);
         this.discarding = true;
         this.input = EMPTY;
       }
@@ -146,30 +230,37 @@ export class SmtpSession {
     }
     const crlf = nl > 0 && input[nl - 1] === CR;
     const end = crlf ? nl - 1 : nl;
-    if (!crlf) this.error(line(500, '5.5.2', 'command line ends in a bare LF; lines must end in CRLF'));
-    else if (end > LINE_LIMIT) this.error(line(500, '5.5.2', `line too long (limit ${LINE_LIMIT} characters)`));
+    if (!crlf && !this.lenient) this.error('command line ends in a bare LF; lines must end in CRLF');
+    else if (end > LINE_LIMIT) this.error(`line too long (limit ${LINE_LIMIT} characters)`);
     else {
       const text = input.toString('latin1', 0, end);
-      if (text.includes('\0')) this.error(line(500, '5.5.2', 'NUL byte in command'));
-      else this.command(text);
+      if (text.includes('\0')) this.error('NUL byte in command');
+      else this.command(this.lenient ? text.trim() : text);
     }
     return true;
   }
 
-  /** A protocol error; the tenth ends the session. */
-  private error(reply: string): void {
-    if (++this.errors >= MAX_ERRORS) return this.end('4.7.0', 'too many errors, closing connection');
-    this.out += reply;
+  /** A protocol error; the tenth ends a live session. */
+  private error(text: string): void {
+    if (!this.batch && ++this.errors >= MAX_ERRORS) return this.end('4.7.0', 'too many errors, closing connection');
+    this.refuse(500, '5.5.2', text);
   }
 
   private reply(code: number, status: string, text: string): void {
     this.out += line(code, status, text);
   }
 
+  /** A command refused: a batch has nobody to read the reply, so it is reported instead. */
+  private refuse(code: number, status: string, text: string): void {
+    if (this.batch) return this.hooks.refused?.(this.lineAt, { code, status, text });
+    this.reply(code, status, text);
+  }
+
   private command(text: string): void {
     const sp = text.indexOf(' ');
     const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
     const arg = sp < 0 ? '' : text.slice(sp + 1);
+    if (this.batch && BATCH_NO_OPS.has(verb)) return;
     switch (verb) {
       case 'EHLO':
       case 'HELO':
@@ -181,7 +272,7 @@ export class SmtpSession {
       case 'DATA':
         return this.data(arg);
       case 'RSET':
-        this.resetTransaction();
+        this.abandon('RSET');
         return this.reply(250, '2.0.0', 'Flushed');
       case 'NOOP':
         return this.reply(250, '2.0.0', 'OK');
@@ -192,20 +283,21 @@ export class SmtpSession {
       case 'VRFY':
         return this.reply(252, '2.5.2', 'not verified; send mail and it will be delivered or bounced');
       case 'EXPN':
-        return this.reply(502, '5.5.1', 'EXPN not available');
+        return this.refuse(502, '5.5.1', 'EXPN not available');
       case 'HELP':
         return this.reply(214, '2.0.0', 'commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP');
       default:
         if (HTTP.test(text)) return this.end('4.7.0', 'HTTP requests not allowed, closing connection');
-        return this.error(line(500, '5.5.2', 'command not recognized'));
+        return this.error('command not recognized');
     }
   }
 
   private hello(verb: string, name: string): void {
-    if (!validHelo(name)) return this.reply(501, '5.5.4', `syntax: ${verb} hostname`);
-    this.resetTransaction();
-    this.helo = name;
-    const greeting = `${this.opts.hostname} Nice to meet you, [${this.opts.clientIp}]`;
+    const valid = validHelo(name);
+    if (!valid && !this.batch) return this.refuse(501, '5.5.4', `syntax: ${verb} hostname`);
+    this.abandon(verb);
+    if (valid) this.helo = name; // a batch's bare HELO keeps the name it gave before
+    const greeting = `${this.opts.hostname} Nice to meet you, ${this.opts.client}`;
     if (verb === 'HELO') {
       this.protocol = 'SMTP';
       this.out += `250 ${greeting}\r\n`;
@@ -216,15 +308,18 @@ export class SmtpSession {
   }
 
   private mail(arg: string): void {
-    if (this.helo === undefined) return this.reply(503, '5.5.1', 'send HELO/EHLO first');
-    if (this.sender !== undefined) return this.reply(503, '5.5.1', 'nested MAIL command');
-    const p = parsePathArg(arg, 'FROM');
-    if (!p || p.path.toLowerCase() === 'postmaster') return this.reply(501, '5.1.7', 'bad sender address syntax');
+    if (this.helo === undefined) return this.refuse(503, '5.5.1', 'send HELO/EHLO first');
+    if (this.sender !== undefined && !this.batch) return this.refuse(503, '5.5.1', 'nested MAIL command');
+    this.abandon('MAIL (no DATA)');
+    const p = parsePathArg(arg, 'FROM', this.lenient);
+    // A bare `postmaster` is a recipient only, unless unqualified addresses are taken anyway.
+    if (!p || (!this.lenient && p.path.toLowerCase() === 'postmaster')) return this.refuse(501, '5.1.7', 'bad sender address syntax');
     for (const param of p.params) {
       const refusal = this.mailParam(param);
-      if (refusal) return this.reply(refusal.code, refusal.status, refusal.text);
+      if (refusal) return this.refuse(refusal.code, refusal.status, refusal.text);
     }
     this.sender = p.path;
+    this.mailAt = this.lineAt;
     this.reply(250, '2.1.0', 'Accepted');
   }
 
@@ -233,7 +328,7 @@ export class SmtpSession {
     const eq = param.indexOf('=');
     const key = (eq < 0 ? param : param.slice(0, eq)).toUpperCase();
     const value = eq < 0 ? '' : param.slice(eq + 1);
-    if (this.protocol !== 'ESMTP' || (key !== 'SIZE' && key !== 'BODY')) return { code: 555, status: '5.5.4', text: `parameter ${key} not supported` };
+    if ((this.protocol !== 'ESMTP' && !this.batch) || (key !== 'SIZE' && key !== 'BODY')) return { code: 555, status: '5.5.4', text: `parameter ${key} not supported` };
     if (key === 'BODY') return /^(?:7BIT|8BITMIME)$/i.test(value) ? undefined : { code: 501, status: '5.5.4', text: `BODY=${value} not supported` };
     if (!/^\d{1,15}$/.test(value)) return { code: 501, status: '5.5.4', text: 'bad SIZE parameter' };
     if (Number(value) > this.opts.sizeLimit) return { code: 552, status: '5.3.4', text: `message size ${value} exceeds fixed maximum message size of ${this.opts.sizeLimit} bytes` };
@@ -241,13 +336,13 @@ export class SmtpSession {
   }
 
   private rcpt(arg: string): void {
-    if (this.sender === undefined) return this.reply(503, '5.5.1', 'need MAIL command');
-    const p = parsePathArg(arg, 'TO');
-    if (!p || p.path === '') return this.reply(501, '5.1.3', 'bad recipient address syntax');
-    if (p.params.length) return this.reply(555, '5.5.4', 'RCPT TO parameters not supported');
-    if (this.recipients.length >= this.opts.maxRecipients) return this.reply(452, '4.5.3', 'too many recipients');
+    if (this.sender === undefined) return this.refuse(503, '5.5.1', 'need MAIL command');
+    const p = parsePathArg(arg, 'TO', this.lenient);
+    if (!p || p.path === '') return this.refuseRecipient(rawPath(arg), { code: 501, status: '5.1.3', text: 'bad recipient address syntax' });
+    if (p.params.length) return this.refuseRecipient(p.path, { code: 555, status: '5.5.4', text: 'RCPT TO parameters not supported' });
+    if (this.recipients.length >= this.opts.maxRecipients) return this.refuseRecipient(p.path, { code: 452, status: '4.5.3', text: 'too many recipients' });
     const accept = (v: Verdict | undefined): void => {
-      if (v) return this.reply(v.code, v.status, v.text);
+      if (v) return this.refuseRecipient(p.path, v);
       this.recipients.push(p.path);
       this.reply(250, '2.1.5', 'Accepted');
     };
@@ -261,12 +356,25 @@ export class SmtpSession {
     this.wait(verdict.catch(() => ({ code: 451, status: '4.3.0', text: `<${p.path}>: temporary failure` })).then(accept));
   }
 
+  private refuseRecipient(addr: string, why: Verdict): void {
+    this.refusedRcpts.push({ addr, why });
+    this.reply(why.code, why.status, why.text);
+  }
+
   private data(arg: string): void {
-    if (this.sender === undefined) return this.reply(503, '5.5.1', 'need MAIL command');
-    if (this.recipients.length === 0) return this.reply(503, '5.5.1', 'need RCPT command');
-    if (arg !== '') return this.reply(501, '5.5.4', 'syntax: DATA');
-    this.decoder = new DataDecoder(this.opts.sizeLimit);
+    const refusal = this.refuseDataCommand(arg);
+    if (refusal && !this.batch) return this.refuse(refusal.code, refusal.status, refusal.text);
+    this.dataRefusal = refusal;
+    this.dataAt = this.lineAt;
+    this.decoder = new DataDecoder(this.opts.sizeLimit, this.lenient);
     this.out += '354 End data with <CR><LF>.<CR><LF>\r\n';
+  }
+
+  private refuseDataCommand(arg: string): Verdict | undefined {
+    if (this.sender === undefined) return { code: 503, status: '5.5.1', text: 'need MAIL command' };
+    if (this.recipients.length === 0) return { code: 503, status: '5.5.1', text: 'need RCPT command' };
+    if (arg !== '') return { code: 501, status: '5.5.4', text: 'syntax: DATA' };
+    return undefined;
   }
 
   private dataBytes(): void {
@@ -274,15 +382,17 @@ export class SmtpSession {
     this.input = r ? r.rest : EMPTY;
     if (!r) return;
     this.decoder = undefined;
-    const tx: Transaction = { sender: this.sender!, recipients: this.recipients, helo: this.helo!, protocol: this.protocol };
+    const tx = this.sender === undefined ? undefined : this.transaction();
+    const refusal = this.dataRefusal ?? this.refuseData(r.done);
+    this.dataRefusal = undefined;
     this.resetTransaction();
-    const refusal = this.refuseData(r.done);
+    if (refusal && this.batch) return this.hooks.dropped?.(tx, r.done.data ?? EMPTY, tx?.offset ?? this.dataAt, refusal);
     if (refusal) return this.reply(refusal.code, refusal.status, refusal.text);
     this.flush(); // the client may be waiting for the 354 already sent
     this.wait(
       this.hooks
-        .message(tx, r.done.data!)
-        .catch((err: unknown) => ({ code: 451, status: '4.3.0', text: (err as Error).message }))
+        .message(tx!, r.done.data!)
+        .catch(failureVerdict)
         .then((v) => this.reply(v.code, v.status, v.text)),
     );
   }
@@ -296,7 +406,7 @@ export class SmtpSession {
   /** Holds the input until `p` settles, then goes on with it. */
   private wait(p: Promise<void>): void {
     this.busy = true;
-    void p.then(() => {
+    this.pending = p.then(() => {
       this.busy = false;
       if (this.holding) this.hooks.hold((this.holding = false));
       if (this.ending) this.end(...this.ending);
@@ -304,8 +414,19 @@ export class SmtpSession {
     });
   }
 
+  private transaction(): Transaction {
+    return { sender: this.sender!, recipients: this.recipients, refused: this.refusedRcpts, helo: this.helo!, protocol: this.protocol, offset: this.mailAt };
+  }
+
+  /** Ends the open transaction, if any; a batch reports it (by `what`) as dropped. */
+  private abandon(what: string): void {
+    if (this.batch && this.sender !== undefined) this.hooks.dropped?.(this.transaction(), EMPTY, this.mailAt, { code: 554, status: '5.5.1', text: `transaction abandoned by ${what}` });
+    this.resetTransaction();
+  }
+
   private resetTransaction(): void {
     this.sender = undefined;
     this.recipients = [];
+    this.refusedRcpts = [];
   }
 }

@@ -35,7 +35,7 @@ import { GatewayError } from '../util/errors.js';
 import type { Daemon, DaemonService } from '../daemon/daemon.js';
 import { netList, plainAddress, type ListenAddress } from './cidr.js';
 import { checkRecipient, isRelayClient, type Refusal, type RelayContext } from './relay.js';
-import { SmtpSession, type Transaction, type Verdict } from './engine.js';
+import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
 
 const BANNER = 'uugate ready';
 /** How long close() lets clients finish what they are doing. */
@@ -138,11 +138,8 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
           return { code: 250, status: '2.6.0', text: `queued as ${id}` };
         },
         (err: unknown): Verdict => {
-          const e = err instanceof GatewayError ? err : undefined;
-          if (!e) gw.log.panic(`smtp: accept failed: ${(err as Error).stack ?? err}`);
-          const temporary = !e || e.temporary;
-          const status = e?.status ?? '4.3.0';
-          return { code: temporary ? 451 : 554, status: temporary && !status.startsWith('4') ? '4.3.0' : status, text: (err as Error).message.replace(/[\r\n]+/g, ' ') };
+          if (!(err instanceof GatewayError)) gw.log.panic(`smtp: accept failed: ${(err as Error).stack ?? err}`);
+          return failureVerdict(err);
         },
       );
   };
@@ -158,7 +155,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
       return;
     }
     const session = new SmtpSession(
-      { hostname: cfg.visible_name, clientIp: ip, sizeLimit: dataLimit(state.gw), maxRecipients: cfg.smtp_max_recipients },
+      { hostname: cfg.visible_name, client: `[${ip}]`, sizeLimit: dataLimit(state.gw), maxRecipients: cfg.smtp_max_recipients },
       {
         send: (text, close) => {
           if (socket.destroyed) return;

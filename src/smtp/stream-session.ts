@@ -1,20 +1,38 @@
-// Runs an SmtpDialogue over a byte stream pair (stdin/stdout for `sendmail -bs`,
-// or a socket): splits input into lines (CRLF or bare LF), writes CRLF replies.
+// `sendmail -bs`: the SMTP engine (engine.ts, local mode) over a byte stream
+// pair, stdin/stdout. Every recipient is taken (a local submitter, as with
+// `sendmail RCPT...`); what cannot be delivered is bounced later.
 import type { Readable, Writable } from 'node:stream';
-import { SmtpDialogue, type DialogueHooks } from './dialogue.js';
+import { SmtpSession, type Transaction, type Verdict } from './engine.js';
 
-export async function runSmtpSession(input: Readable, output: Writable, hooks: DialogueHooks): Promise<void> {
-  const dialogue = new SmtpDialogue(hooks, (line) => output.write(`${line}\r\n`));
-  dialogue.greet();
-  let buf = Buffer.alloc(0);
-  for await (const chunk of input) {
-    buf = Buffer.concat([buf, chunk as Buffer]);
-    let nl: number;
-    while ((nl = buf.indexOf(0x0a)) >= 0) {
-      const end = nl > 0 && buf[nl - 1] === 0x0d ? nl - 1 : nl;
-      await dialogue.line(buf.subarray(0, end));
-      buf = buf.subarray(nl + 1);
-      if (dialogue.done) return;
-    }
-  }
+export interface StreamSessionOptions {
+  hostname: string;
+  /** SIZE: bytes as transmitted. */
+  sizeLimit: number;
+}
+
+/** Recipients per message: far beyond any hand-written one. */
+const MAX_RECIPIENTS = 1000;
+
+/** Runs the dialogue until QUIT or the end of `input`; `message` queues each message. */
+export function runSmtpSession(input: Readable, output: Writable, opts: StreamSessionOptions, message: (tx: Transaction, data: Buffer) => Promise<Verdict>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const session = new SmtpSession(
+      { ...opts, client: 'local user', maxRecipients: MAX_RECIPIENTS, mode: 'local' },
+      {
+        send: (text, close) => {
+          output.write(text);
+          if (!close) return;
+          input.destroy();
+          resolve();
+        },
+        rcpt: () => undefined,
+        message,
+        hold: (on) => (on ? input.pause() : input.resume()),
+      },
+    );
+    input.on('data', (chunk: Buffer) => session.receive(chunk));
+    input.once('end', () => session.finish().then(() => resolve(), reject));
+    input.once('error', reject);
+    session.start('uugate ready');
+  });
 }

@@ -1,6 +1,9 @@
 // Syntax of the SMTP commands our server takes apart: the path of MAIL FROM and
 // RCPT TO with its ESMTP parameters (RFC 5321 4.1.2), and the EHLO/HELO name.
 // No SMTPUTF8 is offered, so everything outside printable ASCII is refused.
+// Addresses without a domain are taken only where asked for (`unqualified`):
+// local submission and UUCP neighbours send them (`bob`, `hub!zed`), as Exim
+// takes them from -bs and -bS; a network client must qualify its addresses.
 
 export interface PathArg {
   /** The address between the brackets, source route dropped; '' for <>. */
@@ -18,7 +21,7 @@ const SOURCE_ROUTE = /^@[^:<>]+:/;
  * `FROM:<a@b> SIZE=10` (keyword FROM) → its path and parameters; undefined when
  * the syntax is wrong. A space after the colon is tolerated, as everyone does.
  */
-export function parsePathArg(arg: string, keyword: 'FROM' | 'TO'): PathArg | undefined {
+export function parsePathArg(arg: string, keyword: 'FROM' | 'TO', unqualified = false): PathArg | undefined {
   const colon = keyword.length;
   if (arg.length <= colon || arg[colon] !== ':' || arg.slice(0, colon).toUpperCase() !== keyword) return undefined;
   const open = skipSpaces(arg, colon + 1);
@@ -27,7 +30,7 @@ export function parsePathArg(arg: string, keyword: 'FROM' | 'TO'): PathArg | und
   const rest = arg.slice(close + 1);
   if (rest !== '' && rest[0] !== ' ') return undefined;
   const path = arg.slice(open + 1, close).replace(SOURCE_ROUTE, '');
-  if (path !== '' && !validPath(path)) return undefined;
+  if (path !== '' && !validPath(path, unqualified)) return undefined;
   return { path, params: rest.split(' ').filter(Boolean) };
 }
 
@@ -36,11 +39,11 @@ function skipSpaces(s: string, i: number): number {
   return i;
 }
 
-/** local@domain, printable ASCII; `postmaster` alone is left to the caller. */
-function validPath(path: string): boolean {
+/** local@domain (or a bare local part when `unqualified`), printable ASCII; `postmaster` alone is left to the caller. */
+function validPath(path: string, unqualified: boolean): boolean {
   if (path.length > MAX_PATH || !PRINTABLE.test(path) || path.includes('<')) return false;
-  if (path.toLowerCase() === 'postmaster') return true;
   const at = path.lastIndexOf('@');
+  if (at < 0) return unqualified || path.toLowerCase() === 'postmaster';
   return at > 0 && DOMAIN.test(path.slice(at + 1));
 }
 

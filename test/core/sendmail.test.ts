@@ -82,3 +82,16 @@ test('sendmail -bp lists the queue; mailq -v shows the transaction log', async (
   const after = await run(site, ['mailq', '-v']);
   t.regex(after.stdout, /Mail queue is empty/);
 });
+
+test('sendmail -bs typed at a terminal: LF line ends, unqualified addresses, a last QUIT without a line end; a blank inside a path is refused', async (t) => {
+  const site = makeSite();
+  const typed = 'EHLO me\nMAIL FROM:<a b@c>\nMAIL FROM:<dave>\nRCPT TO:<bob>\nDATA\nSubject: typed\n\nby hand\n.\nQUIT';
+  const r = await run(site, ['sendmail', '-bs'], typed);
+  t.is(r.code, 0, r.stderr);
+  const finals = r.stdout.split('\r\n').filter((l) => l[3] === ' ');
+  t.deepEqual(finals.map((l) => l.slice(0, 3)), ['220', '250', '501', '250', '250', '354', '250', '221']);
+  const [m] = maildirMessages(path.join(site.spool, 'mail/bob'));
+  t.regex(m, /^Return-Path: <dave/);
+  t.regex(m, /Received: from me\n\tby \S+ with ESMTP \(uugate sendmail-bs\)/);
+  t.true(m.endsWith('Subject: typed\n\nby hand\n'));
+});

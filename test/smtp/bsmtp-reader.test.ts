@@ -149,3 +149,34 @@ test('uuxqt: rsmtp not in the commands list is refused as before', async (t) => 
   t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 0);
   rmSync(site.dir, { recursive: true, force: true });
 });
+
+test('what real MTAs write is taken: MAIL FROM:<>, blanks after the colon, mixed case, source routes, bang and unqualified addresses, postmaster, SIZE/BODY without EHLO', async (t) => {
+  const site = makeSite();
+  const trivia = `MAIL From: <hub!zed> BODY=8BITMIME SIZE=100\nRCPT To:  <@hub:alice@leaf.example.org>  \nDATA\n${msg('trivia')}.\n`;
+  const r = await run(site, ['rsmtp'], txn('', ['bob'], msg('null sender')) + trivia + txn('postmaster', ['bob'], msg('from the postmaster')));
+  t.is(r.code, 0, r.stderr);
+  const bob = maildirMessages(path.join(site.spool, 'mail/bob'));
+  const [alice] = maildirMessages(path.join(site.spool, 'mail/alice'));
+  t.deepEqual(bob.map((m) => /^Return-Path: (.*)$/m.exec(m)?.[1]).sort(), ['<>', '<postmaster>']);
+  t.regex(alice, /^Return-Path: <hub!zed>\n/);
+  t.true(alice.endsWith('Subject: trivia\n\nhello\n'));
+});
+
+test('paths the SMTP server refuses are refused in a batch too: a blank or 8-bit byte in a path, RCPT parameters (bounced); a refused MAIL leaves its message without a sender', async (t) => {
+  const site = makeSite();
+  const batch =
+    'MAIL FROM:<carol>\nRCPT TO:<bob>\nRCPT TO:<al ice>\nRCPT TO:<alice> NOTIFY=NEVER\nDATA\nSubject: partly\n.\n' +
+    'MAIL FROM:<caf\xe9@far.example>\nRCPT TO:<bob>\nDATA\nSubject: eight-bit sender\n.\n';
+  const r = await run(site, ['rsmtp'], Buffer.from(batch, 'latin1'));
+  t.is(r.code, 65);
+  t.regex(r.stderr, /^line 1: <carol>: refused <al ice>, <alice> \(501 5\.1\.3 bad recipient address syntax\) \(bounced as \S+\)$/m);
+  t.regex(r.stderr, /^line 8: MAIL FROM:<caf\S+@far\.example>: 501 5\.1\.7 bad sender address syntax$/m);
+  t.regex(r.stderr, /^line 10: message without a sender discarded: 503 5\.5\.1 need MAIL command$/m);
+  const bob = maildirMessages(path.join(site.spool, 'mail/bob'));
+  t.is(bob.length, 1);
+  t.true(bob[0].endsWith('Subject: partly\n'));
+  t.is(maildirMessages(path.join(site.spool, 'mail/alice')).length, 0);
+  const bounce = mbox(site, 'carol.mbox');
+  t.regex(bounce, /Final-Recipient: rfc822; al ice\nAction: failed\nStatus: 5\.1\.3/);
+  t.regex(bounce, /Final-Recipient: rfc822; alice\nAction: failed\nStatus: 5\.5\.4/);
+});

@@ -42,6 +42,15 @@ test('DATA: only CRLF "." CRLF ends it; a bare LF is reported at its offset in t
   t.is(decode([Buffer.from('\r\n..\r\n.\r\n')]).data?.toString(), '\n.\n');
 });
 
+test('DATA with any line end (sendmail -bs, BSMTP): a bare LF ends a line too, and "." alone on one ends the data', (t) => {
+  const any = (wire: string): { data?: string; bareLf?: number; rest?: string } => {
+    const r = new DataDecoder(1000, true).push(Buffer.from(wire));
+    return { data: r?.done.data?.toString(), bareLf: r?.done.bareLf, rest: r?.rest.toString() };
+  };
+  t.deepEqual(any('a\r\n..b\nc\n.\nNEXT'), { data: 'a\n.b\nc\n', bareLf: undefined, rest: 'NEXT' });
+  t.deepEqual(any('x\n.\r\nNEXT'), { data: 'x\n', bareLf: undefined, rest: 'NEXT' });
+});
+
 test('DATA: over the limit the data is dropped but the end marker still found, however the bytes come', (t) => {
   const wire = Buffer.from(`${'x'.repeat(5000)}.\r\n${'y'.repeat(100)}\r\n.\r\nQUIT\r\n`);
   const check = (cuts: number[]): void => {
@@ -59,7 +68,7 @@ function session(): { s: SmtpSession; writes: string[]; messages: Transaction[] 
   const writes: string[] = [];
   const messages: Transaction[] = [];
   const s = new SmtpSession(
-    { hostname: 'gw.example', clientIp: '192.0.2.1', sizeLimit: 1000, maxRecipients: 2 },
+    { hostname: 'gw.example', client: '[192.0.2.1]', sizeLimit: 1000, maxRecipients: 2 },
     {
       send: (text) => void writes.push(text),
       rcpt: (addr) => (addr.startsWith('no') ? { code: 550, status: '5.1.1', text: 'unknown' } : undefined),
@@ -83,7 +92,7 @@ test('pipelined commands get their replies in one write; a rejected recipient do
   ]);
   s.receive(Buffer.from('hi\r\n.\r\nQUIT\r\n'));
   await new Promise((r) => setImmediate(r));
-  t.deepEqual(messages, [{ sender: 'a@b.c', recipients: ['Postmaster'], helo: 'c', protocol: 'ESMTP' }]);
+  t.deepEqual(messages, [{ sender: 'a@b.c', recipients: ['Postmaster'], refused: [{ addr: 'no@x.y', why: { code: 550, status: '5.1.1', text: 'unknown' } }], helo: 'c', protocol: 'ESMTP', offset: 8 }]);
   t.is(writes.at(-1), '250 2.6.0 queued\r\n221 2.0.0 gw.example closing connection\r\n');
 });
 
@@ -101,7 +110,7 @@ test('input piling up while a message is being committed stops reading until the
   let commit!: () => void;
   const writes: string[] = [];
   const s = new SmtpSession(
-    { hostname: 'gw.example', clientIp: '192.0.2.1', sizeLimit: 1000, maxRecipients: 2 },
+    { hostname: 'gw.example', client: '[192.0.2.1]', sizeLimit: 1000, maxRecipients: 2 },
     {
       send: (text) => void writes.push(text),
       rcpt: () => undefined,
