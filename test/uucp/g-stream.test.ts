@@ -86,6 +86,20 @@ for (const [packetSize, window] of [
   });
 }
 
+/** Both ends of a socat pty pair, each opened as a direct port (closed after the test). */
+async function directPortPair(t: ExecutionContext): Promise<[Duplex, Duplex]> {
+  const root = await tempRoot('g-pty-');
+  const pty = await ptyPair(root);
+  const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
+  const b = await openDirectPort(pty.b, { lockDir: path.join(root, 'lock'), speed: 115200 });
+  t.teardown(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await pty.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+  return [a.stream, b.stream];
+}
+
 // The direct port on a pty reads into slabs, joins adjacent reads, and lets
 // g bypass the stream layers (direct.ts): the same transfer over socat's ptys.
 for (const [packetSize, window] of [
@@ -93,16 +107,8 @@ for (const [packetSize, window] of [
   [4096, 7],
 ] as const) {
   test(`1 MiB each way over a socat pty pair through direct ports with g ${packetSize}/${window}, byte-compared`, async (t) => {
-    const root = await tempRoot('g-pty-');
-    const pty = await ptyPair(root);
-    const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
-    const b = await openDirectPort(pty.b, { lockDir: path.join(root, 'lock'), speed: 115200 });
-    t.teardown(async () => {
-      await Promise.all([a.close(), b.close()]);
-      await pty.stop();
-      await rm(root, { recursive: true, force: true });
-    });
-    await transferAndHandBack(t, a.stream, b.stream, packetSize, window);
+    const [a, b] = await directPortPair(t);
+    await transferAndHandBack(t, a, b, packetSize, window);
   });
 }
 
@@ -146,25 +152,17 @@ test('initialBytes given to the adapter before start() reach the engine (no 10 s
 });
 
 test('pty fast lane: writes beyond what the line takes at once follow in order; reads go to the tap, then back to the stream', async (t) => {
-  const root = await tempRoot('g-pty-');
-  const pty = await ptyPair(root);
-  const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
-  const b = await openDirectPort(pty.b, { lockDir: path.join(root, 'lock'), speed: 115200 });
-  t.teardown(async () => {
-    await Promise.all([a.close(), b.close()]);
-    await pty.stop();
-    await rm(root, { recursive: true, force: true });
-  });
+  const [a, b] = await directPortPair(t);
   const tapped: Uint8Array[] = [];
-  const tap = (a.stream as Duplex & Tappable).tap((bytes) => tapped.push(Uint8Array.from(bytes)));
+  const tap = (a as Duplex & Tappable).tap((bytes) => tapped.push(Uint8Array.from(bytes)));
   // Far more than a pty buffers while nobody reads: most of it waits in the stream.
   const data = randomBytes(1 << 20);
   for (let at = 0; at < data.length; at += 4096) tap.write(data.subarray(at, at + 4096));
-  b.stream.write('to the tap');
+  b.write('to the tap');
   const got: Buffer[] = [];
   let size = 0;
   await new Promise<void>((resolve) =>
-    b.stream.on('data', (chunk: Buffer) => {
+    b.on('data', (chunk: Buffer) => {
       got.push(chunk);
       if ((size += chunk.length) >= data.length) resolve();
     }),
@@ -172,7 +170,7 @@ test('pty fast lane: writes beyond what the line takes at once follow in order; 
   t.true(Buffer.concat(got).equals(data));
   t.is(Buffer.concat(tapped).toString(), 'to the tap');
   tap.release();
-  b.stream.write('to the stream');
-  const [chunk] = (await once(a.stream, 'data')) as [Buffer];
+  b.write('to the stream');
+  const [chunk] = (await once(a, 'data')) as [Buffer];
   t.is(chunk.toString(), 'to the stream');
 });
