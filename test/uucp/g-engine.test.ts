@@ -607,6 +607,64 @@ test('a lost RJ or data packet is also recovered within about one RTO', (t) => {
   t.is(p.a.stats.timeouts, 0);
 });
 
+test('a resend after an RJ lost as well: the packets behind it draw the next RJ at once, not after an RTO', (t) => {
+  const h = new Harness().startAsSlave();
+  // 2 is lost whole; the rest of the window (3..7, 0) draws one RJ and is its fallout.
+  h.feed(peerData(1, 0, 'a'), ...[3, 4, 5, 6, 7, 0].map((s) => peerData(s, 0, `o${s}`)));
+  t.deepEqual(h.take(), ['RR 1', 'RJ 1']);
+  // The go-back resend of 2 is lost too: 3 behind it is no packet we have taken.
+  h.feed(peerData(3, 0, 'o3'));
+  t.deepEqual(h.take(), ['RJ 1']);
+  // The rest of that resend is the new RJ's fallout; the next resend comes through.
+  h.feed(...[4, 5, 6, 7, 0].map((s) => peerData(s, 0, `o${s}`)));
+  t.deepEqual(h.take(), []);
+  h.engine.receive(Buffer.concat([peerData(2, 0, 'b'), peerData(3, 0, 'o3')]));
+  t.deepEqual(h.take(), ['RR 3']);
+  t.is(h.engine.stats.errors, 0, 'a packet lost whole and its fallout are no damage we saw');
+
+  // Between two engines: A's fourth packet is dropped, and so is its first resend.
+  let copies = 0;
+  const p = lossyPair((from, d) => from === 0 && d.kind === 'data' && d.payload[1] === 0x33 && ++copies <= 2);
+  p.a.sendData(text('warm'), 'command');
+  p.clock.advance(100);
+  for (let i = 0; i < 6; i++) p.a.sendData(text(`m${i}`), 'command');
+  p.clock.advance(300);
+  t.is(p.events[1].filter((e) => e.type === 'data').length, 7, 'all delivered within 300 ms');
+  t.is(p.b.stats.rejectsSent, 2);
+  t.is(p.a.stats.timeouts, 0, 'no RTO waited out');
+});
+
+test('repeats of packets already taken (a go-back resend) draw no RJ and are no errors, unless the line went quiet', (t) => {
+  const h = new Harness().startAsSlave();
+  h.engine.receive(Buffer.concat([1, 2, 3, 4].map((s) => peerData(s, 0, `p${s}`))));
+  t.deepEqual(h.take(), ['RR 4']);
+  // Mod 8, 2 and 3 could be 10 and 11 past a gap; their data says they are repeats.
+  h.feed(peerData(2, 0, 'p2'), peerData(3, 0, 'p3'));
+  t.deepEqual(h.take(), []);
+  t.is(h.engine.stats.errors, 0);
+  // No in-order packet for a while: the sender timed out (our RR was lost). Every repeat is answered.
+  h.clock.advance(600);
+  h.feed(peerData(4, 0, 'p4'));
+  t.deepEqual(h.take(), ['RJ 4']);
+  h.clock.advance(1000);
+  h.feed(peerData(4, 0, 'p4'));
+  t.deepEqual(h.take(), ['RJ 4'], 'our answer may have been lost too');
+  // The same number with other data is a packet past a gap (5..1 lost).
+  h.feed(peerData(2, 0, 'new'));
+  t.deepEqual(h.take(), ['RJ 4']);
+});
+
+test('noise after our RJ (false headers) is no error and does not make the window\'s rest look like a lost resend', (t) => {
+  const h = new Harness().startAsSlave();
+  h.feed(peerData(1, 0, 'a'), peerData(3, 0, 'c'));
+  t.deepEqual(h.take(), ['RR 1', 'RJ 1']);
+  // Noise with false headers in it (DLE, then bytes failing the header check), then the window's rest.
+  h.feed(Uint8Array.from([0x10, 1, 2, 3, 4, 5, 0x10, 9, 9, 9, 9, 9]));
+  h.feed(...[4, 5, 6, 7, 0].map((s) => peerData(s, 0, `o${s}`)));
+  t.deepEqual(h.take(), [], 'no second RJ: first sightings are the first one\'s fallout');
+  t.is(h.engine.stats.errors, 0);
+});
+
 test('a false header on the ack path (damage claiming 4096 bytes of data) is given up after one RTO, not the session', (t) => {
   const p = lossyPair(() => false);
   p.a.sendData(text('warm'), 'command');

@@ -37,16 +37,18 @@
  *   those of a damaged packet's rescan) count only against `garbageLimit`,
  *   reset by every valid packet.
  * - Prompt RJs. A packet after a gap (the one we wanted was lost whole) draws
- *   one RJ(last good) at once instead of waiting out a timeout; a duplicate
- *   of a packet already received, arriving after `quiet` ms without an
- *   in-order packet (the sender timed out: our RR was lost), draws
- *   RJ(last good), which acknowledges it. After an RJ, the rest of the
- *   window (window − 1 packets) and, for an RTO, any packet out of order
- *   is its fallout: dropped, neither an error nor a new RJ (so a stray
- *   duplicate cannot start a chain of needless resends).
- *   Full packets that stop coming for an RTO, with nothing of ours
- *   outstanding, draw one RJ (the end of the window was lost; a
- *   fixed-timeout sender would wait 10 s).
+ *   one RJ(last good) at once instead of waiting out a timeout. Mod 8 a
+ *   go-back sender's repeat of a packet we have looks like one past a gap,
+ *   so every packet taken is remembered by number, size and data checksum:
+ *   a repeat draws nothing (RJing repeats makes a resend storm), unless it
+ *   comes after `quiet` ms without an in-order packet (the sender timed
+ *   out: our RR was lost; the RJ acknowledges it). After an RJ the rest of
+ *   the window arrives out of order and is noted the same way; when one of
+ *   those packets comes again, the resend is under way without the packet
+ *   we want (lost again): a new RJ at once, not after an RTO. Full packets
+ *   that stop coming for an RTO, with nothing of ours outstanding, draw one
+ *   RJ (the end of the window was lost; a fixed-timeout sender would wait
+ *   10 s).
  * - Go-back-N on RJ: the rest of the window is resent at once (Taylor
  *   resends one packet and releases two per ack).
  * - Liveness. Fail only on silence: a timeout after garbage arrived (our
@@ -255,8 +257,12 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private expectBadOrder = 0;
   /** When the last in-order data packet arrived. */
   private lastInOrderAt = 0;
-  /** The last good sequence number we sent an RJ for, and when. */
-  private rejectedAt = -Infinity;
+  /** Per sequence number, size and data checksum of the last packet taken with it. */
+  private readonly takenSums: number[] = new Array<number>(8).fill(-1);
+  /** An RJ of ours awaits its resend (no in-order packet since). */
+  private rejecting = false;
+  /** Per sequence number, size and checksum of a packet dropped out of order since that RJ. */
+  private readonly droppedSums: number[] = new Array<number>(8).fill(-1);
 
   // error budget
   private errorLevel = 0;
@@ -602,7 +608,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
           if (this.step !== Ctl.INITC) return;
           this.established();
         }
-        return this.onData(d.seq, d.ack, d.payload, d.size);
+        return this.onData(d);
     }
   }
 
@@ -623,43 +629,31 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.damaged(at, extent, 'bad checksum');
     if (!counted || this.phase !== 'running' || tt === TT.CONTROL || seq !== nextSeq(this.recvSeq)) return;
     // The packet we wanted is damaged: ask for it again (as Taylor, every time).
-    this.reject();
+    this.reject(true);
   }
 
   /**
-   * RJ(last good). The rest of the peer's window, and for an RTO whatever
-   * our RJ makes it resend, will arrive out of order: not errors.
+   * RJ(last good). For a loss seen in a stream of packets (`inStream`: a
+   * damaged or missing one), the rest of the peer's window still arrives out
+   * of order: its damage is not counted as errors, and its packets are
+   * noted to recognise the resend. An RJ for a silence or a lost RR has no
+   * such fallout: the peer's answer comes in order.
    */
-  private reject(): void {
-    this.rejectedAt = this.clock.now();
+  private reject(inStream: boolean): void {
     this.stats.rejectsSent++;
+    this.rejecting = inStream;
+    this.droppedSums.fill(-1);
+    this.expectBadOrder = inStream ? this.cfg.window - 1 : 0;
     this.sendControl(Ctl.RJ, this.recvSeq);
     this.ackedSeq = this.recvSeq;
-    this.expectBadOrder = this.cfg.window - 1;
   }
 
-  private onData(seq: number, ack: number, payload: Uint8Array, size: number): void {
-    if (seq !== nextSeq(this.recvSeq)) {
-      // Duplicates and packets after a gap are dropped without an RR (RRs
-      // for them confused Telebit modems).
-      this.stats.badOrder++;
-      if (this.expectBadOrder > 0) {
-        this.expectBadOrder--;
-        return;
-      }
-      if (this.phase !== 'running') return this.addError('packet out of order');
-      const now = this.clock.now();
-      // Fallout of our last RJ: with sequence numbers mod 8, a duplicate of
-      // an older packet (a go-back sender resends whole windows) cannot be
-      // told from one past a gap, and an RJ for it would start a storm.
-      if (now - this.rejectedAt < this.rto) return;
-      // A packet after a gap: the one we wanted was lost whole. Or the last
-      // one again after a silence: the sender timed out, our RR was lost.
-      // Either way RJ(last good) now (it acknowledges what we have; an RR
-      // for an out-of-order packet could upset modems), not after a timeout.
-      if (seq !== this.recvSeq || now - this.lastInOrderAt >= this.cfg.quietMs) return this.reject();
-      return this.addError('packet out of order');
-    }
+  private onData(d: Extract<Decoded, { kind: 'data' }>): void {
+    const { seq, ack, size, payload } = d;
+    const sum = size * 0x10000 + d.sum;
+    if (seq !== nextSeq(this.recvSeq)) return this.outOfOrder(seq, sum);
+    this.takenSums[seq] = sum;
+    this.rejecting = false;
     this.heard = true;
     this.gotAck(ack);
     this.recvSeq = seq;
@@ -673,6 +667,36 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     // Taylor's do): one lost RR must not leave the peer's window without an ack.
     if (this.errorLevel > 0) this.sendAck(true);
     this.emit({ type: 'data', payload });
+  }
+
+  /**
+   * A packet out of order is dropped without an RR (RRs for them confused
+   * Telebit modems). Sequence numbers mod 8 cannot tell a go-back sender's
+   * repeat of a packet we have from one past a gap; its size and checksum
+   * can (identical data under the same number, say in a file of zeros, only
+   * falls back to the slower ways: a stalled stream, the sender's RTO).
+   */
+  private outOfOrder(seq: number, sum: number): void {
+    this.stats.badOrder++;
+    if (this.expectBadOrder > 0) this.expectBadOrder--;
+    if (this.takenSums[seq] === sum) {
+      // A repeat is the fallout of a resend (RJing it would start a storm of
+      // them), unless the line went quiet: the sender timed out because our
+      // RR was lost, and RJ(last good) acknowledges it. Each of its timeouts
+      // brings one packet: every one is answered (our answer may be lost too).
+      if (this.clock.now() - this.lastInOrderAt >= this.cfg.quietMs) this.reject(false);
+      return;
+    }
+    // After our RJ the rest of the window comes first; a packet of it seen
+    // again means the resend is under way and its first packet, the one we
+    // want, was lost too: RJ again now, not after an RTO. Without an RJ
+    // pending, a packet past a gap: the one we wanted was lost whole.
+    if (this.rejecting && this.droppedSums[seq] !== sum) {
+      this.droppedSums[seq] = sum;
+      return;
+    }
+    this.reject(true);
+    this.droppedSums[seq] = sum;
   }
 
   private onControl(type: number, value: number): void {
@@ -813,10 +837,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
       if (!noisy) this.rtt.backOff();
       this.shrink();
       this.resendOldest();
-    } else {
-      this.stats.rejectsSent++;
-      this.sendControl(Ctl.RJ, this.recvSeq);
-    }
+    } else this.reject(false);
     this.armRunTimer();
   }
 
@@ -829,7 +850,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private stalledStream(): boolean {
     if (!this.midStream || this.queue.length > 0) return false;
     this.midStream = false;
-    this.reject();
+    this.reject(false);
     this.armRunTimer();
     return true;
   }
