@@ -18,7 +18,7 @@ import type { LockHandle } from './lock.js';
 import type { Protocol, Role } from './protocol.js';
 import { EX, GatewayError } from '../util/errors.js';
 import { listPendingWork, formatWorkLine, markCommandsDone } from './spool.js';
-import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
+import { callerHandshake, calledHandshake, FEATURE, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
 import { emptyStats, Transfers, type TransferStats } from './session-files.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
 import type { Trace } from './trace.js';
@@ -113,7 +113,7 @@ function truthy(s: string | undefined): boolean | undefined {
 }
 
 /** g settings for a system: `protocol-parameter g ...` lines, plus Taylor's 16 KiB bound. */
-export function gOptionsFor(sys: UucpSystem, hs: Pick<Handshake, 'protocol' | 'taylorPeer'>, overrides: GProtocolOptions = {}): GProtocolOptions {
+export function gOptionsFor(sys: UucpSystem, hs: Pick<Handshake, 'protocol' | 'taylorPeer' | 'features'>, overrides: GProtocolOptions = {}): GProtocolOptions {
   const raw = new Map<string, string>();
   for (const args of sys.protocolParams.raw[hs.protocol] ?? sys.protocolParams.raw.g ?? []) if (args[0]) raw.set(args[0], args[1] ?? '');
   const num = (k: string): number | undefined => (raw.has(k) && /^\d+$/.test(raw.get(k)!) ? Number(raw.get(k)) : undefined);
@@ -130,6 +130,8 @@ export function gOptionsFor(sys: UucpSystem, hs: Pick<Handshake, 'protocol' | 't
     // Our own parameter: Taylor 1.07 corrupts files when window × (packet + 6)
     // exceeds 16 KiB; on by default for `-N` peers, `taylor-bound false` disables it.
     peerIsTaylor: hs.taylorPeer && truthy(raw.get('taylor-bound')) !== false,
+    // A uugate peer resends a packet alone on SRJ (others get only RJ).
+    selectiveRepeat: (hs.features & FEATURE.DIGEST) !== 0,
   };
   for (const k of Object.keys(o) as (keyof GProtocolOptions)[]) if (o[k] === undefined) delete o[k];
   return { ...o, ...overrides };

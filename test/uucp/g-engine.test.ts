@@ -607,6 +607,122 @@ test('a lost RJ or data packet is also recovered within about one RTO', (t) => {
   t.is(p.a.stats.timeouts, 0);
 });
 
+test('a resend after an RJ lost as well: the packets behind it draw the next RJ at once, not after an RTO', (t) => {
+  const h = new Harness().startAsSlave();
+  // 2 is lost whole; the rest of the window (3..7, 0) draws one RJ and is its fallout.
+  h.feed(peerData(1, 0, 'a'), ...[3, 4, 5, 6, 7, 0].map((s) => peerData(s, 0, `o${s}`)));
+  t.deepEqual(h.take(), ['RR 1', 'RJ 1']);
+  // The go-back resend of 2 is lost too: 3 behind it is no packet we have taken.
+  h.feed(peerData(3, 0, 'o3'));
+  t.deepEqual(h.take(), ['RJ 1']);
+  // The rest of that resend is the new RJ's fallout; the next resend comes through.
+  h.feed(...[4, 5, 6, 7, 0].map((s) => peerData(s, 0, `o${s}`)));
+  t.deepEqual(h.take(), []);
+  h.engine.receive(Buffer.concat([peerData(2, 0, 'b'), peerData(3, 0, 'o3')]));
+  t.deepEqual(h.take(), ['RR 3']);
+  t.is(h.engine.stats.errors, 0, 'a packet lost whole and its fallout are no damage we saw');
+
+  // Between two engines: A's fourth packet is dropped, and so is its first resend.
+  let copies = 0;
+  const p = lossyPair((from, d) => from === 0 && d.kind === 'data' && d.payload[1] === 0x33 && ++copies <= 2);
+  p.a.sendData(text('warm'), 'command');
+  p.clock.advance(100);
+  for (let i = 0; i < 6; i++) p.a.sendData(text(`m${i}`), 'command');
+  p.clock.advance(300);
+  t.is(p.events[1].filter((e) => e.type === 'data').length, 7, 'all delivered within 300 ms');
+  t.is(p.b.stats.rejectsSent, 2);
+  t.is(p.a.stats.timeouts, 0, 'no RTO waited out');
+});
+
+test('repeats of packets already taken (a go-back resend) draw no RJ and are no errors, unless the line went quiet', (t) => {
+  const h = new Harness().startAsSlave();
+  h.engine.receive(Buffer.concat([1, 2, 3, 4].map((s) => peerData(s, 0, `p${s}`))));
+  t.deepEqual(h.take(), ['RR 4']);
+  // Mod 8, 2 and 3 could be 10 and 11 past a gap; their data says they are repeats.
+  h.feed(peerData(2, 0, 'p2'), peerData(3, 0, 'p3'));
+  t.deepEqual(h.take(), []);
+  t.is(h.engine.stats.errors, 0);
+  // A go-back resend of repeats, one every 300 ms, is no silence however long it lasts.
+  for (const seq of [2, 3, 4]) {
+    h.clock.advance(300);
+    h.feed(peerData(seq, 0, `p${seq}`));
+  }
+  t.deepEqual(h.take(), []);
+  // No packet for a while: the sender timed out (our RR was lost). Every repeat is answered.
+  h.clock.advance(600);
+  h.feed(peerData(4, 0, 'p4'));
+  t.deepEqual(h.take(), ['RJ 4']);
+  h.clock.advance(1000);
+  h.feed(peerData(4, 0, 'p4'));
+  t.deepEqual(h.take(), ['RJ 4'], 'our answer may have been lost too');
+  // The same number with other data is a packet past a gap (5..1 lost).
+  h.feed(peerData(2, 0, 'new'));
+  t.deepEqual(h.take(), ['RJ 4']);
+});
+
+test('noise after our RJ (false headers) is no error and does not make the window\'s rest look like a lost resend', (t) => {
+  const h = new Harness().startAsSlave();
+  h.feed(peerData(1, 0, 'a'), peerData(3, 0, 'c'));
+  t.deepEqual(h.take(), ['RR 1', 'RJ 1']);
+  // Noise with false headers in it (DLE, then bytes failing the header check), then the window's rest.
+  h.feed(Uint8Array.from([0x10, 1, 2, 3, 4, 5, 0x10, 9, 9, 9, 9, 9]));
+  h.feed(...[4, 5, 6, 7, 0].map((s) => peerData(s, 0, `o${s}`)));
+  t.deepEqual(h.take(), [], 'no second RJ: first sightings are the first one\'s fallout');
+  t.is(h.engine.stats.errors, 0);
+});
+
+test('selective repeat (a uugate peer): packets past a gap are kept, each missing one asked for once with SRJ', (t) => {
+  const h = new Harness({ selectiveRepeat: true }).startAsSlave();
+  h.feed(peerData(1, 0, 'a'), peerData(3, 0, 'c'), peerData(4, 0, 'd'));
+  t.deepEqual(h.take(), ['RR 1', 'SRJ 2']);
+  h.feed(peerData(2, 0, 'b'));
+  t.deepEqual(h.take(), ['RR 4'], 'the gap filled, the kept packets follow it');
+  const data = () => h.events.filter((e) => e.type === 'data').map((e) => Buffer.from((e as { payload: Uint8Array }).payload).toString().replace(/\0+$/, ''));
+  t.deepEqual(data(), ['a', 'b', 'c', 'd']);
+  // A damaged packet is asked for by its number, whichever it is.
+  const bad = peerData(6, 0, 'f');
+  bad[20]! ^= 0x40;
+  h.feed(peerData(5, 0, 'e'), bad, peerData(7, 0, 'g'));
+  t.deepEqual(h.take(), ['RR 5', 'SRJ 6']);
+  // Two lost: the resend of the later one arriving first means the earlier one's was lost too.
+  h.feed(peerData(6, 0, 'f'), peerData(7, 0, 'g'));
+  h.take();
+  h.feed(peerData(2, 0, 'j'));
+  t.deepEqual(h.take(), ['SRJ 0', 'SRJ 1']);
+  h.feed(peerData(1, 0, 'i'));
+  t.deepEqual(h.take(), ['SRJ 0']);
+  t.false(h.take().some((x) => x.startsWith('RJ')));
+  h.feed(peerData(0, 0, 'h'));
+  t.deepEqual(h.take(), ['RR 0', 'RR 2'], 'errors being paid back: its own RR, then one for those it released');
+  t.deepEqual(data().slice(4), ['e', 'f', 'g', 'h', 'i', 'j']);
+});
+
+test('selective repeat: a stall with packets kept asks again for the missing ones, not for the window', (t) => {
+  const h = new Harness({ selectiveRepeat: true });
+  h.startAsSlave(7, 32);
+  h.engine.sendData(text('SY'), 'command');
+  h.clock.advance(50);
+  h.feed(ctl(Ctl.RR, 1));
+  h.take();
+  const full = (seq: number) => encodeData(dataArea(new Uint8Array(32).fill(seq), 32), seq, 1);
+  h.feed(full(1), full(3));
+  t.deepEqual(h.take(), ['RR 1', 'SRJ 2']);
+  h.clock.advance(1100);
+  t.deepEqual(h.take(), ['SRJ 2']);
+});
+
+test('selective repeat between two engines: a lost packet is resent alone, without an RTO', (t) => {
+  let n = 0;
+  const p = lossyPair((from, d) => from === 0 && d.kind === 'data' && ++n === 4, { selectiveRepeat: true });
+  p.a.sendData(text('warm'), 'command');
+  p.clock.advance(100);
+  for (let i = 0; i < 6; i++) p.a.sendData(text(`m${i}`), 'command');
+  p.clock.advance(200);
+  t.is(p.events[1].filter((e) => e.type === 'data').length, 7);
+  t.is(p.a.stats.resent, 1);
+  t.is(p.a.stats.timeouts, 0);
+});
+
 test('a false header on the ack path (damage claiming 4096 bytes of data) is given up after one RTO, not the session', (t) => {
   const p = lossyPair(() => false);
   p.a.sendData(text('warm'), 'command');

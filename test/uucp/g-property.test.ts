@@ -22,6 +22,8 @@ const side: fc.Arbitrary<GProtocolOptions> = fc.record({
   // Either side may be Taylor-like (fixed 10 s timeout, always the peer's size).
   adaptiveTimeout: fc.boolean(),
   adaptiveSize: fc.boolean(),
+  // Both ends are ours, so SRJs are understood.
+  selectiveRepeat: fc.boolean(),
 });
 
 test('property: over a lossy, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {

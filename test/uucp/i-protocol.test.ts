@@ -179,6 +179,27 @@ test('a NAK gets the packet resent; a missing packet is NAKed by the receiver', 
   t.true(w.clock.now() < 1000, 'recovered by NAK, not by timeout');
 });
 
+test('the size we ask the peer to send follows the damage its packets meet, by SYNC (halved, then doubled back)', async (t) => {
+  const w = wire({ adaptiveSize: false }, {});
+  t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
+  // One bit of the third data packet a sends (SPOS, data, then this) is flipped.
+  const l = w.link as unknown as { send(to: number, p: Uint8Array): void };
+  const send = l.send.bind(w.link);
+  let n = 0;
+  l.send = (to, p) => {
+    if (to === 1 && p.length > HEADER_LEN && ++n === 3) (p = p.slice())[HEADER_LEN + 5]! ^= 1;
+    send(to, p);
+  };
+  const file = Buffer.from(Array.from({ length: 120_000 }, (_, i) => (i * 7) & 0xff));
+  const got: Buffer[] = [];
+  t.true(await drive(w.clock, Promise.all([w.a.sendFile([file]), w.b.receiveFile((c) => void got.push(Buffer.from(c)))]), DAY));
+  t.deepEqual(Buffer.concat(got), file);
+  const asked = w.out[1].filter((p) => p.header.type === PT.SYNC).map((p) => (p.data[0]! << 8) | p.data[1]!);
+  t.deepEqual(asked, [1024, 512, 1024], 'startup, the damaged packet, then 512² / 5 good bytes');
+  const sizes = w.out[0].filter((p) => p.header.type === PT.DATA).map((p) => p.data.length);
+  t.true(sizes.includes(512) && sizes.lastIndexOf(1024) > sizes.indexOf(512), 'the sender followed both');
+});
+
 test('a fixed-timeout (Taylor-like) sender whose resend is lost too: our receiver NAKs again after an RTO, not after 10 s', async (t) => {
   const w = wire({ adaptiveTimeout: false, adaptiveSize: false }, {});
   t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));

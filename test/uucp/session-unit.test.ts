@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { runCalledSession, runCallerSession, type SessionResult } from '../../src/uucp/session.js';
+import { gOptionsFor, runCalledSession, runCallerSession, type SessionResult } from '../../src/uucp/session.js';
 import { LineReader, readMessage, writeMessage } from '../../src/uucp/session-io.js';
-import { callerHandshake, parseCallerMessage } from '../../src/uucp/session-handshake.js';
+import { callerHandshake, FEATURE, parseCallerMessage } from '../../src/uucp/session-handshake.js';
 import { listPendingWork, listExecFiles, parseExecFile, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
 import { lockFileContent } from '../../src/uucp/lock.js';
 import { queueExecution } from '../../src/uucp/uux.js';
@@ -89,6 +89,10 @@ test('uugate peers know each other (-Yuugate); others are not told', async (t) =
   // A peer that does not answer with -Yuugate is not sent digests.
   const { done } = await plainPeerAnswers(leaf);
   t.is((await done).features, 0o7);
+  // Their g asks for a lost packet alone (SRJ); other peers only ever get RJ.
+  const hubSys = leaf.env.uucp.findSystem('hub')!;
+  t.true(gOptionsFor(hubSys, { protocol: 'g', taylorPeer: true, features: 0o7 | FEATURE.DIGEST }).selectiveRepeat);
+  t.false(gOptionsFor(hubSys, { protocol: 'g', taylorPeer: true, features: 0o7 }).selectiveRepeat);
 });
 
 test('parsing the caller message: -N masks, -R, -Q, -p, -vgrade=', (t) => {

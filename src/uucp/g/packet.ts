@@ -207,7 +207,8 @@ export function chooseSize(n: number, peerSize: number, shrink: boolean, command
 
 export type Decoded =
   | { kind: 'control'; type: number; value: number }
-  | { kind: 'data'; seq: number; ack: number; short: boolean; size: number; payload: Uint8Array }
+  /** `sum`: the checksum f of the data area, the same in every copy of a packet (a resend differs only in its ack). */
+  | { kind: 'data'; seq: number; ack: number; short: boolean; size: number; sum: number; payload: Uint8Array }
   /** Bytes skipped while looking for a DLE. */
   | { kind: 'garbage'; bytes: number }
   /** DLE followed by an invalid header; the decoder moved on one byte. */
@@ -377,12 +378,13 @@ export class PacketDecoder {
     const size = sizeOfK(k);
     if (b.length - at < HEADER_LEN + size) return HEADER_LEN + size;
     const area = b.subarray(at + HEADER_LEN, at + HEADER_LEN + size);
-    if (check !== headerChecksum(c, checksum(area))) return this.badChecksum(tt, xxx, size);
+    const sum = checksum(area);
+    if (check !== headerChecksum(c, sum)) return this.badChecksum(tt, xxx, size);
     this.pos = at + HEADER_LEN + size;
-    if (tt === TT.DATA) return { kind: 'data', seq: xxx, ack: yyy, short: false, size, payload: area };
+    if (tt === TT.DATA) return { kind: 'data', seq: xxx, ack: yyy, short: false, size, sum, payload: area };
     const payload = shortPayload(area);
     if (!payload) return { kind: 'bad-length', seq: xxx };
-    return { kind: 'data', seq: xxx, ack: yyy, short: true, size, payload };
+    return { kind: 'data', seq: xxx, ack: yyy, short: true, size, sum, payload };
   }
 
   private badChecksum(tt: number, seq: number, size: number): Decoded {

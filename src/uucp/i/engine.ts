@@ -48,7 +48,9 @@
  * saved, 5/size, exceeds the extra resending, error rate × size) only when
  * errors are rarer than that. On a
  * line with 1e-4 bit errors a 1024-byte packet is damaged more often than
- * not, a 256-byte one about one time in five.
+ * not, a 256-byte one about one time in five. The size we ask the peer to
+ * send follows the same rule from the receiving side, told by SYNC (so a
+ * Taylor sender, which never adapts, is spared NAKs it cannot afford).
  * Adaptive retransmission timeout (ours, as in our g): while our packets
  * wait for an ack or a gap waits to be filled, the check above runs after
  * SRTT + 4·RTTVAR (acks of packets sent once, Karn), at least `minRtoMs`,
@@ -183,14 +185,19 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private timeoutMs: number;
   private ackFrequency: number;
   private maxErrors: number;
-  /** What we currently ask the peer for (halved on too many errors). */
+  /** What we currently ask the peer for (adapted to the damage its DATA meets; halved on too many errors). */
   private askSize: number;
+  /** Good bytes of the peer's DATA since its last damaged one; packets still to come before askSize may shrink again. */
+  private cleanIn = 0;
+  private askGuard = 0;
 
   // startup
   private syncTries = 0;
 
   // sending
   private remote: Direction = { window: 1, packetSize: 64 };
+  /** The packet size in the peer's first SYNC: later ones may go back up to it, never past. */
+  private remoteFirstSize = 0;
   private peerChannels = 1;
   private sendSeq = 1;
   private remoteAck = 0;
@@ -410,8 +417,9 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     const p = parseSync(data);
     if (!p) return false;
     const size = this.cfg.remotePacketSize ?? Math.min(MAX_DATA, p.packetSize > 0 ? p.packetSize : MAX_DATA);
-    // Mid-session a SYNC may shrink the packets, never grow them past the first size.
-    this.remote.packetSize = this.phase === 'sync' ? size : Math.min(size, this.remote.packetSize);
+    // Mid-session a SYNC may change the packet size, never past the first one.
+    if (this.phase === 'sync') this.remoteFirstSize = size;
+    this.remote.packetSize = Math.min(size, this.remoteFirstSize);
     this.sendSize = this.phase === 'sync' ? size : Math.min(this.sendSize, size);
     this.remote.window = p.window > 0 ? Math.min(p.window, MAX_WINDOW) : MAX_WINDOW;
     if (p.channels !== undefined && p.channels >= 1 && p.channels <= MAX_CHANNEL) this.peerChannels = p.channels;
@@ -457,6 +465,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     this.stats.badChecksums++;
     this.damaged(this.scanner.offset() - 1, HEADER_LEN + h.length + CRC_LEN);
     if (this.phase !== 'running' && this.phase !== 'closing') return;
+    if (h.type === PT.DATA) this.peerDamaged();
     if (isSequenced(h.type) && h.seq !== this.recSeq && seqDiff(h.seq, this.recSeq) <= this.cfg.window && !this.saved[h.seq])
       this.sendNak(h.seq);
   }
@@ -478,6 +487,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     if (data.length > 0) {
       this.stats.received++;
       this.good(HEADER_LEN + data.length + CRC_LEN);
+      if (h.type === PT.DATA) this.peerClean(HEADER_LEN + data.length + CRC_LEN);
     }
     this.gotAck(h.ack);
     if (!isSequenced(h.type)) {
@@ -559,10 +569,41 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private grow(bytes: number): void {
     if (!this.cfg.adaptiveSize || this.sendSize >= this.remote.packetSize) return;
     this.cleanBytes += bytes;
-    if (this.cleanBytes < (this.sendSize * this.sendSize) / ((HEADER_LEN + CRC_LEN) / 2)) return;
+    if (this.cleanBytes < doublingPays(this.sendSize)) return;
     this.cleanBytes = 0;
     this.sendSize = Math.min(this.remote.packetSize, this.sendSize * 2);
     this.stats.grows++;
+  }
+
+  /**
+   * The size we ask the peer to send follows the damage its DATA meets, by
+   * the rule our sender uses for itself (above), told with a SYNC (the
+   * 3-byte kind Taylor sends when its errors pile up; any i peer takes it):
+   * a damaged packet halves it, once per window received at that size;
+   * size² / 5 good bytes in a row double it, up to `packetSize`. Each
+   * damaged packet costs a NAK, and a Taylor sender counts every NAK it gets
+   * against an error budget that only packets it receives pay back: on a
+   * line where most 1024-byte packets are damaged (bit errors 1e-4) it gives
+   * up before the file is through, with smaller ones it finishes.
+   */
+  private peerDamaged(): void {
+    this.cleanIn = 0;
+    if (!this.cfg.adaptiveSize || this.askGuard > 0 || this.askSize <= this.cfg.minPacketSize) return;
+    this.askFor(Math.max(this.cfg.minPacketSize, this.askSize >> 1));
+  }
+
+  private peerClean(bytes: number): void {
+    if (this.askGuard > 0) this.askGuard--;
+    this.cleanIn += bytes;
+    if (!this.cfg.adaptiveSize || this.askSize >= this.cfg.packetSize || this.cleanIn < doublingPays(this.askSize)) return;
+    this.askFor(Math.min(this.cfg.packetSize, this.askSize * 2));
+  }
+
+  private askFor(size: number): void {
+    this.askSize = size;
+    this.cleanIn = 0;
+    this.askGuard = this.cfg.window;
+    this.sendSync(false);
   }
 
   // ------------------------------------------------------------- sending
@@ -688,6 +729,11 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     }
     this.armTick();
   }
+}
+
+/** Good bytes in a row after which a packet twice `size` pays: the header and CRC saved outweigh the larger resends. */
+function doublingPays(size: number): number {
+  return (size * size) / ((HEADER_LEN + CRC_LEN) / 2);
 }
 
 export { EMPTY };
