@@ -117,6 +117,8 @@ function closeQuietly(fd: number): void {
 /** Reads land one after the other in a slab; a new one once less than this is left. */
 const SLAB = 256 * 1024;
 const READ_ROOM = 16 * 1024;
+/** Writes up to this size try write(2) directly (writeNow). */
+const SMALL_WRITE = 1024;
 
 /**
  * One Duplex over a tty.ReadStream (input) and a tty.WriteStream (output) on
@@ -170,13 +172,20 @@ class TtyDuplex extends Duplex implements Tappable {
   }
 
   /**
-   * write(2) on the non-blocking descriptor, no stream machinery (per small
-   * packet it costs more than the system call); what the line does not take
-   * now, or anything behind bytes still queued, goes through the streams.
+   * Small writes (acks, 64-byte packets): write(2) on the non-blocking
+   * descriptor, no stream machinery, which costs more per packet than the
+   * system call. What the line does not take now, or anything behind bytes
+   * still queued, goes through the streams; so do large writes, which would
+   * often find a full pty, and a refused writeSync throws (an Error built
+   * each time).
    */
   private writeNow(bytes: Uint8Array): void {
-    if (this.writableLength > 0 || this.w.writableLength > 0 || this.w.destroyed) {
+    if (this.writableLength > 0 || this.w.destroyed) {
       this.write(bytes);
+      return;
+    }
+    if (bytes.length > SMALL_WRITE || this.w.writableLength > 0) {
+      this.w.write(bytes);
       return;
     }
     let n = 0;
