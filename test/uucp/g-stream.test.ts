@@ -157,7 +157,8 @@ test('pty fast lane: writes beyond what the line takes at once follow in order; 
   const tap = (a as Duplex & Tappable).tap((bytes) => tapped.push(Uint8Array.from(bytes)));
   // Far more than a pty buffers while nobody reads: most of it waits in the stream.
   const data = randomBytes(1 << 20);
-  for (let at = 0; at < data.length; at += 4096) tap.write(data.subarray(at, at + 4096));
+  // Small writes, so the direct write(2) meets the full pty and hands over the rest.
+  for (let at = 0; at < data.length; at += 500) tap.write(data.subarray(at, at + 500));
   b.write('to the tap');
   const got: Buffer[] = [];
   let size = 0;
