@@ -175,3 +175,20 @@ test('pty fast lane: writes beyond what the line takes at once follow in order; 
   const [chunk] = (await once(a, 'data')) as [Buffer];
   t.is(chunk.toString(), 'to the stream');
 });
+
+test('a pty hung up while g runs on the fast lane: g sees the line close (not a later write error after its timeouts)', async (t) => {
+  const root = await tempRoot('g-pty-');
+  const pty = await ptyPair(root);
+  const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
+  t.teardown(async () => {
+    await a.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  // As the session leaves it before g starts: paused.
+  a.stream.pause();
+  const g = runGOverStream(a.stream, { packetSize: 64, window: 7 });
+  const starting = g.start('master');
+  await pty.stop();
+  const err = await t.throwsAsync(starting);
+  t.regex(err!.message, /the line closed/);
+});

@@ -167,6 +167,9 @@ class TtyDuplex extends Duplex implements Tappable {
     // What the stream layer holds already comes first.
     for (let held: Buffer | null; (held = this.read() as Buffer | null) !== null; ) onBytes(held);
     this.sink = onBytes;
+    // Flowing, so that the end of the line is seen (a paused stream holds its
+    // 'end' back until read); no byte passes the stream while tapped.
+    this.resume();
     this._read();
     return { write: (bytes) => this.writeNow(bytes), release: () => (this.sink = undefined) };
   }
