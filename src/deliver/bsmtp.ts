@@ -38,11 +38,6 @@ import { carriable, findNeighbour } from './uucp-neighbour.js';
 
 export const BSMTP_COMMAND = 'rsmtp';
 
-/** Whether mail for UUCP neighbour `sys` goes as BSMTP (the `bsmtp_neighbors` setting). */
-export function usesBsmtp(cfg: { bsmtp_neighbors: string[] }, sys: string): boolean {
-  return listed(cfg.bsmtp_neighbors, sys);
-}
-
 const listed = (names: string[], sys: string): boolean => names.some((n) => n.toLowerCase() === sys.toLowerCase());
 
 /** The envelope sender as written in MAIL FROM for a UUCP neighbour. */

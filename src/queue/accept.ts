@@ -45,18 +45,21 @@ export interface PreparedMessage {
 
 /**
  * Group commit (the BSMTP reader, the SMTP server): writes every prepared
- * message to tmp/ and fsyncs each (`parallel` files open at a time), renames
+ * message to tmp/ and fsyncs each (PARALLEL files open at a time), renames
  * them all into incoming/, then fsyncs incoming/ once. Nothing may be
  * acknowledged before this resolves; if it throws, none of the messages is
  * acknowledged (some may still have reached incoming/, so a caller that retries
  * can deliver one twice: the usual at-least-once window).
  */
-export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[], parallel = 64): Promise<void> {
+/** Files open at a time while writing a group. */
+const PARALLEL = 64;
+
+export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[]): Promise<void> {
   if (items.length === 0) return;
   const created: string[] = [];
   try {
-    for (let i = 0; i < items.length; i += parallel) {
-      await writeNewFilesSynced(items.slice(i, i + parallel).map((p) => ({ path: path.join(spool.tmp, p.id), data: p.bytes })), created);
+    for (let i = 0; i < items.length; i += PARALLEL) {
+      await writeNewFilesSynced(items.slice(i, i + PARALLEL).map((p) => ({ path: path.join(spool.tmp, p.id), data: p.bytes })), created);
     }
     // A rename is a short directory update: synchronous, like the creates.
     for (const p of items) renameSync(path.join(spool.tmp, p.id), path.join(spool.incoming, p.id));

@@ -124,10 +124,10 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     groupStart ??= tx.offset;
     return p.id;
   };
-  /** The whole message failed: its refused recipients and `rcpts` are told why. */
-  const failMessage = (tx: Transaction, original: Buffer, why: Verdict, rcpts: string[]): void => {
+  /** The whole message failed: its refused recipients and the accepted ones are told why. */
+  const failMessage = (tx: Transaction, original: Buffer, why: Verdict): void => {
     const refused = tx.refused.map((r) => failed(r.addr, r.why));
-    const list = [...refused, ...rcpts.map((r) => failed(r, why))];
+    const list = [...refused, ...tx.recipients.map((r) => failed(r, why))];
     const id = bounce(tx, original, list.length ? list : [failed('(none)', why)]);
     const also = refused.length ? `; refused ${refused.map((r) => `<${r.rcpt}> (${r.reason})`).join(', ')}` : '';
     problem({ line: lineOf(tx.offset), sender: tx.sender, what: `${replyText(why)}${also}`, bounce: id });
@@ -138,7 +138,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     try {
       p = prepareMessage(ctx, { sender: tx.sender, recipients: tx.recipients, data, origin, protocol: 'BSMTP', receivedFrom: opts.receivedFrom ?? (tx.helo || undefined) });
     } catch (err) {
-      if (err instanceof GatewayError && !err.temporary) return failMessage(tx, data, failureVerdict(err), tx.recipients);
+      if (err instanceof GatewayError && !err.temporary) return failMessage(tx, data, failureVerdict(err));
       throw err;
     }
     group.push(p);
@@ -154,9 +154,11 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     {
       send: () => undefined,
       hold: () => undefined,
+      // Only unknown users are refused while reading; anything else, a
+      // routing error included, is for the queue run to route (and retry).
       rcpt: async (addr) => {
-        const d = await routing.router.route({ addr, provenance: 'envelope' });
-        if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') return { code: 550, status: '5.1.1', text: `<${addr}>: ${d.reason}` };
+        const d = await routing.router.route({ addr, provenance: 'envelope' }).catch(() => undefined);
+        if (d?.kind === 'fail' && !d.temporary && d.status === '5.1.1') return { code: 550, status: '5.1.1', text: `<${addr}>: ${d.reason}` };
         return undefined;
       },
       message: async (tx, data) => {
@@ -173,7 +175,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
       },
       refused: (offset, why) => problem({ line: lineOf(offset), what: `${commandAt(input, offset)}: ${replyText(why)}` }),
       dropped: (tx, data, offset, why) => {
-        if (tx) failMessage(tx, data, why, tx.recipients);
+        if (tx) failMessage(tx, data, why);
         else problem({ line: lineOf(offset), what: `message without a sender discarded: ${replyText(why)}` });
       },
     },
@@ -188,7 +190,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     if (left.tx) {
       const dataStart = left.dataAt === undefined ? undefined : input.indexOf(LF, left.dataAt) + 1;
       const why: Verdict = dataStart === undefined ? { code: 554, status: '5.5.1', text: 'batch ended before DATA' } : { code: 554, status: '5.6.0', text: 'batch ended inside the message (no final ".")' };
-      failMessage(left.tx, dataStart === undefined ? EMPTY : input.subarray(dataStart), why, left.tx.recipients);
+      failMessage(left.tx, dataStart === undefined ? EMPTY : input.subarray(dataStart), why);
     } else if (left.dataAt !== undefined) {
       problem({ line: lineOf(left.dataAt), what: 'batch ended inside a message without a sender (no final ".")' });
     }

@@ -343,13 +343,26 @@ async function session(o: FlushOptions, messages: MaildirMessage[], result: Flus
   const ip = client.remoteAddress;
   let i = 0;
   try {
-    for (; i < messages.length; i++) await decide(o, messages[i], await sendOne(client, messages[i], i > 0), ip, result, say);
+    for (; i < messages.length; i++) {
+      let reply: string;
+      try {
+        reply = await sendOne(client, messages[i], i > 0);
+      } catch (err) {
+        // The session broke: this message and the rest stay for another session.
+        say(`${messages[i]!.name}: ${ip} connection lost: ${(err as Error).message}`);
+        return { decided: i, broken: true };
+      }
+      try {
+        await decide(o, messages[i], reply, ip, result, say);
+      } catch (err) {
+        // A local failure (bounce, unlink, fsync), not the line's: no new
+        // session now, which would send this message again; the next flush retries.
+        say(`${messages[i]!.name}: ${(err as Error).message}`);
+        break;
+      }
+    }
     await client.command('QUIT').catch(() => undefined);
     return { decided: i, broken: false };
-  } catch (err) {
-    // The session broke: this message and the rest stay for another session.
-    say(`${messages[i]?.name ?? ''}: ${ip} connection lost: ${(err as Error).message}`);
-    return { decided: i, broken: true };
   } finally {
     client.close();
   }

@@ -12,6 +12,7 @@ import type { MailConfig } from '../config/mail-config.js';
 import { stripLocalHops, type SiteNames } from '../address/rewrite.js';
 import type { AddressRouter } from '../route/types.js';
 import type { NetList } from './cidr.js';
+import type { Verdict } from './engine.js';
 
 export interface RelayContext {
   cfg: MailConfig;
@@ -20,12 +21,8 @@ export interface RelayContext {
   relayNets: NetList;
 }
 
-/** An SMTP refusal: reply code, enhanced status, text. */
-export interface Refusal {
-  code: number;
-  status: string;
-  text: string;
-}
+/** An SMTP refusal: reply code, enhanced status, text (the engine's verdict). */
+export type Refusal = Verdict;
 
 const LOCAL_TRANSPORTS = new Set(['maildir', 'mbox', 'file', 'pipe']);
 
@@ -33,9 +30,8 @@ export function isRelayClient(ctx: RelayContext, ip: string): boolean {
   return ctx.relayNets.matches(ip);
 }
 
-/** Returns undefined if `addr` may be accepted from client `ip`, else the refusal. */
-export async function checkRecipient(ctx: RelayContext, addr: string, ip: string): Promise<Refusal | undefined> {
-  const relay = isRelayClient(ctx, ip);
+/** Returns undefined if `addr` may be accepted from a client (`relay`: one of isRelayClient's), else the refusal. */
+export async function checkRecipient(ctx: RelayContext, addr: string, relay: boolean): Promise<Refusal | undefined> {
   const denied: Refusal = { code: 550, status: '5.7.1', text: `<${addr}>: relaying denied` };
   const d = await ctx.router.route({ addr, provenance: 'envelope' });
   if (d.kind === 'expand') return undefined; // an alias or list of ours

@@ -89,7 +89,7 @@ function checkCached(state: State, addr: string, ip: string): Refusal | undefine
   const now = Date.now();
   const hit = state.verdicts.get(key);
   if (hit && hit.until > now) return hit.refusal;
-  return checkRecipient(state.relay, addr, ip).then(
+  return checkRecipient(state.relay, addr, relay).then(
     (refusal) => {
       if (!refusal || refusal.code >= 500) {
         if (state.verdicts.size >= 10_000) state.verdicts.clear();

@@ -5,6 +5,8 @@
 // local submission and UUCP neighbours send them (`bob`, `hub!zed`), as Exim
 // takes them from -bs and -bS; a network client must qualify its addresses.
 
+import { isValidHost } from '../address/parse.js';
+
 export interface PathArg {
   /** The address between the brackets, source route dropped; '' for <>. */
   path: string;
@@ -13,7 +15,6 @@ export interface PathArg {
 }
 
 const MAX_PATH = 254;
-const DOMAIN = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[!-Z^-~]+\])$/;
 const PRINTABLE = /^[!-~]+$/;
 const SOURCE_ROUTE = /^@[^:<>]+:/;
 
@@ -44,7 +45,9 @@ function validPath(path: string, unqualified: boolean): boolean {
   if (path.length > MAX_PATH || !PRINTABLE.test(path) || path.includes('<')) return false;
   const at = path.lastIndexOf('@');
   if (at < 0) return unqualified || path.toLowerCase() === 'postmaster';
-  return at > 0 && DOMAIN.test(path.slice(at + 1));
+  const host = path.slice(at + 1);
+  // The address layer's host syntax; an empty literal `[]` names nothing.
+  return at > 0 && host !== '[]' && isValidHost(host);
 }
 
 /** The name a client gives in EHLO/HELO: one printable word (a domain or an address literal). */

@@ -40,11 +40,11 @@ export function writeNewFile(file: string, data: Buffer | string, mode = 0o600):
  * more than the system calls themselves. `created` gets each path as soon as
  * the file exists, for the caller's cleanup on failure.
  */
-export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; data: Buffer }>, created: string[], mode = 0o600): Promise<void> {
+export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; data: Buffer }>, created: string[]): Promise<void> {
   const fds: number[] = [];
   try {
     for (const f of files) {
-      const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+      const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       fds.push(fd);
       created.push(f.path);
       for (let off = 0; off < f.data.length; ) off += fs.writeSync(fd, f.data, off);
