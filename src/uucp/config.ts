@@ -60,6 +60,9 @@ export interface UucpDialer {
   completeChat?: string[];
   abortChat?: string[];
   dtrToggle?: string[];
+  /** What `=` (wait for a dial tone) and `-` (pause) in a phone number become. */
+  dialtone?: string;
+  pause?: string;
   /** Every keyword of the entry as written (for the dialer code to interpret). */
   raw: Record<string, string[][]>;
   where: string;
@@ -489,9 +492,8 @@ export function parsePortFile(text: string, file: string, warnings: string[]): U
 
 // ---------------------------------------------------------------- dial file
 
-// dialtone and pause are read from the raw entry by dial.ts (dialNumbers).
 const DIAL_RAW_ONLY = new Set([
-  'dialtone', 'pause', 'carrier', 'carrier-wait', 'chat-seven-bit', 'chat-program',
+  'carrier', 'carrier-wait', 'chat-seven-bit', 'chat-program',
   'complete-chat-timeout', 'complete-chat-fail', 'complete-chat-seven-bit', 'complete-chat-program',
   'abort-chat-timeout', 'abort-chat-fail', 'abort-chat-seven-bit', 'abort-chat-program',
   'protocol-parameter', 'seven-bit', 'reliable', 'half-duplex',
@@ -518,6 +520,8 @@ export function parseDialFile(text: string, file: string, warnings: string[]): U
       case 'complete-chat': cur.completeChat = [...l.args]; break;
       case 'abort-chat': cur.abortChat = [...l.args]; break;
       case 'dtr-toggle': cur.dtrToggle = [...l.args]; break;
+      case 'dialtone': cur.dialtone = l.args.join(' '); break;
+      case 'pause': cur.pause = l.args.join(' '); break;
       default:
         if (!DIAL_RAW_ONLY.has(l.keyword)) {
           unsupported(warnings, l);

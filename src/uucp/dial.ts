@@ -86,10 +86,9 @@ async function toggleDtr(d: UucpDialer, o: DialOptions): Promise<void> {
 }
 
 /** The numbers \D (`phone`) and \T (`dialPhone`) send; see the header. An unknown dialcode is dialed as written. */
-export function dialNumbers(phone: string | undefined, d: UucpDialer, codes: Map<string, string>, trace?: Trace): { phone?: string; dialPhone?: string } {
+export function dialNumbers(phone: string | undefined, d: UucpDialer, codes = new Map<string, string>(), trace?: Trace): { phone?: string; dialPhone?: string } {
   if (phone === undefined) return {};
-  const dialerString = (key: string): string => d.raw[key]?.at(-1)?.join(' ') ?? ',';
-  const tones = (n: string): string => n.replace(/[=-]/g, (c) => dialerString(c === '=' ? 'dialtone' : 'pause'));
+  const tones = (n: string): string => n.replace(/[=-]/g, (c) => (c === '=' ? d.dialtone : d.pause) ?? ',');
   const [, code, rest] = /^([A-Za-z]+)(.*)$/.exec(phone) ?? [];
   const digits = code !== undefined ? codes.get(code) : undefined;
   if (code !== undefined && digits === undefined) trace?.log('chat', `phone ${phone}: no dialcode "${code}" in the dialcode file; dialed as written`);
@@ -102,7 +101,7 @@ export async function dial(line: LineReader, device: string, d: UucpDialer, o: D
   const fail = d.chatFail.length ? d.chatFail : HAYES_FAIL;
   o.trace?.log('chat', `dialing ${o.phone ?? '(no number)'} with dialer ${d.name}`);
   try {
-    await runChat(line, d.chat, { timeoutS: d.chatTimeout ?? 60, fail, ...dialNumbers(o.phone, d, o.dialcodes ?? new Map(), o.trace), trace: o.trace, delayScale: o.delayScale });
+    await runChat(line, d.chat, { timeoutS: d.chatTimeout ?? 60, fail, ...dialNumbers(o.phone, d, o.dialcodes, o.trace), trace: o.trace, delayScale: o.delayScale });
   } catch (err) {
     if (!(err instanceof ChatError)) throw err;
     const reason = err.failString ?? (err.timedOut ? 'timeout' : 'line closed');

@@ -188,6 +188,9 @@ export interface GStats extends EngineStats {
 type InitStep = typeof Ctl.INITA | typeof Ctl.INITB | typeof Ctl.INITC;
 type DataPacket = Extract<Decoded, { kind: 'data' }>;
 
+/** What tells two packets under one sequence number apart: size and data checksum. */
+const identity = (d: DataPacket): number => d.size * 0x10000 + d.sum;
+
 const DEFAULTS = {
   window: 7,
   packetSize: 64,
@@ -384,7 +387,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private sendAck(now = false): void {
     const unacked = seqDiff(this.recvSeq, this.ackedSeq);
     if (this.phase !== 'running' || unacked === 0) return;
-    if (!now && this.cfg.ackDelayMs > 0 && unacked < Math.floor(this.cfg.window / 3)) {
+    if (!now && this.cfg.ackDelayMs > 0 && this.cfg.window >= 6 && unacked === 1) {
       this.ackTimer ??= this.clock.setTimer(this.cfg.ackDelayMs, () => {
         this.ackTimer = undefined;
         this.sendAck(true);
@@ -673,24 +676,23 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   }
 
   private onData(d: DataPacket): void {
-    const sum = d.size * 0x10000 + d.sum;
     const quiet = this.clock.now() - this.lastDataAt >= this.cfg.quietMs;
     this.lastDataAt = this.clock.now();
-    if (d.seq !== nextSeq(this.recvSeq)) return this.outOfOrder(d, sum, quiet);
-    this.take(d, sum);
+    if (d.seq !== nextSeq(this.recvSeq)) return this.outOfOrder(d, quiet);
+    this.take(d);
     this.gotAck(d.ack);
     // While errors are being paid back, every packet gets its own RR (as
     // Taylor's do): one lost RR must not leave the peer's window without an ack.
     if (this.errorLevel > 0) this.sendAck(true);
     // Packets kept past the gap this one filled follow it (their piggy-backed
     // acks are older than this one's, so not used: mod 8 one could pass for new).
-    for (let h = this.held[nextSeq(this.recvSeq)]; h; h = this.held[nextSeq(this.recvSeq)]) this.take(h, h.size * 0x10000 + h.sum);
+    for (let h = this.held[nextSeq(this.recvSeq)]; h; h = this.held[nextSeq(this.recvSeq)]) this.take(h);
   }
 
   /** An in-order packet: taken, and handed up. */
-  private take(d: DataPacket, sum: number): void {
+  private take(d: DataPacket): void {
     const { seq, size, payload } = d;
-    this.takenSums[seq] = sum;
+    this.takenSums[seq] = identity(d);
     this.held[seq] = undefined;
     this.askedAt[seq] = 0;
     this.rejecting = false;
@@ -711,8 +713,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
    * can (identical data under the same number, say in a file of zeros, only
    * falls back to the slower ways: a stalled stream, the sender's RTO).
    */
-  private outOfOrder(d: DataPacket, sum: number, quiet: boolean): void {
+  private outOfOrder(d: DataPacket, quiet: boolean): void {
     const seq = d.seq;
+    const sum = identity(d);
     this.stats.badOrder++;
     if (this.expectBadOrder > 0) this.expectBadOrder--;
     if (this.takenSums[seq] === sum) {

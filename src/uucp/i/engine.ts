@@ -395,9 +395,9 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private checkErrors(): void {
     if (this.errors <= this.maxErrors) return;
     if (this.askSize > 400 && (this.phase === 'running' || this.phase === 'closing')) {
-      this.askSize >>= 1;
       this.maxErrors *= 2;
-      this.sendSync(false);
+      // Through askFor, so the damage rule (peerDamaged) does not halve it again for the same packet.
+      this.askFor(this.askSize >> 1);
       return;
     }
     this.fail('too many errors');
