@@ -202,7 +202,7 @@ export class Transfers {
     const restartable = (this.features & FEATURE.RESTART) !== 0 && !!temp && isSpoolName(temp);
     if (restartable) offset = (await fsp.stat(tempPath).catch(() => undefined))?.size ?? 0;
     // A whole file that failed its digest in this call: ask for its first damaged chunk only.
-    const repair = restartable ? await this.repairRange(tempPath, offset) : undefined;
+    const repair = restartable ? this.repairRange(tempPath, offset) : undefined;
     if (repair) offset = repair.at;
     const fh = await fsp.open(tempPath, repair ? 'r+' : offset > 0 ? 'a' : 'w', 0o600);
     const out = bufferedWriter(fh, repair?.at);
@@ -273,22 +273,23 @@ export class Transfers {
     return { got, want };
   }
 
-  /** Sender digests of files that failed the check, by temp path: what a repair compares against. */
-  private readonly failedDigests = new Map<string, FileDigest>();
+  /** Whole files that failed the check in this call, by temp path: their size and first damaged chunk. */
+  private readonly failedDigests = new Map<string, { size: number; at: number; length: number }>();
 
   /** After a digest mismatch: keep the whole file for a repair, else the good prefix for a restart, else nothing. */
   private async keepForRetry(restartable: boolean, tempPath: string, d: { got: FileDigest; want: FileDigest }): Promise<void> {
     this.failedDigests.delete(tempPath);
-    if (restartable && firstBadChunk(d.got, d.want)) this.failedDigests.set(tempPath, d.want);
-    else if (restartable && verifiedPrefix(d.got, d.want) > 0) await fsp.truncate(tempPath, verifiedPrefix(d.got, d.want));
+    const bad = restartable ? firstBadChunk(d.got, d.want) : undefined;
+    const prefix = verifiedPrefix(d.got, d.want);
+    if (bad) this.failedDigests.set(tempPath, { size: d.want.size, ...bad });
+    else if (restartable && prefix > 0) await fsp.truncate(tempPath, prefix);
     else await fsp.unlink(tempPath).catch(() => undefined);
   }
 
-  /** The first damaged chunk of a whole file held from a failed try in this call, if any. */
-  private async repairRange(tempPath: string, held: number): Promise<{ at: number; length: number } | undefined> {
-    const want = this.failedDigests.get(tempPath);
-    if (!(this.features & FEATURE.DIGEST) || !want || held !== want.size) return undefined;
-    return firstBadChunk(await digestFile(tempPath, want.chunk), want);
+  /** The first damaged chunk of a whole file held from a failed try in this call (the file is unchanged since), if any. */
+  private repairRange(tempPath: string, held: number): { at: number; length: number } | undefined {
+    const failed = this.failedDigests.get(tempPath);
+    return failed && held === failed.size ? failed : undefined;
   }
 
   private async remember(temp: string): Promise<void> {
