@@ -192,3 +192,22 @@ test('a pty hung up while g runs on the fast lane: g sees the line close (not a 
   const err = await t.throwsAsync(starting);
   t.regex(err!.message, /the line closed/);
 });
+
+test('a write that meets a hung-up pty (EIO) closes the port as a hang-up, not as an error', async (t) => {
+  const root = await tempRoot('g-pty-');
+  const pty = await ptyPair(root);
+  const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
+  t.teardown(async () => {
+    await a.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  // Paused and untapped, the port does not read, so the write is what meets the hang-up.
+  a.stream.pause();
+  await pty.stop();
+  const errors: Error[] = [];
+  a.stream.on('error', (err) => errors.push(err));
+  const closed = once(a.stream, 'close');
+  a.stream.write(Buffer.alloc(64));
+  await closed;
+  t.deepEqual(errors, []);
+});

@@ -159,8 +159,19 @@ class TtyDuplex extends Duplex implements Tappable {
     };
     this.r = new tty.ReadStream(rfd, { onread } as ConstructorParameters<typeof tty.ReadStream>[1]);
     this.r.on('end', () => this.push(null));
-    this.r.on('error', (err) => this.destroy(err));
-    w.on('error', (err) => this.destroy(err));
+    this.r.on('error', (err) => this.fail(err));
+    w.on('error', (err) => this.fail(err));
+  }
+
+  /**
+   * EIO on a tty is the other end hanging up (a pty whose peer closed, a
+   * line that lost its device): reported as the line closing, as a read of
+   * end of file is, whichever of a read or a write meets it first.
+   */
+  private fail(err: Error): void {
+    if ((err as NodeJS.ErrnoException).code !== 'EIO') return void this.destroy(err);
+    this.push(null);
+    this.destroy();
   }
 
   tap(onBytes: (bytes: Uint8Array) => void): LineTap {
@@ -195,7 +206,7 @@ class TtyDuplex extends Duplex implements Tappable {
     try {
       n = writeSync(this.wfd, bytes);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return void this.destroy(err as Error);
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return void this.fail(err as Error);
     }
     if (n < bytes.length) this.w.write(bytes.subarray(n));
   }
