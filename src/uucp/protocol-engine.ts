@@ -106,6 +106,11 @@ export abstract class EngineCore<Started, Data, Phase extends string> {
     this.setClockTimer(ms);
   }
 
+  /** When what armTimer() last asked for goes off; Infinity once it has, or when nothing is armed. */
+  protected get armedAt(): number {
+    return this.armed?.at ?? Infinity;
+  }
+
   private setClockTimer(ms: number): void {
     this.timerAt = this.clock.now() + ms;
     this.timer = this.clock.setTimer(ms, () => {

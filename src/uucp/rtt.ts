@@ -25,8 +25,13 @@ export class RttEstimator {
     this.backoff = Math.min(this.backoff * 2, 64);
   }
 
-  /** SRTT + 4·RTTVAR, at least `minMs`, times `scale` and the backoff, at most `maxMs`. */
-  rto(minMs: number, maxMs: number, scale = 1): number {
-    return Math.min(maxMs, Math.max(minMs, this.srtt + 4 * this.rttvar) * scale * this.backoff);
+  /**
+   * SRTT + 4·RTTVAR, at least `minMs`, times `scale` and the backoff, at
+   * most `maxMs`; `maxMs` itself (the protocol's fixed timeout) when not
+   * `adaptive` or before the first sample.
+   */
+  rto(adaptive: boolean, minMs: number, maxMs: number, scale: () => number = () => 1): number {
+    if (!adaptive || !this.sampled) return maxMs;
+    return Math.min(maxMs, Math.max(minMs, this.srtt + 4 * this.rttvar) * scale() * this.backoff);
   }
 }

@@ -493,10 +493,19 @@ export class Transfers {
 
   /** Sends a file; to a uugate peer whose digest check fails, again (restarting after the chunks it kept). */
   private sendJob(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
-    return this.withDigestRetries(c.from, 'sending it again', () => this.sendJobOnce(kind, c, source));
+    // The source is the same on every try: hashed once.
+    let digest: Promise<FileDigest> | undefined;
+    const digestOf = (fh: fsp.FileHandle | undefined, size: number): Promise<FileDigest> =>
+      (digest ??= 'path' in source ? digestHandle(fh!, size) : Promise.resolve(digestBytes(source.bytes)));
+    return this.withDigestRetries(c.from, 'sending it again', () => this.sendJobOnce(kind, c, source, digestOf));
   }
 
-  private async sendJobOnce(kind: 'S' | 'E', c: JobFile, source: { path: string } | { bytes: Buffer }): Promise<Outcome> {
+  private async sendJobOnce(
+    kind: 'S' | 'E',
+    c: JobFile,
+    source: { path: string } | { bytes: Buffer },
+    digestOf: (fh: fsp.FileHandle | undefined, size: number) => Promise<FileDigest>,
+  ): Promise<Outcome> {
     const log = this.env.log;
     let size: number;
     let fh: fsp.FileHandle | undefined;
@@ -540,7 +549,7 @@ export class Transfers {
       const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
       // A uugate peer checks the whole file (0..size, the part it held from before too).
-      if (this.features & FEATURE.DIGEST) await this.send(digestCommand('path' in source ? await digestHandle(fh!, size) : digestBytes(source.bytes)));
+      if (this.features & FEATURE.DIGEST) await this.send(digestCommand(await digestOf(fh, size)));
     } finally {
       // Closed while the peer stores the file and confirms.
       closing = fh?.close().catch(() => undefined);

@@ -99,6 +99,7 @@
  *   peer ignores it on a packet it drops as a duplicate).
  */
 
+import { AdaptiveSize } from '../adaptive-size.js';
 import { RttEstimator } from '../rtt.js';
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import type { Clock, Timer } from './clock.js';
@@ -302,15 +303,15 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private readonly rtt = new RttEstimator();
   /** Largest packet (bytes on the wire) an RTT sample came from. */
   private sampledBytes = 0;
-  private sendSize = 64;
-  /** Bytes acknowledged since the last error (for growing the send size). */
-  private cleanBytes = 0;
-  /** Packets still to send at the current size before another error may shrink it. */
-  private shrinkGuard = 0;
+  /** The size file data goes in (≤ send.packetSize). */
+  private readonly size: AdaptiveSize;
 
   constructor(io: GEngineIO, clock: Clock, options: GEngineOptions = {}) {
     super(io, clock);
     this.cfg = settings(options);
+    // An error costs the rest of the window with go-back-N, one packet with selective repeat.
+    const lostPerError = (): number => (this.cfg.selectiveRepeat ? 1 : this.send.window);
+    this.size = new AdaptiveSize(64, this.cfg.minPacketSize, (s) => (lostPerError() * s * s) / (HEADER_LEN / 2));
   }
 
   /**
@@ -318,7 +319,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
    * size is the adaptive one for file data, at most what the peer asked for.
    */
   get sending(): Direction {
-    return { window: this.send.window, packetSize: this.sendSize };
+    return { window: this.send.window, packetSize: this.size.size };
   }
 
   /** The packet size the peer asked for (commands are split at this size). */
@@ -328,13 +329,11 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   /** The retransmission timeout now in force while data is outstanding, ms. */
   get rto(): number {
-    if (!this.cfg.adaptiveTimeout || !this.rtt.sampled) return this.cfg.timeoutMs;
     // A round trip learnt on small packets understates a larger one's time on
     // a slow line (4 KiB take 1.1 s at 3,600 B/s): scale by the size ratio
     // until a packet of that size has been sampled.
-    const oldest = this.queue[0]?.packet.length ?? 0;
-    const scale = Math.max(1, oldest / this.sampledBytes);
-    return this.rtt.rto(this.cfg.minRtoMs, this.cfg.timeoutMs, scale);
+    const scale = (): number => Math.max(1, (this.queue[0]?.packet.length ?? 0) / this.sampledBytes);
+    return this.rtt.rto(this.cfg.adaptiveTimeout, this.cfg.minRtoMs, this.cfg.timeoutMs, scale);
   }
 
   /** Bytes received but not consumed, e.g. what followed the peer's CLOSE. */
@@ -438,7 +437,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.queue.push(frame);
     this.sentAt.push(undefined);
     this.stats.sent++;
-    if (this.shrinkGuard > 0) this.shrinkGuard--;
+    this.size.passed();
     // While recovering, new packets wait: acks release them two at a time.
     if (this.onWire === this.queue.length - 1) this.transmit(this.onWire++);
     // The idle timeout gives way to the RTO once something awaits an ack.
@@ -591,7 +590,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     if (this.cfg.maxSendBytesInFlight !== undefined)
       window = Math.max(1, Math.min(window, Math.floor(this.cfg.maxSendBytesInFlight / (packetSize + 6))));
     this.send = { window, packetSize };
-    this.sendSize = packetSize;
+    this.size.set(packetSize, 0);
     this.phase = 'running';
     this.armTimer(this.cfg.timeoutMs, () => this.onTimeout());
     this.emit({
@@ -815,22 +814,11 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   /** An RJ or timeout forced a resend: send smaller packets, once per window at this size. */
   private shrink(): void {
-    this.cleanBytes = 0;
-    if (!this.adaptsSize() || this.shrinkGuard > 0 || this.sendSize <= this.cfg.minPacketSize) return;
-    this.sendSize = Math.max(this.cfg.minPacketSize, this.sendSize >> 1);
-    this.shrinkGuard = this.send.window;
-    this.stats.shrinks++;
+    if (this.adaptsSize() && this.size.damaged(this.send.window)) this.stats.shrinks++;
   }
 
   private grow(bytes: number): void {
-    if (!this.adaptsSize() || this.sendSize >= this.send.packetSize) return;
-    this.cleanBytes += bytes;
-    // An error costs the rest of the window with go-back-N, one packet with selective repeat.
-    const lostPerError = this.cfg.selectiveRepeat ? 1 : this.send.window;
-    if (this.cleanBytes < (lostPerError * this.sendSize * this.sendSize) / (HEADER_LEN / 2)) return;
-    this.cleanBytes = 0;
-    this.sendSize = Math.min(this.send.packetSize, this.sendSize << 1);
-    this.stats.grows++;
+    if (this.adaptsSize() && this.size.good(bytes, this.send.packetSize, this.send.window)) this.stats.grows++;
   }
 
   /** Taylor takes any smaller packet from a peer that asked for more than 64 (not so SVR4 'G'). */

@@ -67,6 +67,7 @@
  */
 
 import type { Clock } from '../g/clock.js';
+import { AdaptiveSize } from '../adaptive-size.js';
 import { RttEstimator } from '../rtt.js';
 import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
 import {
@@ -186,10 +187,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private ackFrequency: number;
   private maxErrors: number;
   /** What we currently ask the peer for (adapted to the damage its DATA meets; halved on too many errors). */
-  private askSize: number;
-  /** Good bytes of the peer's DATA since its last damaged one; packets still to come before askSize may shrink again. */
-  private cleanIn = 0;
-  private askGuard = 0;
+  private readonly ask: AdaptiveSize;
 
   // startup
   private syncTries = 0;
@@ -207,11 +205,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private waiting: Frame[] = [];
   private sendPos = 0;
   /** Adaptive size for our DATA packets (≤ remote.packetSize). */
-  private sendSize = 64;
-  /** Bytes acknowledged since the last NAK (for growing the send size). */
-  private cleanBytes = 0;
-  /** Packets still to send at the current size before another NAK may shrink it. */
-  private shrinkGuard = 0;
+  private readonly size: AdaptiveSize;
 
   // receiving
   private recSeq = 0;
@@ -235,15 +229,14 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   private readonly rtt = new RttEstimator();
   /** The last in-order DATA packet was full size (more should follow) and we have sent nothing since. */
   private midStream = false;
-  /** When the next liveness check runs. */
-  private tickAt = Infinity;
 
   constructor(io: IEngineIO, clock: Clock, options: IEngineOptions = {}) {
     super(io, clock);
     this.cfg = settings(options);
     this.timeoutMs = this.cfg.timeoutMs;
     this.maxErrors = this.cfg.maxErrors;
-    this.askSize = this.cfg.packetSize;
+    this.ask = new AdaptiveSize(this.cfg.packetSize, this.cfg.minPacketSize, doublingPays);
+    this.size = new AdaptiveSize(64, this.cfg.minPacketSize, doublingPays);
     const freq = this.cfg.ackFrequency;
     this.ackFrequency = freq && freq > 0 && freq < this.cfg.window ? freq : Math.max(1, this.cfg.window >> 1);
     this.scanner = new Scanner((h) => this.acceptHeader(h));
@@ -251,7 +244,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   /** Packet size (the adaptive one, at most the peer's) and window towards the peer (valid once started). */
   get sending(): Direction {
-    return { window: this.remote.window, packetSize: this.sendSize };
+    return { window: this.remote.window, packetSize: this.size.size };
   }
 
   get running(): boolean {
@@ -370,7 +363,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   private sendSync(withChannels: boolean): void {
     this.localAck = this.recSeq;
-    const data = syncData(this.askSize, this.cfg.window, withChannels ? this.cfg.channels : undefined);
+    const data = syncData(this.ask.size, this.cfg.window, withChannels ? this.cfg.channels : undefined);
     this.io.write(encodePacket(this.header(PT.SYNC, 0), data));
   }
 
@@ -394,10 +387,11 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   private checkErrors(): void {
     if (this.errors <= this.maxErrors) return;
-    if (this.askSize > 400 && (this.phase === 'running' || this.phase === 'closing')) {
+    if (this.ask.size > 400 && (this.phase === 'running' || this.phase === 'closing')) {
       this.maxErrors *= 2;
-      // Through askFor, so the damage rule (peerDamaged) does not halve it again for the same packet.
-      this.askFor(this.askSize >> 1);
+      // Guarded, so the damage rule (peerDamaged) does not halve it again for the same packet.
+      this.ask.set(this.ask.size >> 1, this.cfg.window);
+      this.sendSync(false);
       return;
     }
     this.fail('too many errors');
@@ -420,7 +414,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     // Mid-session a SYNC may change the packet size, never past the first one.
     if (this.phase === 'sync') this.remoteFirstSize = size;
     this.remote.packetSize = Math.min(size, this.remoteFirstSize);
-    this.sendSize = this.phase === 'sync' ? size : Math.min(this.sendSize, size);
+    this.size.size = this.phase === 'sync' ? size : Math.min(this.size.size, size);
     this.remote.window = p.window > 0 ? Math.min(p.window, MAX_WINDOW) : MAX_WINDOW;
     if (p.channels !== undefined && p.channels >= 1 && p.channels <= MAX_CHANNEL) this.peerChannels = p.channels;
     return true;
@@ -448,7 +442,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       if (s.kind === 'bad-header') {
         // Rescanning a damaged packet meets many ^G bytes in its data: not new errors.
         this.stats.badHeaders++;
-        this.damaged(this.scanner.offset() - 1, HEADER_LEN + this.askSize + CRC_LEN);
+        this.damaged(this.scanner.offset() - 1, HEADER_LEN + this.ask.size + CRC_LEN);
       } else if (s.kind === 'bad-crc') {
         this.onBadCrc(s.header);
       } else {
@@ -477,7 +471,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.emit({
         type: 'started',
         send: { ...this.remote },
-        receive: { window: this.cfg.window, packetSize: this.askSize },
+        receive: { window: this.cfg.window, packetSize: this.ask.size },
         channels: Math.min(this.peerChannels, this.cfg.channels),
       });
       this.lastHeardAt = this.lastProgressAt = this.clock.now();
@@ -531,7 +525,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       case PT.DATA:
         this.emit({ type: 'data', payload: data, localChan: h.localChan, remoteChan: h.remoteChan, pos: this.recPos });
         this.recPos += data.length;
-        return this.streaming(data.length >= this.askSize);
+        return this.streaming(data.length >= this.ask.size);
       case PT.SPOS:
         this.recPos = parsePos(data);
         return;
@@ -559,20 +553,11 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   /** A NAK made us resend: send smaller packets, once per window sent at this size. */
   private shrink(): void {
-    this.cleanBytes = 0;
-    if (!this.cfg.adaptiveSize || this.shrinkGuard > 0 || this.sendSize <= this.cfg.minPacketSize) return;
-    this.sendSize = Math.max(this.cfg.minPacketSize, this.sendSize >> 1);
-    this.shrinkGuard = this.remote.window;
-    this.stats.shrinks++;
+    if (this.cfg.adaptiveSize && this.size.damaged(this.remote.window)) this.stats.shrinks++;
   }
 
   private grow(bytes: number): void {
-    if (!this.cfg.adaptiveSize || this.sendSize >= this.remote.packetSize) return;
-    this.cleanBytes += bytes;
-    if (this.cleanBytes < doublingPays(this.sendSize)) return;
-    this.cleanBytes = 0;
-    this.sendSize = Math.min(this.remote.packetSize, this.sendSize * 2);
-    this.stats.grows++;
+    if (this.cfg.adaptiveSize && this.size.good(bytes, this.remote.packetSize, this.remote.window)) this.stats.grows++;
   }
 
   /**
@@ -587,23 +572,12 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
    * up before the file is through, with smaller ones it finishes.
    */
   private peerDamaged(): void {
-    this.cleanIn = 0;
-    if (!this.cfg.adaptiveSize || this.askGuard > 0 || this.askSize <= this.cfg.minPacketSize) return;
-    this.askFor(Math.max(this.cfg.minPacketSize, this.askSize >> 1));
+    if (this.cfg.adaptiveSize && this.ask.damaged(this.cfg.window)) this.sendSync(false);
   }
 
   private peerClean(bytes: number): void {
-    if (this.askGuard > 0) this.askGuard--;
-    this.cleanIn += bytes;
-    if (!this.cfg.adaptiveSize || this.askSize >= this.cfg.packetSize || this.cleanIn < doublingPays(this.askSize)) return;
-    this.askFor(Math.min(this.cfg.packetSize, this.askSize * 2));
-  }
-
-  private askFor(size: number): void {
-    this.askSize = size;
-    this.cleanIn = 0;
-    this.askGuard = this.cfg.window;
-    this.sendSync(false);
+    this.ask.passed();
+    if (this.cfg.adaptiveSize && this.ask.good(bytes, this.cfg.packetSize, this.cfg.window)) this.sendSync(false);
   }
 
   // ------------------------------------------------------------- sending
@@ -630,7 +604,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       }
       this.sent[this.sendSeq] = packet;
       this.sentAt[this.sendSeq] = this.clock.now();
-      if (this.shrinkGuard > 0) this.shrinkGuard--;
+      this.size.passed();
       this.sendSeq = nextSeq(this.sendSeq);
       this.stats.sent++;
       this.io.write(packet);
@@ -673,8 +647,7 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
 
   /** The retransmission timeout now in force while something waits, ms. */
   get rto(): number {
-    if (!this.cfg.adaptiveTimeout || !this.rtt.sampled) return this.timeoutMs;
-    return this.rtt.rto(this.cfg.minRtoMs, this.timeoutMs);
+    return this.rtt.rto(this.cfg.adaptiveTimeout, this.cfg.minRtoMs, this.timeoutMs);
   }
 
   /** Notes whether a stream of full packets is under way; its start brings the next check forward to an RTO. */
@@ -696,13 +669,15 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
   }
 
   private scheduleTick(ms: number): void {
-    this.tickAt = this.clock.now() + ms;
     this.armTimer(ms, () => this.onTick());
   }
 
-  /** Something began to wait (our packet, a gap, a stream of full packets): the next check within an RTO. */
+  /**
+   * Something began to wait (our packet, a gap, a stream of full packets):
+   * the next check within an RTO. Once running, the only timer armed is the check.
+   */
   private hurry(): void {
-    if ((this.phase === 'running' || this.phase === 'closing') && this.tickAt > this.clock.now() + this.rto) this.scheduleTick(this.rto);
+    if ((this.phase === 'running' || this.phase === 'closing') && this.armedAt > this.clock.now() + this.rto) this.scheduleTick(this.rto);
   }
 
   private onTick(): void {
