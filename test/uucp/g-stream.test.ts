@@ -176,7 +176,8 @@ test('pty fast lane: writes beyond what the line takes at once follow in order; 
   t.is(chunk.toString(), 'to the stream');
 });
 
-test('a pty hung up while g runs on the fast lane: g sees the line close (not a later write error after its timeouts)', async (t) => {
+/** One end of a socat pty pair opened as a direct port, paused (as the session leaves it before g starts); `hangUp` stops socat. */
+async function pausedPtyPort(t: ExecutionContext): Promise<{ port: Duplex; hangUp: () => Promise<void> }> {
   const root = await tempRoot('g-pty-');
   const pty = await ptyPair(root);
   const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
@@ -184,30 +185,27 @@ test('a pty hung up while g runs on the fast lane: g sees the line close (not a 
     await a.close();
     await rm(root, { recursive: true, force: true });
   });
-  // As the session leaves it before g starts: paused.
   a.stream.pause();
-  const g = runGOverStream(a.stream, { packetSize: 64, window: 7 });
+  return { port: a.stream, hangUp: () => pty.stop() };
+}
+
+test('a pty hung up while g runs on the fast lane: g sees the line close (not a later write error after its timeouts)', async (t) => {
+  const { port, hangUp } = await pausedPtyPort(t);
+  const g = runGOverStream(port, { packetSize: 64, window: 7 });
   const starting = g.start('master');
-  await pty.stop();
+  await hangUp();
   const err = await t.throwsAsync(starting);
   t.regex(err!.message, /the line closed/);
 });
 
 test('a write that meets a hung-up pty (EIO) closes the port as a hang-up, not as an error', async (t) => {
-  const root = await tempRoot('g-pty-');
-  const pty = await ptyPair(root);
-  const a = await openDirectPort(pty.a, { lockDir: path.join(root, 'lock'), speed: 115200 });
-  t.teardown(async () => {
-    await a.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  const { port, hangUp } = await pausedPtyPort(t);
   // Paused and untapped, the port does not read, so the write is what meets the hang-up.
-  a.stream.pause();
-  await pty.stop();
+  await hangUp();
   const errors: Error[] = [];
-  a.stream.on('error', (err) => errors.push(err));
-  const closed = once(a.stream, 'close');
-  a.stream.write(Buffer.alloc(64));
+  port.on('error', (err) => errors.push(err));
+  const closed = once(port, 'close');
+  port.write(Buffer.alloc(64));
   await closed;
   t.deepEqual(errors, []);
 });
