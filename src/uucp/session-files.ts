@@ -648,6 +648,9 @@ export class Transfers {
   }
 }
 
+/** Files up to this size are read in one go when sent. */
+const SMALL_FILE = 64 * 1024;
+
 /**
  * Collects received packets (32–4096 bytes each) into 64 KiB writes: one
  * file system call per packet costs more than the line at small packet sizes.
@@ -656,9 +659,6 @@ export class Transfers {
  * when it flushes, so packets already received are stored without a turn of
  * the event loop each. Memory stays bounded by the buffer size.
  */
-/** Files up to this size are read in one go when sent. */
-const SMALL_FILE = 64 * 1024;
-
 function bufferedWriter(fh: fsp.FileHandle, at?: number): { write: (chunk: Uint8Array) => Promise<void> | void; flush: () => Promise<void> } {
   const LIMIT = 64 * 1024;
   let parts: Uint8Array[] = [];
