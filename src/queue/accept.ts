@@ -5,7 +5,7 @@
 import { promises as fsp, renameSync } from 'node:fs';
 import path from 'node:path';
 import { encodeQueueFile, newQueueId, SpoolLayout, type Envelope } from './spool.js';
-import { fsyncDir, writeNewFile, writeNewFilesSynced } from '../util/durable.js';
+import { fsyncDir, writeNewFilesSynced } from '../util/durable.js';
 import { validateMessage } from '../message/validate.js';
 import { joinMessage, lineEnding, splitMessage } from '../message/headers.js';
 import { rfc5322Date } from '../message/date.js';
@@ -33,7 +33,7 @@ export interface AcceptContext {
 
 export async function acceptMessage(ctx: AcceptContext, req: AcceptRequest): Promise<string> {
   const p = prepareMessage(ctx, req);
-  await writeDurably(ctx.spool, p.id, p.bytes);
+  await commitMessages(ctx.spool, [p]);
   return p.id;
 }
 
@@ -43,17 +43,17 @@ export interface PreparedMessage {
   bytes: Buffer;
 }
 
-/**
- * Group commit (the BSMTP reader, the SMTP server): writes every prepared
- * message to tmp/ and fsyncs each (PARALLEL files open at a time), renames
- * them all into incoming/, then fsyncs incoming/ once. Nothing may be
- * acknowledged before this resolves; if it throws, none of the messages is
- * acknowledged (some may still have reached incoming/, so a caller that retries
- * can deliver one twice: the usual at-least-once window).
- */
 /** Files open at a time while writing a group. */
 const PARALLEL = 64;
 
+/**
+ * Group commit (the BSMTP reader, the SMTP server; acceptMessage is a group of
+ * one): writes every prepared message to tmp/ and fsyncs each (PARALLEL files
+ * open at a time), renames them all into incoming/, then fsyncs incoming/ once.
+ * Nothing may be acknowledged before this resolves; if it throws, none of the
+ * messages is acknowledged (some may still have reached incoming/, so a caller
+ * that retries can deliver one twice: the usual at-least-once window).
+ */
 export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[]): Promise<void> {
   if (items.length === 0) return;
   const created: string[] = [];
@@ -66,7 +66,7 @@ export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[
     await fsyncDir(spool.incoming);
   } catch (err) {
     for (const file of created) await fsp.unlink(file).catch(() => undefined);
-    throw fromSystemError(err, `cannot queue messages in ${spool.root}`);
+    throw fromSystemError(err, `cannot queue ${items.length === 1 ? 'message' : `${items.length} messages`} in ${spool.root}`);
   }
 }
 
@@ -91,18 +91,6 @@ export function prepareMessage(ctx: AcceptContext, req: AcceptRequest): Prepared
     ...(req.errorsTo ? { errorsTo: req.errorsTo } : {}),
   };
   return { id, bytes: encodeQueueFile(envelope, message) };
-}
-
-async function writeDurably(spool: SpoolLayout, id: string, bytes: Buffer): Promise<void> {
-  const tmp = path.join(spool.tmp, id);
-  try {
-    await writeNewFile(tmp, bytes);
-    await fsp.rename(tmp, path.join(spool.incoming, id));
-    await fsyncDir(spool.incoming);
-  } catch (err) {
-    await fsp.unlink(tmp).catch(() => undefined);
-    throw fromSystemError(err, `cannot queue message in ${spool.root}`);
-  }
 }
 
 function addReceived(req: AcceptRequest, host: string, id: string, now: number): Buffer {

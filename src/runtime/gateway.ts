@@ -2,7 +2,7 @@
 // command (and the daemon) builds its Gateway here, so uuxqt, rmail and the SMTP
 // server reach the same accept code in-process. Taking the queue (index, router,
 // transports) is in queue-owner.ts, which per-message commands never load.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
 import { resolveLocations, type Locations } from '../config/locations.js';
 import { SpoolLayout } from '../queue/spool.js';
@@ -42,8 +42,30 @@ export function accept(gw: Gateway, req: AcceptRequest): Promise<string> {
   return acceptMessage(acceptContext(gw), req);
 }
 
+/**
+ * The pid file as last read, with its identity. A standalone SMTP server looks
+ * for the daemon before every delivery, and the file changes only when a daemon
+ * starts or stops, so a stat (no thread-pool round trip) stands in for the read.
+ */
+let lastPidFile: { file: string; ino: number; mtimeMs: number; size: number; pid: number } | undefined;
+
 /** The running daemon's pid, if there is one on this spool. */
 export async function daemonPid(gw: Gateway): Promise<number | undefined> {
-  const pid = Number((await fsp.readFile(gw.spool.pidFile, 'utf8').catch(() => '')).trim());
+  const file = gw.spool.pidFile;
+  let st;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // unreadable: no daemon we could signal either
+  }
+  if (!st) return undefined;
+  const known = lastPidFile;
+  let pid: number;
+  if (known?.file === file && known.ino === st.ino && known.mtimeMs === st.mtimeMs && known.size === st.size) pid = known.pid;
+  else {
+    pid = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
+    lastPidFile = { file, ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, pid };
+  }
+  // Checked every time: a killed daemon leaves its pid file behind.
   return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
 }

@@ -72,7 +72,7 @@ export interface FlushResult {
   sent: string[];
   deferred: string[];
   bounced: string[];
-  /** Why the session could not be had (the messages stay). */
+  /** Why the first session could not be had, the connection error or the server's refusing reply (the messages stay). */
   connectError?: string;
   lines: string[];
 }
@@ -296,8 +296,8 @@ export async function flushMaildir(o: FlushOptions): Promise<FlushResult> {
     // last one got at least one message decided.
     for (let round = 0; rest.length; round++) {
       const done = await session(o, rest, result, say);
-      if (done === undefined) {
-        if (round === 0) result.connectError = result.lines.at(-1);
+      if ('connectError' in done) {
+        if (round === 0) result.connectError = done.connectError;
         result.deferred.push(...rest.map((m) => m.name));
         break;
       }
@@ -313,8 +313,8 @@ export async function flushMaildir(o: FlushOptions): Promise<FlushResult> {
   }
 }
 
-/** Connects and says EHLO (HELO if refused); undefined (and said why) when that fails. */
-async function openSession(o: FlushOptions, say: (line: string) => void): Promise<SmtpClient | undefined> {
+/** Connects and says EHLO (HELO if refused); when that fails, says so and returns why. */
+async function openSession(o: FlushOptions, say: (line: string) => void): Promise<{ client: SmtpClient } | { error: string }> {
   const port = o.port ?? 25;
   let client: SmtpClient | undefined;
   try {
@@ -324,22 +324,24 @@ async function openSession(o: FlushOptions, say: (line: string) => void): Promis
     let hello = await client.command(`EHLO ${o.helo}`);
     if (code(hello) !== 250) hello = await client.command(`HELO ${o.helo}`);
     if (code(hello) !== 250) throw new Error(`HELO ${o.helo}: ${hello}`);
-    return client;
+    return { client };
   } catch (err) {
     client?.close();
-    say(`cannot talk to ${o.host}:${port}: ${(err as Error).message}`);
-    return undefined;
+    const error = (err as Error).message;
+    say(`cannot talk to ${o.host}:${port}: ${error}`);
+    return { error };
   }
 }
 
 /**
  * One SMTP session over `messages` in order: how many were decided (sent,
  * bounced or deferred by a reply) and whether the session broke before the end;
- * undefined when no session could be opened.
+ * or why no session could be opened.
  */
-async function session(o: FlushOptions, messages: MaildirMessage[], result: FlushResult, say: (line: string) => void): Promise<{ decided: number; broken: boolean } | undefined> {
-  const client = await openSession(o, say);
-  if (!client) return undefined;
+async function session(o: FlushOptions, messages: MaildirMessage[], result: FlushResult, say: (line: string) => void): Promise<{ decided: number; broken: boolean } | { connectError: string }> {
+  const opened = await openSession(o, say);
+  if ('error' in opened) return { connectError: opened.error };
+  const { client } = opened;
   const ip = client.remoteAddress;
   let i = 0;
   try {

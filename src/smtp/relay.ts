@@ -10,7 +10,7 @@
 // always accepted (postmaster must be).
 import type { MailConfig } from '../config/mail-config.js';
 import { stripLocalHops, type SiteNames } from '../address/rewrite.js';
-import type { AddressRouter } from '../route/types.js';
+import type { AddressRouter, RouteDecision } from '../route/types.js';
 import type { NetList } from './cidr.js';
 import type { Verdict } from './engine.js';
 
@@ -37,13 +37,22 @@ export async function checkRecipient(ctx: RelayContext, addr: string, relay: boo
   if (d.kind === 'expand') return undefined; // an alias or list of ours
   if (d.kind === 'fail') {
     if (d.temporary) return { code: 451, status: d.status.startsWith('4') ? d.status : '4.3.0', text: `<${addr}>: ${d.reason}` };
-    if (d.status === '5.1.1') return { code: 550, status: '5.1.1', text: `<${addr}>: ${d.reason}` };
-    return relay ? { code: 550, status: d.status, text: `<${addr}>: ${d.reason}` } : denied;
+    return unknownRecipient(addr, d) ?? (relay ? { code: 550, status: d.status, text: `<${addr}>: ${d.reason}` } : denied);
   }
   const route = d.route;
   if (route.destination !== undefined || route.argv !== undefined || LOCAL_TRANSPORTS.has(route.transport)) return undefined;
   if (relay) return undefined;
   return responsibleFor(ctx, addr, route.router, route.transport) ? undefined : denied;
+}
+
+/**
+ * The refusal for a recipient the router says does not exist (a permanent 5.1.1),
+ * undefined for any other decision. Every SMTP path refuses such a recipient at
+ * RCPT with this reply, so a live client and a batch's bounce say the same.
+ */
+export function unknownRecipient(addr: string, d: RouteDecision | undefined): Refusal | undefined {
+  if (d?.kind !== 'fail' || d.temporary || d.status !== '5.1.1') return undefined;
+  return { code: 550, status: '5.1.1', text: `<${addr}>: ${d.reason}` };
 }
 
 function responsibleFor(ctx: RelayContext, addr: string, router: string, transport: string): boolean {

@@ -286,12 +286,9 @@ function groupCommitter(gw: () => Gateway): { commit(p: PreparedMessage): Promis
 /**
  * Standalone servers (not under the daemon) deliver what they accept: one
  * deliverAccepted at a time, later ids batched into the next call, so concurrent
- * clients do not fight over the queue lock; and calls at least DELIVER_GAP_MS
- * apart, since each one first looks for a daemon (a file read): at thousands of
- * messages a second that look was 5 % of the server's CPU time.
+ * clients do not fight over the queue lock. Each call looks for a daemon first;
+ * daemonPid keeps that to a stat while the pid file is unchanged.
  */
-const DELIVER_GAP_MS = 50;
-
 function coalescingDeliverer(gw: () => Gateway): (id: string) => void {
   let pending: string[] = [];
   let running = false;
@@ -302,12 +299,10 @@ function coalescingDeliverer(gw: () => Gateway): (id: string) => void {
     pending = [];
     deliverAccepted(gw(), ids)
       .catch((err: unknown) => gw().log.panic(`smtp: delivery after accept failed: ${(err as Error).stack ?? err}`))
-      .finally(() =>
-        setTimeout(() => {
-          running = false;
-          go();
-        }, DELIVER_GAP_MS),
-      );
+      .finally(() => {
+        running = false;
+        go();
+      });
   };
   return (id) => {
     pending.push(id);

@@ -1,7 +1,7 @@
 // Durable file primitives: every byte we acknowledge has been fsync'd, and every
 // name we create is made visible by a rename or link followed by a directory fsync.
-// The hot paths (queue files, group commits) use plain descriptors and callbacks:
-// a FileHandle and a promise per step cost more CPU than the system calls.
+// New files are all written by writeNewFilesSynced, on plain descriptors: a
+// FileHandle and a promise per step cost more CPU than the system calls.
 import fs, { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 
@@ -14,22 +14,15 @@ export function fsyncDir(dir: string): Promise<void> {
   });
 }
 
-/** Writes data to a new file (O_EXCL), fsyncs it, and returns. */
-export function writeNewFile(file: string, data: Buffer | string, mode = 0o600): Promise<void> {
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  return new Promise((resolve, reject) => {
-    fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode, (err, fd) => {
-      if (err) return reject(err);
-      const done = (failure: Error | null): void => fs.close(fd, (closeErr) => (failure || closeErr ? reject(failure ?? closeErr) : resolve()));
-      const write = (off: number): void =>
-        fs.write(fd, buf, off, buf.length - off, null, (writeErr, n) => {
-          if (writeErr) return done(writeErr);
-          if (off + n < buf.length) return write(off + n);
-          fs.fsync(fd, done);
-        });
-      write(0);
-    });
-  });
+/** Writes data to a new file (O_EXCL) and fsyncs it; a file it could not write whole is removed. */
+export async function writeNewFile(file: string, data: Buffer | string, mode = 0o600): Promise<void> {
+  const created: string[] = [];
+  try {
+    await writeNewFilesSynced([{ path: file, data: typeof data === 'string' ? Buffer.from(data) : data }], created, mode);
+  } catch (err) {
+    for (const f of created) await fsp.unlink(f).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -40,11 +33,11 @@ export function writeNewFile(file: string, data: Buffer | string, mode = 0o600):
  * more than the system calls themselves. `created` gets each path as soon as
  * the file exists, for the caller's cleanup on failure.
  */
-export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; data: Buffer }>, created: string[]): Promise<void> {
+export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; data: Buffer }>, created: string[], mode = 0o600): Promise<void> {
   const fds: number[] = [];
   try {
     for (const f of files) {
-      const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
       fds.push(fd);
       created.push(f.path);
       for (let off = 0; off < f.data.length; ) off += fs.writeSync(fd, f.data, off);

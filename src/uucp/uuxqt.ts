@@ -22,7 +22,8 @@
 //    Taylor does: to the R address, else the U user; `<sys>!` is put in front
 //    unless the address has an '@' (R is relative to the requesting system).
 //    N suppresses it (Z overrides N); n asks for a mail on success too. The mail
-//    carries the command, the reason, and the input for rmail (and with B).
+//    carries the command, the reason, and the input for rmail and rsmtp (a
+//    compressed batch unpacked) and with B.
 //    A failure nobody is told about keeps its files in .Failed.
 // 7. Files are removed only once the outcome is safe: the message or the error
 //    mail was accepted durably. A temporary failure (rmail or a program exiting
@@ -192,7 +193,7 @@ async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
   gw.log.log({ event: 'failed', reason: `${what}: ${outcome.reason}` });
   const wantMail = !!mailTo && (!x.noMail || !!x.mailOnFail);
   if (wantMail) {
-    const input = x.command![0] === 'rmail' || BATCH_COMMANDS.has(x.command![0]) || x.returnInput ? await readInput(job, x) : undefined;
+    const input = x.command![0] === 'rmail' || BATCH_COMMANDS.has(x.command![0]) || x.returnInput ? await returnedInput(job, x) : undefined;
     const sent = await sendFailure(job, x, mailTo!, outcome, input);
     if (sent.kind === 'temp') {
       summary.deferred++;
@@ -278,6 +279,43 @@ async function exists(p: string): Promise<boolean> {
 async function readInput(job: Job, x: ExecFile): Promise<Buffer> {
   if (x.stdin === undefined || !isDataName(x.stdin)) return Buffer.alloc(0);
   return fsp.readFile(spoolFilePath(job.spoolDir, job.sys, x.stdin));
+}
+
+/** A failed request's input, as its error mail carries it. */
+interface ReturnedInput {
+  /** The bytes the mail shows (unless `unusable`). */
+  data: Buffer;
+  /** The input as the mail's notes name it: "The input (120 bytes)". */
+  what: string;
+  /** Said above the input. */
+  note?: string;
+  /** Why the input cannot be shown at all. */
+  unusable?: string;
+}
+
+/**
+ * The input to return with an error mail. A compressed batch goes back
+ * unpacked: the requester's administrator wants to read which messages did not
+ * get through, and gzip bytes in a mail are no use to a reader (being binary,
+ * our own accept refuses them anyway). A batch that does not unpack is named by
+ * its size and the reason instead, and the request is kept here.
+ */
+async function returnedInput(job: Job, x: ExecFile): Promise<ReturnedInput> {
+  const raw = await readInput(job, x);
+  const plain = { data: raw, what: `The input (${raw.length} bytes)` };
+  if (!BATCH_COMMANDS.has(x.command![0])) return plain;
+  let batch: Buffer;
+  try {
+    batch = await unpackBatch(raw, x.stdin);
+  } catch (err) {
+    return { data: raw, what: `The input, a compressed batch of ${raw.length} bytes,`, unusable: (err as Error).message };
+  }
+  if (batch === raw) return plain; // not compressed: unpackBatch hands it back as it is
+  return {
+    data: batch,
+    what: `The input, a gzip-compressed batch of ${raw.length} bytes (${batch.length} unpacked),`,
+    note: `The batch arrived gzip-compressed (${raw.length} bytes); it is shown unpacked (${batch.length} bytes).`,
+  };
 }
 
 /** Removes the X. file, then its data (a crash in between leaves only harmless data). */
@@ -491,7 +529,7 @@ async function sendFailure(
   x: ExecFile,
   to: string,
   outcome: Extract<Outcome, { kind: 'fail' }>,
-  input: Buffer | undefined,
+  input: ReturnedInput | undefined,
 ): Promise<{ kind: 'ok'; id: string; inputLeftOut?: boolean } | { kind: 'temp' | 'perm'; reason: string }> {
   const attempt = async (req: ReturnType<typeof notice>) => {
     try {
@@ -501,10 +539,15 @@ async function sendFailure(
       return { kind: err instanceof GatewayError && !err.temporary ? ('perm' as const) : ('temp' as const), reason };
     }
   };
-  const first = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, input?.length ? input : undefined));
-  if (first.kind !== 'perm' || !input?.length) return first;
+  /** The mail without the input, which is kept (in .Failed) for the administrator. */
+  const leftOut = async (what: string, why: string) => {
+    const note = `${what} could not be included (${why}); it is kept at ${job.gw.cfg.uucp_name} for the administrator.`;
+    const r = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, undefined, note));
+    return r.kind === 'ok' ? { ...r, inputLeftOut: true } : r;
+  };
+  if (input?.unusable) return leftOut(input.what, input.unusable);
+  const first = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, input?.data.length ? input.data : undefined, input?.note));
+  if (first.kind !== 'perm' || !input?.data.length) return first;
   // The input itself could not travel as mail (too big, NUL bytes, long lines): say so instead.
-  const note = `The input (${input.length} bytes) could not be included (${first.reason}); it is kept at ${job.gw.cfg.uucp_name} for the administrator.`;
-  const second = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, undefined, note));
-  return second.kind === 'ok' ? { ...second, inputLeftOut: true } : second;
+  return leftOut(input.what, first.reason);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { makeSite, run, maildirMessages } from '../helpers/site.js';
+import { writeSpoolData } from '../../src/uucp/spool.js';
 
 const FROM = 'From alice Fri Nov 27 10:00:00 2026 remote from hub\n';
 
@@ -55,12 +56,21 @@ test('an unwritable spool is exit 73 with the path named', async (t) => {
   t.regex(r.stderr, /cannot create spool directories under .*afile\/spool/);
 });
 
-test('a full disk is a temporary failure (75) and leaves no partial queue file', async (t) => {
+/** Runs `body` on a fresh site with a 64 KiB tmpfs mounted at `mnt`, unmounted afterwards. */
+async function onSmallDisk(body: (site: ReturnType<typeof makeSite>, mnt: string) => Promise<void>): Promise<void> {
   const site = makeSite();
   const mnt = path.join(site.dir, 'small');
   mkdirSync(mnt);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
   try {
+    await body(site, mnt);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+}
+
+test('a full disk is a temporary failure (75) and leaves no partial queue file', (t) =>
+  onSmallDisk(async (site, mnt) => {
     const first = await run(site, ['rmail', 'bob'], `${FROM}Subject: x\n\n${'z\n'.repeat(10_000)}`, { UUGATE_SPOOL: mnt });
     t.is(first.code, 0, first.stderr);
     const big = `${FROM}Subject: x\n\n${'z\n'.repeat(60_000)}`;
@@ -69,10 +79,15 @@ test('a full disk is a temporary failure (75) and leaves no partial queue file',
     t.regex(r.stderr, /cannot queue message.*ENOSPC/);
     t.deepEqual(readdirSync(path.join(mnt, 'tmp')), []);
     t.deepEqual(readdirSync(path.join(mnt, 'incoming')), []);
-  } finally {
-    execFileSync('umount', [mnt]);
-  }
-});
+  }));
+
+test('a spool data file the disk has no room for fails with ENOSPC and leaves no partial file (a retry can create it)', (t) =>
+  onSmallDisk(async (_site, mnt) => {
+    await t.throwsAsync(writeSpoolData(mnt, 'hub', 'D.hubN0001', Buffer.alloc(200_000, 'z')), { code: 'ENOSPC' });
+    t.deepEqual(readdirSync(path.join(mnt, 'hub/D.')), []);
+    await writeSpoolData(mnt, 'hub', 'D.hubN0001', 'small enough\n');
+    t.deepEqual(readdirSync(path.join(mnt, 'hub/D.')), ['D.hubN0001']);
+  }));
 
 const configErrors: Array<[string, string, RegExp]> = [
   ['unknown key', 'hostnames=leaf\nbogus_key=1\n', /uugate\.conf:2: unknown setting "bogus_key"/],

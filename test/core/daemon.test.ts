@@ -3,9 +3,11 @@
 // old configuration when the new one is broken) and exits 0 on SIGTERM.
 import test from 'ava';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync, readFileSync } from 'node:fs';
-import { makeSite, run, maildirMessages, UUGATE, type Site, waitFor } from '../helpers/site.js';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
+import { makeSite, run, maildirMessages, UUGATE, type Site, waitFor, flags } from '../helpers/site.js';
+import { daemonPid, loadGateway } from '../../src/runtime/gateway.js';
+import { writeFileAtomic } from '../../src/util/durable.js';
 
 function startDaemon(site: Site): { child: ChildProcess; output: () => string; ready: Promise<void> } {
   const child = spawn(process.execPath, [UUGATE, 'daemon'], { env: site.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,4 +59,23 @@ test('the daemon delivers hand-overs at once, refuses a twin, reloads on SIGHUP,
   t.false(existsSync(path.join(site.spool, 'daemon.pid')), 'pid file removed');
   const q = await run(site, ['runq']);
   t.is(q.code, 0, 'the queue is free again after SIGTERM');
+});
+
+test('the look for a daemon follows its pid file: a new daemon, a dead one, a removed file', async (t) => {
+  const gw = await loadGateway(flags(makeSite()));
+  const pidFile = gw.spool.pidFile;
+  t.is(await daemonPid(gw), undefined, 'no pid file');
+  await writeFileAtomic(pidFile, `${process.pid}\n`); // as the daemon writes it
+  t.is(await daemonPid(gw), process.pid);
+  await writeFileAtomic(pidFile, `${spawnSync('true').pid}\n`); // a process already gone
+  t.is(await daemonPid(gw), undefined, 'a rewritten file is read again');
+  const child = spawn('sleep', ['30']);
+  await writeFileAtomic(pidFile, `${child.pid}\n`);
+  t.is(await daemonPid(gw), child.pid);
+  await new Promise((resolve) => child.on('exit', resolve).kill('SIGKILL'));
+  t.is(await daemonPid(gw), undefined, 'a killed daemon leaves its pid file: the process is checked every time');
+  await writeFileAtomic(pidFile, `${process.pid}\n`);
+  t.is(await daemonPid(gw), process.pid);
+  unlinkSync(pidFile);
+  t.is(await daemonPid(gw), undefined, 'pid file removed');
 });

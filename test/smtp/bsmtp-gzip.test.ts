@@ -2,7 +2,8 @@
 // is a gzip'd batch; Exim reads it unpacked (`gunzip | exim4 -bS`) with the
 // messages identical; our uuxqt runs it in-process (commands rgsmtp) into the
 // maildirs; `uugate rsmtp` reads plain and gzip batches alike and refuses
-// compress(1), bzip2 and damaged gzip data with the reason.
+// compress(1), bzip2 and damaged gzip data with the reason; a refused or failed
+// compressed batch goes back to its requester unpacked.
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -11,7 +12,8 @@ import { makeSite, run, maildirMessages, flags, siteWithSys, type Site } from '.
 import { exim, makeExim } from '../helpers/exim-bsmtp.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt } from '../../src/uucp/uuxqt.js';
-import { writeSpoolData } from '../../src/uucp/spool.js';
+import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
+import { readQueueFile } from '../../src/queue/spool.js';
 import { unpackBatch, MAX_UNPACKED_BATCH } from '../../src/smtp/bsmtp-gzip.js';
 
 const MESSAGE = 'From: Alice <alice@leaf.example.org>\nSubject: caf\xe9\nMessage-ID: <gz1@leaf.example.org>\n\n.a leading dot\n\xff\x80 eight bit\n' + 'filler line\n'.repeat(200);
@@ -61,8 +63,8 @@ test('a bsmtp_gzip neighbour gets an rgsmtp job with a gzip batch that exim4 -bS
 });
 
 /** The hub: allows rgsmtp from leaf; the leaf's job files are left in its spool as uucico would. */
-async function hubWithJob(job: Awaited<ReturnType<typeof gzipBatchJob>>, commands = 'rmail rgsmtp'): Promise<Site> {
-  const hub = siteWithSys(`system leaf\ncommands ${commands}\n`, { hostnames: 'hub', uucp_name: 'hub' });
+async function hubWithJob(job: Awaited<ReturnType<typeof gzipBatchJob>>, commands = 'rmail rgsmtp', conf: Record<string, string> = {}): Promise<Site> {
+  const hub = siteWithSys(`system leaf\ncommands ${commands}\n`, { hostnames: 'hub', uucp_name: 'hub', ...conf });
   const spool = path.join(hub.spool, 'uucp');
   await writeSpoolData(spool, 'leaf', job.dataName, job.data);
   await writeSpoolData(spool, 'leaf', job.xName.replace(/^D\./, 'X.'), job.x);
@@ -115,4 +117,49 @@ test('a gzip bomb is refused before it fills memory', async (t) => {
   const bomb = gzipSync(Buffer.alloc(MAX_UNPACKED_BATCH + 1));
   await t.throwsAsync(unpackBatch(bomb, 'D.x'), { message: /^D\.x: gzip data unpacks to more than/ });
   t.deepEqual(await unpackBatch(Buffer.from(BATCH)), Buffer.from(BATCH), 'plain data passes unchanged');
+});
+
+/** The mails the hub queued (delivery_mode=queued): envelope recipients and text. */
+async function queued(s: Site): Promise<Array<{ recipients: string[]; text: string }>> {
+  const dir = path.join(s.spool, 'incoming');
+  const out = [];
+  for (const n of readdirSync(dir).sort()) {
+    const q = await readQueueFile(path.join(dir, n));
+    out.push({ recipients: q.envelope.recipients, text: q.data.toString('latin1') });
+  }
+  return out;
+}
+
+const INPUT_FOLLOWS = '----- The input of the request follows -----\n';
+
+test('a refused rgsmtp request: the error mail shows the batch unpacked, as text; the request is done', async (t) => {
+  const job = await gzipBatchJob();
+  const hub = await hubWithJob(job, 'rmail rsmtp', { delivery_mode: 'queued' });
+  const sum = await runUuxqt(await loadGateway(flags(hub)));
+  t.like(sum, { executed: 0, failed: 1, deferred: 0 });
+  const mails = (await queued(hub)).filter((m) => /^Subject: Execution failed$/m.test(m.text));
+  t.is(mails.length, 1);
+  const { text } = mails[0];
+  const batch = gunzipSync(job.data).toString('latin1');
+  t.regex(text, new RegExp(`The batch arrived gzip-compressed \\(${job.data.length} bytes\\); it is shown unpacked \\(${batch.length} bytes\\)\\.\n`));
+  t.true(text.endsWith(`${INPUT_FOLLOWS}${batch}`), 'the batch as it was before packing');
+  t.deepEqual(readdirSync(path.join(hub.spool, 'uucp/leaf/X.')), [], 'request done: the requester has the whole batch');
+});
+
+test('a batch that does not unpack: the error mail names it (kind, size, why) without the bytes; the request is kept in .Failed', async (t) => {
+  const hub = siteWithSys('system leaf\ncommands rgsmtp\n', { hostnames: 'hub', uucp_name: 'hub', delivery_mode: 'queued' });
+  const spool = path.join(hub.spool, 'uucp');
+  const damaged = gzipSync(BATCH).subarray(0, 20);
+  await writeSpoolData(spool, 'leaf', 'D.leafN0001', damaged);
+  await writeSpoolData(spool, 'leaf', 'X.leafN0002', formatExecFile({ user: 'alice', system: 'leaf', files: [{ file: 'D.leafN0001' }], stdin: 'D.leafN0001', command: ['rgsmtp'], unknown: [] }));
+  const sum = await runUuxqt(await loadGateway(flags(hub)));
+  t.like(sum, { executed: 0, failed: 1, deferred: 0 });
+  const [mail, ...more] = await queued(hub);
+  t.is(more.length, 0);
+  t.deepEqual(mail.recipients, ['leaf!alice']);
+  t.regex(mail.text, /Reason: +rgsmtp: D\.leafN0001: gzip data is damaged/);
+  t.regex(mail.text, /The input, a compressed batch of 20 bytes, could not be included \(D\.leafN0001: gzip data is damaged [^\n]*\); it is kept at hub for the administrator\.\n$/);
+  t.false(mail.text.includes(INPUT_FOLLOWS));
+  t.deepEqual(readdirSync(path.join(spool, '.Failed')).sort(), ['D.leafN0001', 'X.leafN0002']);
+  t.deepEqual(readFileSync(path.join(spool, '.Failed/D.leafN0001')), damaged, 'kept byte for byte');
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { makeSite, run, UUGATE, freePort, type Site } from '../helpers/site.js';
 import { EXIM, makeExim, startEximDaemon, type EximDaemon, type EximSite } from '../helpers/exim-bsmtp.js';
 import { deliverToMaildir } from '../../src/deliver/maildir.js';
-import { LOCK_NAME } from '../../src/smtp/maildir-flush.js';
+import { LOCK_NAME, flushExitCode, flushMaildir } from '../../src/smtp/maildir-flush.js';
 
 const AUTOTURN = 'site.example autoturn/site/ autoturn-site-\n.site.example autoturn/site/ autoturn-site-\n';
 
@@ -154,7 +154,23 @@ test.serial('no server: every message stays, exit 75', async (t) => {
   await deliverToMaildir(maildir, [Buffer.from('Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nx\n')]);
   const r = await run(makeSite(), ['maildir2smtp', maildir, 'pre-', `127.0.0.1:${await freePort()}`, 'leaf']);
   t.is(r.code, 75);
-  t.regex(r.stdout, /cannot talk to 127\.0\.0\.1:\d+/);
+  t.regex(r.stdout, /cannot talk to 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+  t.is(files(maildir).length, 1);
+});
+
+test.serial('a server that refuses at the greeting: its reply is the connect error, every message stays (exit 75)', async (t) => {
+  const maildir = path.join(mkdtempSync(path.join(os.tmpdir(), 'uugate-md-')), 'md');
+  await deliverToMaildir(maildir, [Buffer.from('Return-Path: <zed@far.example>\nDelivered-To: pre-bob@site.example\n\nx\n')]);
+  const server = net.createServer((sock) => sock.end('421 4.3.2 busy, try later\r\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const seen: string[] = [];
+  const r = await flushMaildir({ maildir, prefix: 'pre-', host: '127.0.0.1', port, helo: 'leaf', report: (l) => seen.push(l), bounce: async () => t.fail('nothing is bounced') });
+  t.is(r.connectError, 'greeting: 421 4.3.2 busy, try later');
+  t.deepEqual(seen, [`cannot talk to 127.0.0.1:${port}: greeting: 421 4.3.2 busy, try later`]);
+  t.is(r.deferred.length, 1);
+  t.is(flushExitCode(r), 75);
   t.is(files(maildir).length, 1);
 });
 
