@@ -7,7 +7,13 @@ import { PACKAGE_ROOT } from '../config/locations.js';
 import { daemonPid, type Gateway } from './gateway.js';
 import { GatewayError } from '../util/errors.js';
 
-export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void> {
+/**
+ * `awaitRunner`: in background mode, resolve once the runner has exited.
+ * A long-lived server passes it, so that it starts one runner at a time:
+ * runners started together fight over the queue lock, and the ids of the
+ * ones that lose wait for the next queue run.
+ */
+export async function deliverAccepted(gw: Gateway, ids: string[], opts: { awaitRunner?: boolean } = {}): Promise<void> {
   const mode = gw.cfg.queue_only ? 'queued' : gw.cfg.delivery_mode;
   const pid = await daemonPid(gw);
   if (pid) {
@@ -15,7 +21,10 @@ export async function deliverAccepted(gw: Gateway, ids: string[]): Promise<void>
     return;
   }
   if (mode === 'foreground') await deliverNow(gw, ids);
-  else if (mode === 'background') spawnRunner(gw, ids);
+  else if (mode === 'background') {
+    const exited = spawnRunner(gw, ids);
+    if (opts.awaitRunner) await exited;
+  }
 }
 
 async function deliverNow(gw: Gateway, ids: string[]): Promise<void> {
@@ -28,11 +37,16 @@ async function deliverNow(gw: Gateway, ids: string[]): Promise<void> {
   }
 }
 
-function spawnRunner(gw: Gateway, ids: string[]): void {
+/** Resolves when the detached runner has exited (or could not start). */
+function spawnRunner(gw: Gateway, ids: string[]): Promise<void> {
   const child = spawn(
     process.execPath,
     [path.join(PACKAGE_ROOT, 'bin/uugate'), 'runq', '--config', gw.loc.configDir, '--uucp', gw.loc.uucpDir, '--spool', gw.loc.spoolDir, '--quiet', ...ids.flatMap((id) => ['--id', id])],
     { detached: true, stdio: 'ignore' },
   );
   child.unref();
+  return new Promise((resolve) => {
+    child.once('error', () => resolve());
+    child.once('exit', () => resolve());
+  });
 }

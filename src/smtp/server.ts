@@ -297,7 +297,7 @@ function coalescingDeliverer(gw: () => Gateway): (id: string) => void {
     running = true;
     const ids = pending;
     pending = [];
-    deliverAccepted(gw(), ids)
+    deliverAccepted(gw(), ids, { awaitRunner: true })
       .catch((err: unknown) => gw().log.panic(`smtp: delivery after accept failed: ${(err as Error).stack ?? err}`))
       .finally(() => {
         running = false;

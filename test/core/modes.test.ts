@@ -2,6 +2,7 @@ import test from 'ava';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { makeSite, run, maildirMessages, waitFor } from '../helpers/site.js';
+import { serve, swaks } from '../smtp/server-helpers.js';
 
 const MSG = 'From x Fri Nov 27 10:00:00 2026 remote from hub\nSubject: m\n\nx\n';
 
@@ -34,4 +35,13 @@ test('log_json writes the events as JSON lines beside the logfile', async (t) =>
   t.is(lines[1].rcpt, 'bob');
   t.is(lines[1].transport, 'maildir');
   t.regex(readFileSync(path.join(site.spool, 'log/logfile'), 'utf8'), /Delivered TO:<bob> ROUTER:user TRANSPORT:maildir/);
+});
+
+test('delivery_mode=background under a standalone SMTP server: a burst over parallel connections is all delivered', async (t) => {
+  const s = await serve({ conf: { delivery_mode: 'background' } });
+  t.teardown(() => s.close());
+  const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => swaks(s.port, ['--from', 'x@lan.example', '--to', 'bob@leaf.example.org', '--body', `message ${i}\n`])));
+  for (const r of sent) t.is(r.code, 0, r.out);
+  const box = path.join(s.site.spool, 'mail/bob');
+  t.true(await waitFor(() => maildirMessages(box).length === 20, 30_000), `${maildirMessages(box).length} of 20 delivered`);
 });
