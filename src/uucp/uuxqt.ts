@@ -358,13 +358,18 @@ function permittedEntry(cmd: string, commands: string[]): string | undefined {
   return commands.includes('ALL') ? cmd : undefined;
 }
 
-async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome> {
-  let data: Buffer;
+/** The request's standard input, or the temporary failure when it cannot be read (the request waits). */
+async function inputOr(job: Job, x: ExecFile): Promise<Buffer | Outcome> {
   try {
-    data = await readInput(job, x);
+    return await readInput(job, x);
   } catch (err) {
     return { kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` };
   }
+}
+
+async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome> {
+  const data = await inputOr(job, x);
+  if (!Buffer.isBuffer(data)) return data;
   try {
     const id = await rmail(job.gw, { recipients: args, data, fromSystem: job.sys, defaultSender: x.user ?? 'uucp' });
     return { kind: 'ok', id, detail: `accepted as ${id}` };
@@ -388,14 +393,11 @@ async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome>
  */
 async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
   const { readBsmtp, formatProblems } = await import('../smtp/bsmtp-reader.js');
+  const input = await inputOr(job, x);
+  if (!Buffer.isBuffer(input)) return input;
   let data: Buffer;
   try {
-    data = await readInput(job, x);
-  } catch (err) {
-    return { kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` };
-  }
-  try {
-    data = await unpackBatch(data, x.stdin);
+    data = await unpackBatch(input, x.stdin);
   } catch (err) {
     return { kind: 'fail', reason: `${x.command![0]}: ${(err as Error).message}` };
   }
