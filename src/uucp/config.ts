@@ -40,6 +40,7 @@ export interface UucpPort {
   address?: string;
   /** Command and arguments of a `pipe` port. */
   command?: string[];
+  /** The line passes carrier detect (DCD): default true for modem ports, false for direct ones. */
   carrier?: boolean;
   hardflow?: boolean;
   lockname?: string;
@@ -60,6 +61,10 @@ export interface UucpDialer {
   completeChat?: string[];
   abortChat?: string[];
   dtrToggle?: string[];
+  /** `carrier false`: the modem does not raise DCD on connect (default true). */
+  carrier?: boolean;
+  /** Seconds to wait for DCD after the chat (default 60). */
+  carrierWait?: number;
   /** What `=` (wait for a dial tone) and `-` (pause) in a phone number become. */
   dialtone?: string;
   pause?: string;
@@ -493,7 +498,7 @@ export function parsePortFile(text: string, file: string, warnings: string[]): U
 // ---------------------------------------------------------------- dial file
 
 const DIAL_RAW_ONLY = new Set([
-  'carrier', 'carrier-wait', 'chat-seven-bit', 'chat-program',
+  'chat-seven-bit', 'chat-program',
   'complete-chat-timeout', 'complete-chat-fail', 'complete-chat-seven-bit', 'complete-chat-program',
   'abort-chat-timeout', 'abort-chat-fail', 'abort-chat-seven-bit', 'abort-chat-program',
   'protocol-parameter', 'seven-bit', 'reliable', 'half-duplex',
@@ -520,6 +525,8 @@ export function parseDialFile(text: string, file: string, warnings: string[]): U
       case 'complete-chat': cur.completeChat = [...l.args]; break;
       case 'abort-chat': cur.abortChat = [...l.args]; break;
       case 'dtr-toggle': cur.dtrToggle = [...l.args]; break;
+      case 'carrier': cur.carrier = bool(l); break;
+      case 'carrier-wait': cur.carrierWait = num(l, 0, { min: 0 }); break;
       case 'dialtone': cur.dialtone = l.args.join(' '); break;
       case 'pause': cur.pause = l.args.join(' '); break;
       default:

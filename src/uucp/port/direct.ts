@@ -51,11 +51,14 @@ export async function openDirectPort(device: string, o: DirectOptions): Promise<
   const stream: Duplex = fast ?? sp;
   const setDtr = (on: boolean): Promise<void> =>
     new Promise((resolve, reject) => sp.set({ dtr: on }, (err) => (err ? reject(err) : resolve())));
+  const carrier = (): Promise<boolean> =>
+    new Promise((resolve, reject) => sp.get((err, bits) => (err || !bits ? reject(err ?? new Error('no modem bits')) : resolve(bits.dcd))));
   let closed = false;
   return {
     name: device,
     stream,
     setDtr,
+    carrier,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -17,6 +17,10 @@
 // Answering (`uucico -l -p PORT`): wait for RING and answer with ATA, or for
 // an auto-answering modem's CONNECT; then the login prompt runs as on any
 // line.
+//
+// Carrier (carrier.ts): unless the port or the dialer says `carrier false`,
+// a call waits for DCD after the dial chat (`carrier-wait`, 60 s) and ends
+// when DCD drops, in both directions.
 import { promises as fsp, constants } from 'node:fs';
 import type { UucpDialer, UucpPort } from '../config.js';
 import { dial, DialError, hangupChat, resolveDialer } from '../dial.js';
@@ -24,6 +28,7 @@ import { LineReader } from '../session-io.js';
 import type { Trace } from '../trace.js';
 import { runChat } from '../chat.js';
 import { openDirectPort } from './direct.js';
+import { type CarrierReader, guardCarrier, waitForCarrier } from './carrier.js';
 import { type Port, portError } from './port.js';
 
 export interface ModemOptions {
@@ -40,6 +45,9 @@ export interface ModemOptions {
   /** Seconds to wait for CONNECT after ATA (Taylor's carrier-wait default: 60). */
   answerTimeoutS?: number;
   delayScale?: number;
+  /** For tests (see OpenPortOptions). */
+  carrier?: CarrierReader;
+  carrierPollMs?: number;
 }
 
 /** Drops or raises DTR; false when the line has no modem control (a pty). */
@@ -73,6 +81,8 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
   const setDtr = dtrSetter(raw, o.trace);
   const dopts = { phone: o.phone, dialcodes: o.dialcodes, trace: o.trace, setDtr, delayScale: o.delayScale };
   const line = new LineReader(raw.stream);
+  const readCarrier = o.carrier ?? raw.carrier;
+  const watchesCarrier = readCarrier !== undefined && port.carrier !== false && dialer?.carrier !== false;
   let connected = false;
 
   const hangup = async (ok: boolean): Promise<void> => {
@@ -100,6 +110,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
       await waitForCall(line, o);
     } else {
       await dial(line, device, dialer!, dopts);
+      if (watchesCarrier) await carrierAfterDial(readCarrier, device, dialer!, o.trace);
     }
   } catch (err) {
     await hangup(false).catch(() => undefined);
@@ -113,6 +124,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
   // What came after CONNECT belongs to the session's own reader.
   const rest = line.detach();
   if (rest.length) raw.stream.unshift(rest);
+  const stopWatching = watchesCarrier ? guardCarrier(raw.stream, readCarrier, device, o.trace, o.carrierPollMs) : () => undefined;
   let closed = false;
   return {
     name: `modem ${device}`,
@@ -121,6 +133,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
     close: async () => {
       if (closed) return;
       closed = true;
+      stopWatching();
       try {
         await hangup(true);
       } finally {
@@ -128,6 +141,12 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
       }
     },
   };
+}
+
+/** After CONNECT: DCD within the dialer's carrier-wait, or the dial failed (a line without modem bits goes on). */
+async function carrierAfterDial(read: CarrierReader, device: string, dialer: UucpDialer, trace?: Trace): Promise<void> {
+  const seconds = dialer.carrierWait ?? 60;
+  if ((await waitForCarrier(read, seconds, trace)) === 'timeout') throw new DialError(device, 'NO CARRIER', `no carrier (DCD) ${seconds} s after the dial chat`);
 }
 
 /** Answer mode: RING → ATA → CONNECT, or CONNECT straight away (auto-answer, S0>0). */

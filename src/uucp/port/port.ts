@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { GatewayError, EX } from '../../util/errors.js';
 import type { UucpDialer, UucpPort, UucpSystemSettings } from '../config.js';
 import type { Trace } from '../trace.js';
+import type { CarrierReader } from './carrier.js';
 
 export interface Port {
   /** For logs: "tcp 127.0.0.1:540", "pipe ssh hub ...", "/dev/ttyS0". */
@@ -13,6 +14,8 @@ export interface Port {
   readonly stream: Duplex;
   /** Raises or drops DTR (serial devices); rejects where the line has no modem control (a pty). */
   setDtr?(on: boolean): Promise<void>;
+  /** Reads carrier detect (DCD); rejects where the line has no modem control (a pty). */
+  carrier?(): Promise<boolean>;
   /** Hangs up and releases the port (device lock, child process). Idempotent. */
   close(): Promise<void>;
 }
@@ -47,6 +50,9 @@ export interface OpenPortOptions {
   trace?: Trace;
   /** For tests: scales chat delays (\d, \p) and DTR pauses. */
   delayScale?: number;
+  /** For tests: DCD as the line would report it (a pty has none), read every `carrierPollMs` during a call. */
+  carrier?: CarrierReader;
+  carrierPollMs?: number;
 }
 
 export const portError = (message: string): GatewayError =>
@@ -90,7 +96,19 @@ export async function openPortEntry(port: UucpPort, opts: OpenPortOptions, sys?:
     case 'direct': {
       const { openDirectPort } = await import('./direct.js');
       if (!port.device) throw portError(`${what}: a direct port needs a device`);
-      return openDirectPort(port.device, { speed: sys?.speed ?? port.speed, lockDir: opts.lockDir, lockName: port.lockname, hardflow: port.hardflow });
+      const p = await openDirectPort(port.device, { speed: sys?.speed ?? port.speed, lockDir: opts.lockDir, lockName: port.lockname, hardflow: port.hardflow });
+      // A direct line passes DCD only when the port says `carrier true` (Taylor's default is false).
+      const read = opts.carrier ?? p.carrier;
+      if (!port.carrier || !read) return p;
+      const { guardCarrier } = await import('./carrier.js');
+      const stop = guardCarrier(p.stream, read, port.device, opts.trace, opts.carrierPollMs);
+      return {
+        ...p,
+        close: () => {
+          stop();
+          return p.close();
+        },
+      };
     }
     case 'stdin': {
       const { openStdioPort } = await import('./stdio.js');
@@ -107,6 +125,8 @@ export async function openPortEntry(port: UucpPort, opts: OpenPortOptions, sys?:
         trace: opts.trace,
         answer: opts.answer,
         delayScale: opts.delayScale,
+        carrier: opts.carrier,
+        carrierPollMs: opts.carrierPollMs,
       });
     }
   }
