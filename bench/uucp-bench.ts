@@ -5,7 +5,9 @@
 //       (10 MiB would take 15 minutes at that rate);
 //   (c) 3,600 B/s with 300 ms round trip, 32 KiB: window × packet decides;
 // at g 64/7 and at the largest packet Taylor takes safely (4096 with window 3:
-// its 16 KiB receive ring is overrun by 4096 × 7). Transfer times come from
+// its 16 KiB receive ring is overrun by 4096 × 7), and Taylor → ours once more
+// with our receiver asking for window 7 at 4096 (Taylor's side still asks
+// for 3; ours is correct at 4096 × 7). Transfer times come from
 // the Taylor end's statfile ("sent/received N bytes in T seconds"), so every
 // row is timed the same way and login/handshake are left out. Then CPU time and
 // peak RSS of our uucico (its own process, bench/uucp-peer.ts) for 10 and 50
@@ -13,7 +15,8 @@
 // Needs root (Taylor drops to user uucp), Taylor's uucico and socat.
 // Run: `node --expose-gc dist/bench/uucp-bench.js`, or `npm run bench uucp`.
 // Environment: UUCP_BENCH=pty,line,delay,resources,session,mail (sections),
-// UUCP_BENCH_G=64/7,4096/3 (g packet/window), UUCP_BENCH_REPEAT=3 (pty runs),
+// UUCP_BENCH_G=64/7,4096/3,4096/3:7 (g packet/window[:the window our receiver
+// asks for]), UUCP_BENCH_REPEAT=3 (pty runs),
 // UUCP_PEER_NODE_ARGS='--cpu-prof ...' (node flags for our uucico's process),
 // UUCP_PEER_WRAP='strace -f -o F' (a command our uucico's process runs under).
 import { execFile, spawn } from 'node:child_process';
@@ -40,6 +43,8 @@ interface Link {
 interface Params {
   packet: number;
   window: number;
+  /** The window our uucico asks for when it receives (Taylor's side keeps `window`): ours is safe at 4096 × 7. */
+  oursReceive?: number;
 }
 interface PeerResult {
   ok: boolean;
@@ -105,7 +110,8 @@ async function transfer(pairing: Pairing, link: Link, p: Params, data: Buffer): 
       sys: `system leaf\ntime any\nport PTY\nchat "" \\r\\c ogin:-\\r\\c-ogin: \\L word: \\P\ncall-login Uhub\ncall-password pw\n${gParams(p)}`,
       port: portFile(line.x),
     });
-    const leafSys = `system hub\ncalled-login Uhub\n${gParams(p)}`;
+    const leafWindow = pairing === 'Taylor → Taylor' ? p.window : (p.oursReceive ?? p.window);
+    const leafSys = `system hub\ncalled-login Uhub\n${gParams({ ...p, window: leafWindow })}`;
     const file = path.join(root, 'file.bin');
     await fsp.writeFile(file, data);
     let ours: ReturnType<typeof runPeer> | undefined;
@@ -164,21 +170,24 @@ async function linkTable(link: Link, sizes: Params[], concurrent: boolean): Prom
   const rows: Row[] = [];
   const reps = concurrent ? 1 : Math.max(1, Number(process.env.UUCP_BENCH_REPEAT ?? 3));
   for (const p of sizes) {
-    const runs: Transfer[][] = PAIRINGS.map(() => []);
+    // With oursReceive only our receiving differs; Taylor↔Taylor stays the reference, last.
+    const pairings: Pairing[] = p.oursReceive ? ['Taylor → ours', 'Taylor → Taylor'] : PAIRINGS;
+    const runs: Transfer[][] = pairings.map(() => []);
     for (let r = 0; r < reps; r++) {
       if (concurrent) {
-        (await Promise.all(PAIRINGS.map((k) => transfer(k, link, p, data)))).forEach((t, i) => runs[i]!.push(t));
+        (await Promise.all(pairings.map((k) => transfer(k, link, p, data)))).forEach((t, i) => runs[i]!.push(t));
         continue;
       }
-      const order = PAIRINGS.map((_, i) => i);
+      const order = pairings.map((_, i) => i);
       if (r % 2) order.reverse();
-      for (const i of order) runs[i]!.push(await transfer(PAIRINGS[i]!, link, p, data));
+      for (const i of order) runs[i]!.push(await transfer(pairings[i]!, link, p, data));
     }
-    const taylor = link.bytes / median(runs[2]!.map((t) => t.seconds));
-    PAIRINGS.forEach((k, i) => {
+    const taylor = link.bytes / median(runs.at(-1)!.map((t) => t.seconds));
+    pairings.forEach((k, i) => {
       const rates = runs[i]!.map((t) => link.bytes / t.seconds);
       const bps = median(rates);
-      const row: Row = { 'g packet/window': `${p.packet}/${p.window}`, pairing: k, 'bytes/s': Math.round(bps) };
+      const oursAsks = p.oursReceive && k === 'Taylor → ours' ? `, ours asks ${p.oursReceive}` : '';
+      const row: Row = { 'g packet/window': `${p.packet}/${p.window}${oursAsks}`, pairing: k, 'bytes/s': Math.round(bps) };
       if (reps > 1) row['range MB/s'] = `${(Math.min(...rates) / 1e6).toFixed(1)}–${(Math.max(...rates) / 1e6).toFixed(1)}`;
       if (link.rate) {
         row['% of line'] = `${((bps / link.rate) * 100).toFixed(1)}%`;
@@ -244,9 +253,10 @@ export async function run(): Promise<BenchResult[]> {
   const missing = taylorInstalled();
   if (missing.length) throw new Error(`uucp bench: Taylor UUCP / socat missing: ${missing.join(', ')}`);
   if (process.getuid?.() !== 0) throw new Error('uucp bench: runs as root (Taylor drops to user uucp)');
-  const sizes = (process.env.UUCP_BENCH_G ?? '64/7,4096/3').split(',').map((pw) => {
-    const [packet, window] = pw.split('/').map(Number);
-    return { packet: packet!, window: window! };
+  // packet/window, or packet/window:ours (the window our receiver asks for)
+  const sizes = (process.env.UUCP_BENCH_G ?? '64/7,4096/3,4096/3:7').split(',').map((pw) => {
+    const [packet, window, oursReceive] = pw.split(/[/:]/).map(Number);
+    return { packet: packet!, window: window!, oursReceive };
   });
   const only = (process.env.UUCP_BENCH ?? 'pty,line,delay,resources,session').split(',');
   const out: BenchResult[] = [];
