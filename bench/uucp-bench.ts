@@ -8,8 +8,10 @@
 // its 16 KiB receive ring is overrun by 4096 × 7), and Taylor → ours once more
 // with our receiver asking for window 7 at 4096 (Taylor's side still asks
 // for 3; ours is correct at 4096 × 7). Transfer times come from
-// the Taylor end's statfile ("sent/received N bytes in T seconds"), so every
-// row is timed the same way and login/handshake are left out. Then CPU time and
+// the Taylor end's statfile ("sent/received N bytes in T seconds"), so
+// login/handshake are left out, and each pairing is compared with
+// Taylor↔Taylor timed at the same end: the receiver's time for ours → Taylor,
+// the sender's (which includes the wait for CY) for Taylor → ours. Then CPU time and
 // peak RSS of our uucico (its own process, bench/uucp-peer.ts) for 10 and 50
 // MiB, and the session bench (uucico ↔ uucico in one process, TCP loopback).
 // Needs root (Taylor drops to user uucp), Taylor's uucico and socat.
@@ -54,7 +56,10 @@ interface PeerResult {
   maxRssKiB: number;
 }
 interface Transfer {
+  /** From the Taylor end's statfile: the receiver's for ours → Taylor and Taylor↔Taylor, the sender's for Taylor → ours. */
   seconds: number;
+  /** Taylor↔Taylor: the sender's time too (it waits for CY: a round trip more than the receiver's). */
+  senderSeconds?: number;
   ours?: PeerResult;
 }
 
@@ -142,8 +147,8 @@ async function transfer(pairing: Pairing, link: Link, p: Params, data: Buffer): 
     if (peer && !peer.ok) throw new Error(`${pairing} ${link.name} ${p.packet}/${p.window}: ${peer.error}`);
     const received = pairing === 'ours → Taylor' ? path.join(hub.pub, 'f') : pairing === 'Taylor → ours' ? path.join(root, 'ours', 'pub', 'f') : path.join(leafTaylor!.pub, 'f');
     if (!(await fsp.readFile(received).catch(() => Buffer.alloc(0))).equals(data)) throw new Error(`${pairing} ${link.name} ${p.packet}/${p.window}: received file differs`);
-    const seconds = await taylorSeconds(pairing === 'Taylor → Taylor' ? leafTaylor! : hub, data.length);
-    return { seconds, ours: peer };
+    if (leafTaylor) return { seconds: await taylorSeconds(leafTaylor, data.length), senderSeconds: await taylorSeconds(hub, data.length) };
+    return { seconds: await taylorSeconds(hub, data.length), ours: peer };
   } finally {
     await line.stop();
     await fsp.rm(root, { recursive: true, force: true });
@@ -182,7 +187,9 @@ async function linkTable(link: Link, sizes: Params[], concurrent: boolean): Prom
       if (r % 2) order.reverse();
       for (const i of order) runs[i]!.push(await transfer(pairings[i]!, link, p, data));
     }
-    const taylor = link.bytes / median(runs.at(-1)!.map((t) => t.seconds));
+    // Each pairing against Taylor↔Taylor timed at the same end (see Transfer).
+    const reference = runs.at(-1)!;
+    const taylorAt = (k: Pairing): number => link.bytes / median(reference.map((t) => (k === 'Taylor → ours' ? t.senderSeconds! : t.seconds)));
     pairings.forEach((k, i) => {
       const rates = runs[i]!.map((t) => link.bytes / t.seconds);
       const bps = median(rates);
@@ -193,7 +200,7 @@ async function linkTable(link: Link, sizes: Params[], concurrent: boolean): Prom
         row['% of line'] = `${((bps / link.rate) * 100).toFixed(1)}%`;
         row['g limit'] = `${(framing(p.packet) * 100).toFixed(1)}%`;
       }
-      row['× Taylor↔Taylor'] = (bps / taylor).toFixed(2);
+      row['× Taylor↔Taylor'] = (bps / taylorAt(k)).toFixed(2);
       const ours = runs[i]!.flatMap((t) => (t.ours ? [t.ours.cpuUs] : []));
       if (ours.length) row['our CPU s'] = (median(ours) / 1e6).toFixed(2);
       rows.push(row);
@@ -206,6 +213,7 @@ async function linkTable(link: Link, sizes: Params[], concurrent: boolean): Prom
       ...(reps > 1 ? [`Medians of ${reps} runs, the pairings in turn (order reversed every other round); range: slowest–fastest run.`] : []),
       ...(concurrent ? ['The three pairings ran at the same time, each on its own paced line (the CPU they need is negligible).'] : []),
       ...(link.rate ? ['g limit: payload / (payload + 6), the best a full window can do on the line.'] : []),
+      "Times from the Taylor end's statfile; × Taylor↔Taylor against Taylor↔Taylor timed at the same end (its receiver for ours → Taylor, its sender, which also waits for CY, for Taylor → ours). The Taylor↔Taylor row shows its receiver's time.",
     ],
   };
 }
