@@ -697,6 +697,22 @@ test('selective repeat (a uugate peer): packets past a gap are kept, each missin
   t.deepEqual(data().slice(4), ['e', 'f', 'g', 'h', 'i', 'j']);
 });
 
+test('selective repeat: the resend of a packet asked for by SRJ, arriving just when the next packet of its number is due, is not taken for it', (t) => {
+  const h = new Harness({ selectiveRepeat: true }).startAsSlave();
+  const data = () => h.events.filter((e) => e.type === 'data').map((e) => Buffer.from((e as { payload: Uint8Array }).payload).toString().replace(/\0+$/, ''));
+  // 2 only late (the link swapped it with 3): asked for, then taken as it comes.
+  h.feed(peerData(1, 0, 'a'), peerData(3, 0, 'c'));
+  t.deepEqual(h.take(), ['RR 1', 'SRJ 2']);
+  h.feed(peerData(2, 0, 'b'));
+  h.feed(...['d', 'e', 'f', 'g', 'h'].map((s, i) => peerData(4 + i, 0, s)));
+  // The SRJ's resend of the old 2 swapped with the new 1: it comes when the new 2 is due.
+  h.feed(peerData(1, 0, 'i'), peerData(2, 0, 'b'), peerData(2, 0, 'j'));
+  t.deepEqual(data(), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']);
+  // Once past, the watch is over: identical data under that number later is taken.
+  h.feed(...['k', 'l', 'm', 'n', 'o', 'p', 'q'].map((s, i) => peerData((3 + i) & 7, 0, s)), peerData(2, 0, 'j'));
+  t.deepEqual(data().slice(10), ['k', 'l', 'm', 'n', 'o', 'p', 'q', 'j']);
+});
+
 test('selective repeat: a stall with packets kept asks again for the missing ones, not for the window', (t) => {
   const h = new Harness({ selectiveRepeat: true });
   h.startAsSlave(7, 32);

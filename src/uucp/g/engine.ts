@@ -286,6 +286,15 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private readonly held: (DataPacket | undefined)[] = new Array<DataPacket | undefined>(8);
   private readonly askedAt: number[] = new Array<number>(8).fill(0);
   private asks = 0;
+  /**
+   * Selective repeat: per sequence number, size and checksum of a packet
+   * taken after we asked for it with SRJ, whose resend may still be coming
+   * (the original was only late), perhaps more than once. Mod 8 a copy could
+   * arrive just when the next packet of that number is due and pass for it:
+   * it is dropped there, once (new data identical to it costs one resend);
+   * the next packet taken under that number ends the watch.
+   */
+  private readonly owedSums: number[] = new Array<number>(8).fill(-1);
 
   // error budget
   private errorLevel = 0;
@@ -678,6 +687,11 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     const quiet = this.clock.now() - this.lastDataAt >= this.cfg.quietMs;
     this.lastDataAt = this.clock.now();
     if (d.seq !== nextSeq(this.recvSeq)) return this.outOfOrder(d, quiet);
+    if (this.owedSums[d.seq] !== -1 && this.owedSums[d.seq] === identity(d)) {
+      this.owedSums[d.seq] = -1;
+      this.stats.badOrder++;
+      return;
+    }
     this.take(d);
     this.gotAck(d.ack);
     // While errors are being paid back, every packet gets its own RR (as
@@ -691,7 +705,9 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   /** An in-order packet: taken, and handed up. */
   private take(d: DataPacket): void {
     const { seq, size, payload } = d;
-    this.takenSums[seq] = identity(d);
+    const sum = identity(d);
+    this.takenSums[seq] = sum;
+    this.owedSums[seq] = this.askedAt[seq] ? sum : -1;
     this.held[seq] = undefined;
     this.askedAt[seq] = 0;
     this.rejecting = false;
