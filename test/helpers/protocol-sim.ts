@@ -110,6 +110,16 @@ export const faultsArb: fc.Arbitrary<LinkFaults> = fc.record({
 });
 
 /**
+ * fc.assert for the lossy-link properties, whose runs are drawn afresh each
+ * time: a failure names the seed and path that replay it (fc.check with
+ * them), not the counterexample, whose files would fill the log.
+ */
+export async function assertReplayable(t: ExecutionContext, property: fc.IAsyncPropertyWithHooks<unknown[]>, params: fc.Parameters<unknown[]>): Promise<void> {
+  const r = await fc.check(property, params);
+  if (r.failed) t.fail(`property failed; replay with { seed: ${r.seed}, path: "${r.counterexamplePath}" }: ${r.errorInstance ?? 'a run returned false'}`);
+}
+
+/**
  * The verdict of the lossy-link property: never a wrong byte, anything short
  * of complete comes with a failure on some side, most runs complete, and the
  * faults exercised every recovery counter in `seen`.

@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/uucp/g/clock.js';
 import type { GStats } from '../../src/uucp/g/engine.js';
 import { GProtocol, type GProtocolOptions } from '../../src/uucp/g/gprotocol.js';
 import { SimLink, drive, seededRandom, type LinkFaults } from '../../src/uucp/g/sim-link.js';
-import { DAY, faultsArb, itemArb, lossyTally, simulatePair, type Item, type Outcome } from '../helpers/protocol-sim.js';
+import { DAY, assertReplayable, faultsArb, itemArb, lossyTally, simulatePair, type Item, type Outcome } from '../helpers/protocol-sim.js';
 
 /** Both sides send their script while reading the other's, then shut down. */
 function simulate(seed: number, faults: LinkFaults, options: [GProtocolOptions, GProtocolOptions], scripts: [Item[], Item[]]): Promise<Outcome<GStats>> {
@@ -28,13 +28,18 @@ const side: fc.Arbitrary<GProtocolOptions> = fc.record({
 
 test('property: over a lossy, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {
   const tally = lossyTally(t, { resent: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, rejects: 0 });
-  await fc.assert(
+  await assertReplayable(
+    t,
     fc.asyncProperty(
       fc.integer(),
       faultsArb,
       fc.tuple(side, side),
       fc.tuple(fc.array(item, { maxLength: 5 }), fc.array(item, { maxLength: 5 })),
-      async (seed, f, options, scripts) => void tally.record(await simulate(seed, f, options, scripts)),
+      async (seed, f, options, scripts) => {
+        const out = await simulate(seed, f, options, scripts);
+        tally.record(out);
+        return out.wrong.length === 0;
+      },
     ),
     { numRuns: 60, endOnFailure: true },
   );

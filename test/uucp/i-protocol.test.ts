@@ -11,7 +11,7 @@ import { SimLink, drive, seededRandom, type FrameTraits, type LinkFaults } from 
 import type { IStats } from '../../src/uucp/i/engine.js';
 import { IProtocol, type IProtocolOptions } from '../../src/uucp/i/iprotocol.js';
 import { HEADER_LEN, INTRO, PT, Scanner, encodePacket, parsePos, type Header } from '../../src/uucp/i/packet.js';
-import { DAY, faultsArb, itemArb, lossyTally, rate, simulatePair, type Item, type Outcome } from '../helpers/protocol-sim.js';
+import { DAY, assertReplayable, faultsArb, itemArb, lossyTally, rate, simulatePair, type Item, type Outcome } from '../helpers/protocol-sim.js';
 
 const I_FRAMES: FrameTraits = {
   intro: INTRO,
@@ -51,7 +51,8 @@ const side: fc.Arbitrary<IProtocolOptions> = fc.record({
 
 test('property: over a lossy, duplicating, reordering, corrupting link every byte arrives intact, or the session fails cleanly', async (t) => {
   const tally = lossyTally(t, { resent: 0, badHeaders: 0, badChecksums: 0, badOrder: 0, remoteRejects: 0 });
-  await fc.assert(
+  await assertReplayable(
+    t,
     fc.asyncProperty(
       fc.integer(),
       faultsArb,
@@ -61,6 +62,7 @@ test('property: over a lossy, duplicating, reordering, corrupting link every byt
       async (seed, f, burst, options, scripts) => {
         const out = await simulate(seed, f, burst, options, scripts);
         if (!tally.record(out) && process.env.I_DEBUG) t.log(JSON.stringify({ f, burst, options, errors: out.errors, stats: out.stats }));
+        return out.wrong.length === 0;
       },
     ),
     { numRuns: 60, endOnFailure: true },
