@@ -149,7 +149,8 @@ interface Frame {
 
 const DEFAULTS = {
   packetSize: 1024,
-  window: 16,
+  // Taylor's 16 less one (see settings()).
+  window: 15,
   channels: 1,
   timeoutMs: 10_000,
   retries: 6,
@@ -173,6 +174,11 @@ function settings(o: IEngineOptions): Settings {
   };
   int(s.packetSize, 1, MAX_DATA, 'packet size');
   int(s.window, 1, MAX_WINDOW, 'window');
+  // We ask for one less than 16 (Taylor's default): taking packets up to 16
+  // ahead, a late resend of one taken 16 back looks the same mod 32 (the
+  // lossy-link property found it: a NAK'd packet that was only late, its
+  // resend swapped behind the next one).
+  s.window = Math.min(s.window, MAX_WINDOW - 1);
   int(s.channels, 1, MAX_CHANNEL, 'channels');
   if (s.remotePacketSize !== undefined) int(s.remotePacketSize, 1, MAX_DATA, 'remote packet size');
   return s;
