@@ -149,8 +149,8 @@ interface Frame {
 
 const DEFAULTS = {
   packetSize: 1024,
-  // Taylor's 16 less one (see settings()).
-  window: 15,
+  // Taylor's; settings() asks for one less.
+  window: 16,
   channels: 1,
   timeoutMs: 10_000,
   retries: 6,

@@ -4,8 +4,8 @@
 // ending, which the protocol would otherwise only notice after its timeouts.
 // A line whose modem bits cannot be read (a pty: "Inappropriate ioctl") is
 // left to the chat and the protocol, as a missing DTR is (modem.ts).
-import type { Duplex } from 'node:stream';
 import type { Trace } from '../trace.js';
+import type { Port } from './port.js';
 
 /** Reads DCD; rejects where the line has no modem control bits. */
 export type CarrierReader = () => Promise<boolean>;
@@ -28,39 +28,35 @@ export async function waitForCarrier(read: CarrierReader, seconds: number, trace
 }
 
 /**
- * Polls DCD every `pollMs` while the call lasts and calls `lost` once when
- * it drops; stops by itself when DCD cannot be read. Returns the stop.
+ * `port` with DCD read every `pollMs` while it is open: when DCD drops, the
+ * line ends with an error naming the cause (the session then fails as on a
+ * hang-up, the job kept for the next call); a DCD that cannot be read ends
+ * the watch. Closing the port ends it too.
  */
-function watchCarrier(read: CarrierReader, lost: () => void, pollMs: number): () => void {
+export function guardedByCarrier(port: Port, read: CarrierReader, device: string, trace?: Trace, pollMs = 1000): Port {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const check = async (): Promise<void> => {
     const up = await read().catch(() => undefined);
     if (stopped || up === undefined) return;
-    if (!up) return lost();
+    if (!up) {
+      trace?.log('port', `${device}: carrier lost`);
+      port.stream.destroy(new Error(`${device}: carrier lost (DCD dropped)`));
+      return;
+    }
+    schedule();
+  };
+  const schedule = (): void => {
     timer = setTimeout(() => void check(), pollMs);
     timer.unref();
   };
-  timer = setTimeout(() => void check(), pollMs);
-  timer.unref();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-}
-
-/**
- * Ends the line with an error naming the cause when DCD drops (the session
- * then fails as on a hang-up, with the job kept for the next call). Returns
- * the stop, for when the call ends.
- */
-export function guardCarrier(stream: Duplex, read: CarrierReader, device: string, trace?: Trace, pollMs = 1000): () => void {
-  return watchCarrier(
-    read,
-    () => {
-      trace?.log('port', `${device}: carrier lost`);
-      stream.destroy(new Error(`${device}: carrier lost (DCD dropped)`));
+  schedule();
+  return {
+    ...port,
+    close: () => {
+      stopped = true;
+      clearTimeout(timer);
+      return port.close();
     },
-    pollMs,
-  );
+  };
 }

@@ -28,7 +28,7 @@ import { LineReader } from '../session-io.js';
 import type { Trace } from '../trace.js';
 import { runChat } from '../chat.js';
 import { openDirectPort } from './direct.js';
-import { type CarrierReader, guardCarrier, waitForCarrier } from './carrier.js';
+import { type CarrierReader, guardedByCarrier, waitForCarrier } from './carrier.js';
 import { type Port, portError } from './port.js';
 
 export interface ModemOptions {
@@ -124,16 +124,14 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
   // What came after CONNECT belongs to the session's own reader.
   const rest = line.detach();
   if (rest.length) raw.stream.unshift(rest);
-  const stopWatching = watchesCarrier ? guardCarrier(raw.stream, readCarrier, device, o.trace, o.carrierPollMs) : () => undefined;
   let closed = false;
-  return {
+  const modem: Port = {
     name: `modem ${device}`,
     stream: raw.stream,
     setDtr: raw.setDtr,
     close: async () => {
       if (closed) return;
       closed = true;
-      stopWatching();
       try {
         await hangup(true);
       } finally {
@@ -141,6 +139,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
       }
     },
   };
+  return watchesCarrier ? guardedByCarrier(modem, readCarrier, device, o.trace, o.carrierPollMs) : modem;
 }
 
 /** After CONNECT: DCD within the dialer's carrier-wait, or the dial failed (a line without modem bits goes on). */

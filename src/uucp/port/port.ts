@@ -100,15 +100,8 @@ export async function openPortEntry(port: UucpPort, opts: OpenPortOptions, sys?:
       // A direct line passes DCD only when the port says `carrier true` (Taylor's default is false).
       const read = opts.carrier ?? p.carrier;
       if (!port.carrier || !read) return p;
-      const { guardCarrier } = await import('./carrier.js');
-      const stop = guardCarrier(p.stream, read, port.device, opts.trace, opts.carrierPollMs);
-      return {
-        ...p,
-        close: () => {
-          stop();
-          return p.close();
-        },
-      };
+      const { guardedByCarrier } = await import('./carrier.js');
+      return guardedByCarrier(p, read, port.device, opts.trace, opts.carrierPollMs);
     }
     case 'stdin': {
       const { openStdioPort } = await import('./stdio.js');
