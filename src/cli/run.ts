@@ -8,6 +8,11 @@ export async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Configuration warnings (`file:line: keyword "x" not supported`): on stderr, which never carries a session. */
+export function printWarnings(name: string, warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`${name}: ${w}\n`);
+}
+
 export function reportAndExit(name: string, err: unknown): never {
   if (err instanceof GatewayError) {
     process.stderr.write(`${name}: ${err.message}\n`);

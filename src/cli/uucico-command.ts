@@ -10,6 +10,7 @@
 //   -q                                    do not run uuxqt after the session
 import type { Command } from 'commander';
 import { withLocationFlags } from './command-flags.js';
+import { printWarnings } from './run.js';
 import { GatewayError, EX, usageError } from '../util/errors.js';
 import type { LocationFlags } from '../runtime/gateway.js';
 
@@ -48,6 +49,7 @@ export function registerUucicoCommand(program: Command): void {
       const path = await import('node:path');
       const gw = await loadGateway(flags);
       const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      printWarnings('status', uucp.warnings);
       process.stdout.write(await systemReport(path.join(gw.loc.spoolDir, 'uucp'), [...uucp.systems.keys()], gw.clock()));
     });
 
@@ -83,6 +85,7 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
   const { progressFor } = await import('../uucp/progress.js');
   const progress = await progressFor(process.stderr);
   const ctx = await uucico.uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose, progress });
+  printWarnings('uucico', ctx.uucp.warnings);
 
   const answering = f.prompt || f.slave || f.stdio || f.listen !== undefined || f.role === '0';
   const calling = f.system || f.forceSystem || f.role === '1';

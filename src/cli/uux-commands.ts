@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { withLocationFlags } from './command-flags.js';
-import { readStdin } from './run.js';
+import { printWarnings, readStdin } from './run.js';
 import { GatewayError, EX, usageError } from '../util/errors.js';
 import type { LocationFlags } from '../runtime/gateway.js';
 
@@ -35,7 +35,9 @@ export function registerUuxCommands(program: Command): void {
       const req = parseUuxArgs(words);
       if (req.system === '') throw usageError('give the system as system!command (local execution is not supported)');
       const gw = await loadGateway(opts);
-      const system = (await loadUucpConfig(gw.loc.uucpDir)).findSystem(req.system);
+      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      printWarnings('uux', uucp.warnings);
+      const system = uucp.findSystem(req.system);
       if (!system) throw new GatewayError(`${req.system}: system not found in ${path.join(gw.loc.uucpDir, 'sys')}`, { exitCode: EX.NOHOST });
       const q = await queueExecution({
         spoolDir: uucpSpool(gw.loc.spoolDir),
@@ -59,8 +61,12 @@ export function registerUuxCommands(program: Command): void {
     .option('-v, --verbose', 'print a summary')
     .action(async (opts: LocationFlags & { system?: string; verbose?: boolean }) => {
       const { runUuxqt } = await import('../uucp/uuxqt.js');
+      const { loadUucpConfig } = await import('../uucp/config.js');
       const { loadGateway } = await import('../runtime/gateway.js');
-      const s = await runUuxqt(await loadGateway(opts), { system: opts.system });
+      const gw = await loadGateway(opts);
+      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      printWarnings('uuxqt', uucp.warnings);
+      const s = await runUuxqt(gw, { system: opts.system, uucp });
       if (opts.verbose) {
         process.stdout.write(
           s.busy

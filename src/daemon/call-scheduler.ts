@@ -75,7 +75,7 @@ export class CallScheduler implements DaemonService {
     process.on('SIGINT', this.keepSignal);
     await this.configure(d.gw);
     this.daemonKick = () => d.kick();
-    const lines: string[] = [];
+    const lines = this.ctx.uucp.warnings.map((w) => `warning: ${w}`);
     if (this.gw.cfg.uucp_listen) {
       const uucico = await import('../uucp/uucico.js');
       const where = parseHostPort(this.gw.cfg.uucp_listen);

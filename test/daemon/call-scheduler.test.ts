@@ -89,13 +89,14 @@ test.serial('scheduler: queued work waits for the time window; a poll calls with
   const server = await listenTcp(await uucicoContext(hubGw, { uuxqt: true }), { port, onSession: (r) => sessions.push(r.ok) });
   // Saturday noon: Wk0800-1700 does not allow a call.
   let now = new Date(2026, 10, 28, 12, 0).getTime();
-  const leaf = leafSite(port, 'time Wk0800-1700\npoll 0 13 * * *\n');
+  const leaf = leafSite(port, 'time Wk0800-1700\npoll 0 13 * * *\ntimegrade C Any\n');
   const gw = await loadGateway(flags(leaf));
   await writeWork(gw, 'hub', 'bob');
   const sched = new CallScheduler({ clock: () => now, debounceMs: 10 });
   try {
     const line = await sched.start(fakeDaemon(gw));
     t.regex(line, /hub: calls allowed from 2026-11-30 08:00 \(Wk0800-1700\), next poll 2026-11-28 13:00/);
+    t.regex(line, /^ *warning: \S+\/sys:4: keyword "timegrade" not supported$/m, 'configuration warnings are shown where the daemon starts');
     await sched.tick();
     t.deepEqual(sched.calling, [], 'outside the window: no call');
     // Monday 09:00: inside the window, work queued.

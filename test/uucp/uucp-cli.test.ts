@@ -81,6 +81,27 @@ test('uustat -q and -m, and -r rejuvenates a job', async (t) => {
   t.is((await run(s, ['uustat', '-r', 'hub.N9999'])).code, 1);
 });
 
+test('commands that read uucp/ report unsupported Taylor keywords on stderr with file:line, and go on', async (t) => {
+  const s = site('system hub\ncommands rmail\ntimegrade C Any\nport type tcp\nport frobnicate 1\n');
+  const want = `${path.join(s.uucp, 'sys')}:3: keyword "timegrade" not supported`;
+  const uux = await run(s, ['uux', '-', 'hub!rmail', 'bob'], MSG);
+  t.is(uux.code, 0, uux.stderr);
+  t.true(uux.stderr.includes(`uux: ${want}\n`), uux.stderr);
+  t.regex(uux.stderr, /sys:5: keyword "frobnicate" not supported/, 'an inline port keyword too');
+  // No time line: -s declines the call after reading the configuration.
+  const uucico = await run(s, ['uucico', '-s', 'hub']);
+  t.is(uucico.code, 75);
+  t.true(uucico.stderr.startsWith(`uucico: ${want}\n`), uucico.stderr);
+  t.regex(uucico.stderr, /not called: wrong time to call/);
+  const uuxqt = await run(s, ['uuxqt']);
+  t.is(uuxqt.code, 0);
+  t.true(uuxqt.stderr.includes(`uuxqt: ${want}\n`), uuxqt.stderr);
+  const status = await run(s, ['status']);
+  t.is(status.code, 0);
+  t.true(status.stderr.includes(`status: ${want}\n`), status.stderr);
+  t.regex(status.stdout, /hub/);
+});
+
 test('links named uux, uustat and uuxqt behave as those commands', async (t) => {
   const s = site();
   const bin = mkdtempSync(path.join(os.tmpdir(), 'uugate-links-'));
