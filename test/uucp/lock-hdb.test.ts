@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireLock, lockDevice, lockSystem, lockFileContent, parseLockPid, heldLocks } from '../../src/uucp/lock.js';
+import { openDirectPort } from '../../src/uucp/port/direct.js';
 
 const tmp = (): Promise<string> => fsp.mkdtemp(path.join(os.tmpdir(), 'uulock-'));
 const lockJs = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/uucp/lock.js');
@@ -124,4 +125,11 @@ test('unwritable lock directory: warning when the flock protects, error otherwis
   }
   await t.throwsAsync(acquireLock(missing, 'LCK..ttyS1'), { message: /cannot write lock file/ });
   await t.throwsAsync(acquireLock(await tmp(), '../LCK..x'), { message: /bad lock name/ });
+});
+
+test('a direct port whose device is missing: the port, the device and errno named; no lock file left', async (t) => {
+  const dir = await tmp();
+  const err = await t.throwsAsync(openDirectPort('/dev/ttyNOPE7', { label: 'serial1', lockDir: dir, speed: 9600 }));
+  t.is(err!.message, 'serial1: cannot open /dev/ttyNOPE7: ENOENT (no such file or directory)');
+  t.deepEqual(await fsp.readdir(dir), []);
 });

@@ -13,7 +13,7 @@
 // would write its tty handle blocking (busy-looping on EAGAIN), and at serial
 // speeds the thread pool costs nothing that matters. If the fast path cannot
 // be set up the port falls back to serialport too.
-import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import { Duplex } from 'node:stream';
 import tty from 'node:tty';
 import { mkdirp } from '../../util/durable.js';
@@ -21,6 +21,8 @@ import { acquireLock, lockDevice } from '../lock.js';
 import { type LineTap, type Port, type Tappable, portError } from './port.js';
 
 export interface DirectOptions {
+  /** Names the port in errors. */
+  label?: string;
   speed?: number;
   lockDir: string;
   lockName?: string;
@@ -32,6 +34,13 @@ export interface DirectOptions {
 type SerialPortT = import('serialport').SerialPort;
 
 export async function openDirectPort(device: string, o: DirectOptions): Promise<Port> {
+  // serialport's open error has no errno; ask the file system for it.
+  try {
+    await fsp.access(device, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw portError(`${o.label ? `${o.label}: ` : ''}cannot open ${device}: ${e.code ?? 'error'} (${e.message.replace(/^\w+: /, '').replace(/, access .*$/, '')})`);
+  }
   await mkdirp(o.lockDir, 0o755);
   const locked = o.lockName ? await acquireLock(o.lockDir, o.lockName) : await lockDevice(o.lockDir, device);
   if (!locked.ok) throw portError(`${device} is locked by process ${locked.busyPid}`);

@@ -21,7 +21,6 @@
 // Carrier (carrier.ts): unless the port or the dialer says `carrier false`,
 // a call waits for DCD after the dial chat (`carrier-wait`, 60 s) and ends
 // when DCD drops, in both directions.
-import { promises as fsp, constants } from 'node:fs';
 import type { UucpDialer, UucpPort } from '../config.js';
 import { dial, DialError, hangupChat, resolveDialer } from '../dial.js';
 import { LineReader } from '../session-io.js';
@@ -70,14 +69,7 @@ export async function openModemPort(port: UucpPort, o: ModemOptions): Promise<Po
   const device = port.device;
   // Dialer and chat syntax first: a configuration error should not cost a call.
   const dialer = o.answer ? undefined : resolveDialer(port, o.dialers);
-  // serialport's open error has no errno; ask the file system for it.
-  try {
-    await fsp.access(device, constants.R_OK | constants.W_OK);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw portError(`${what}: cannot open ${device}: ${e.code ?? 'error'} (${e.message.replace(/^\w+: /, '').replace(/, access .*$/, '')})`);
-  }
-  const raw = await openDirectPort(device, { speed: o.speed ?? port.speed, lockDir: o.lockDir, lockName: port.lockname, hardflow: port.hardflow });
+  const raw = await openDirectPort(device, { label: what, speed: o.speed ?? port.speed, lockDir: o.lockDir, lockName: port.lockname, hardflow: port.hardflow });
   const setDtr = dtrSetter(raw, o.trace);
   const dopts = { phone: o.phone, dialcodes: o.dialcodes, trace: o.trace, setDtr, delayScale: o.delayScale };
   const line = new LineReader(raw.stream);

@@ -96,7 +96,7 @@ export async function openPortEntry(port: UucpPort, opts: OpenPortOptions, sys?:
     case 'direct': {
       const { openDirectPort } = await import('./direct.js');
       if (!port.device) throw portError(`${what}: a direct port needs a device`);
-      const p = await openDirectPort(port.device, { speed: sys?.speed ?? port.speed, lockDir: opts.lockDir, lockName: port.lockname, hardflow: port.hardflow });
+      const p = await openDirectPort(port.device, { label: what, speed: sys?.speed ?? port.speed, lockDir: opts.lockDir, lockName: port.lockname, hardflow: port.hardflow });
       // A direct line passes DCD only when the port says `carrier true` (Taylor's default is false).
       const read = opts.carrier ?? p.carrier;
       if (!port.carrier || !read) return p;
