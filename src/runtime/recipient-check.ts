@@ -11,10 +11,11 @@ export async function refuseUnknownLocalUsers(gw: Gateway, recipients: string[])
   try {
     for (const addr of recipients) {
       const d = await router.route({ addr, provenance: 'envelope' });
-      if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') unknown.push(`${addr} (${d.reason})`);
+      // The reason names the local part; the address leads only when it differs.
+      if (d.kind === 'fail' && !d.temporary && d.status === '5.1.1') unknown.push(d.reason.includes(`"${addr}"`) ? d.reason : `${addr}: ${d.reason}`);
     }
   } finally {
     await close();
   }
-  if (unknown.length) throw new GatewayError(`unknown local user: ${unknown.join(', ')}`, { exitCode: EX.NOUSER, status: '5.1.1' });
+  if (unknown.length) throw new GatewayError(unknown.join('; '), { exitCode: EX.NOUSER, status: '5.1.1' });
 }

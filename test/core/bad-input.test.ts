@@ -41,11 +41,12 @@ test('unknown local users are refused at once with exit 67; nothing is queued', 
   const site = makeSite();
   const r = await run(site, ['rmail', 'bob', 'nosuch'], `${FROM}Subject: x\n\ny\n`);
   t.is(r.code, 67);
-  t.regex(r.stderr, /unknown local user: nosuch/);
+  t.is(r.stderr, 'uugate rmail: unknown local user "nosuch"\n');
   t.true(await queueIsEmpty(site));
   t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 0);
   const s = await run(site, ['sendmail', 'leaf!nosuch'], 'Subject: x\n\ny\n');
   t.is(s.code, 67);
+  t.is(s.stderr, 'uugate sendmail: leaf!nosuch: unknown local user "nosuch"\n', 'the address as given, then what it came to');
 });
 
 test('an unwritable spool is exit 73 with the path named', async (t) => {

@@ -137,7 +137,7 @@ test('unknown local user (rmail exit 67) → error mail to the R address; N supp
   const mails = await incoming(s);
   t.is(mails.length, 1, 'no mail for the N request');
   t.deepEqual(mails[0].recipients, ['me@hub.example'], 'an R address with @ is used as it is');
-  t.regex(mails[0].text, /Reason: +rmail: unknown local user: nosuchuser .*\(exit 67\)/);
+  t.regex(mails[0].text, /Reason: +rmail: unknown local user "nosuchuser" \(exit 67\)/);
   t.true(mails[0].text.includes(BODY));
   // The N request told nobody: its files are kept in .Failed, not lost.
   t.false(existsSync(quiet.xfile));
