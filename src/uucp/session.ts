@@ -270,7 +270,9 @@ async function conversation(g: Protocol, tx: Transfers, hs: Handshake, first: Ro
         }
         env.trace.log('uucp-proto', 'sending "HY" twice');
         await g.sendCommand('HY');
-        await g.sendCommand('HY');
+        // The master may close as soon as it has the first (Taylor does); with
+        // a window of 1 the second then waits for an ack that never comes.
+        await g.sendCommand('HY').catch(() => undefined);
         return;
       default:
         env.log(`${sys.name}: ignored garbled command "${c}"`);

@@ -114,6 +114,37 @@ test.serial('Taylor calls our TCP listener; both have work: role reversal, files
   t.regex(await taylorLog(hub), /Call complete/);
 });
 
+test.serial('window 1, 32-byte packets over a pty: Taylor sends us a file, then we are idle when it hangs up; the call ends cleanly on both sides', async (t) => {
+  const root = await tempRoot('uuintw1-');
+  const pty = await ptyPair(root);
+  try {
+    const g1 = 'protocol g\nprotocol-parameter g packet-size 32\nprotocol-parameter g window 1\n';
+    const hub = await taylorSite(root, 'hub', {
+      sys: `system leaf\ntime any\nport PTY\nchat "" \\r\\c ogin:-\\r\\c-ogin: \\L word: \\P\ncall-login Uhub\ncall-password pw5\n${g1}`,
+      port: `port PTY\ntype direct\ndevice ${pty.a}\nspeed 115200\n`,
+    });
+    const { site, ctx } = await ours(`system hub\ncalled-login Uhub\n${g1}`, { passwd: 'Uhub pw5\n', port: `port PTYB\ntype direct\ndevice ${pty.b}\nspeed 115200\n` });
+    const toUs = randomBytes(3000);
+    await fsp.writeFile(path.join(root, 'w1.bin'), toUs);
+    giveToUucp(root);
+    t.is(runTaylor(UUCP, ['-I', hub.conf, '-r', '-C', path.join(root, 'w1.bin'), 'leaf!~/w1.bin']).status, 0);
+    const answering = answerCall(ctx, await openPortEntry(ctx.uucp.ports.get('PTYB')!, { lockDir: ctx.lockDir }), { prompt: true });
+    const taylor = spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']);
+    const [r, code] = await Promise.all([answering, taylor.done]);
+    // Taylor closes right after the first of our two HYs, its RR, HY and
+    // CLOSE arriving in one read: at window 1 our second HY waited for an ack
+    // that never came, and the call was recorded as failed.
+    t.true(r.ok, `${r.error?.message}\n${await taylorLog(hub)}`);
+    t.is(code, 0);
+    t.deepEqual(r.gReceive, { packetSize: 32, window: 1 });
+    t.deepEqual(await fsp.readFile(path.join(site.spool, 'uucppublic', 'w1.bin')), toUs);
+    t.like(await readStatus(uucpSpool(site), 'hub'), { code: 0 });
+    t.regex(await taylorLog(hub), /Call complete/);
+  } finally {
+    await pty.stop();
+  }
+});
+
 test.serial('our uucico calls Taylor through a pipe port at 64/7: Taylor has work too; its request for /etc/passwd is refused', async (t) => {
   const root = await tempRoot('uuint4-');
   const hub = await taylorSite(root, 'hub', {
