@@ -187,6 +187,38 @@ test('a NAK gets the packet resent; a missing packet is NAKed by the receiver', 
   t.true(w.clock.now() < 1000, 'recovered by NAK, not by timeout');
 });
 
+test('closing at window 1: the packet that brings the last ack is taken in first, so our CLOSE acks it too', async (t) => {
+  const w = wire({ window: 1 }, { window: 1 });
+  t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));
+  // Acks ride only on data, as Taylor saw them: the ack of b's first HY comes
+  // with a's HY, and b's second HY brings the ack of a's HY.
+  const typeOf = (p: Uint8Array): number => {
+    const s = new Scanner();
+    s.push(p.slice());
+    const r = s.next();
+    return r?.kind === 'packet' ? r.header.type : -1;
+  };
+  loseOn(w.link, (_to, p) => typeOf(p) === PT.ACK);
+  const flow = (async () => {
+    await w.a.sendCommand('H');
+    t.is(await w.b.readCommand(), 'H');
+    // An idle slave answers HY twice (as Taylor does); at window 1 the second
+    // leaves only once the first is acked, carrying the ack of a's last HY.
+    await w.b.sendCommand('HY');
+    const second = w.b.sendCommand('HY');
+    t.is(await w.a.readCommand(), 'HY');
+    await w.a.sendCommand('HY');
+    await w.a.shutdown();
+    await second;
+  })();
+  t.true(await drive(w.clock, flow, DAY));
+  await flow;
+  const lastHY = w.out[1].filter((p) => p.header.type === PT.DATA).at(-1)!;
+  const close = w.out[0].find((p) => p.header.type === PT.CLOSE);
+  // Taylor waits for the ack of its second HY past our CLOSE, for ever.
+  t.is(close?.header.ack, lastHY.header.seq);
+});
+
 test('the size we ask the peer to send follows the damage its packets meet, by SYNC (halved, then doubled back)', async (t) => {
   const w = wire({ adaptiveSize: false }, {});
   t.true(await drive(w.clock, Promise.all([w.a.start('master'), w.b.start('slave')]), DAY));

@@ -459,6 +459,13 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       }
       this.dispatch();
     }
+    // Only once the whole read is taken in, the packet that brought the last
+    // ack among it: our CLOSE acks them too. (Taylor, its second HY sent at
+    // window 1, waits for that ack past our CLOSE for ever.)
+    if (this.phase === 'closing' && this.unacked() === 0 && this.waiting.length === 0) {
+      this.finish(false);
+      this.dispatch();
+    }
   }
 
   private onBadCrc(h: Header): void {
@@ -645,7 +652,6 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     this.lastProgressAt = this.clock.now();
     this.emit({ type: 'acked' });
     this.pump();
-    if (this.phase === 'closing' && this.unacked() === 0 && this.waiting.length === 0) this.finish(false);
   }
 
   // ------------------------------------------------------------- liveness
