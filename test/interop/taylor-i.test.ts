@@ -7,7 +7,8 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { callSystem } from '../../src/uucp/uucico.js';
+import { answerCall, callSystem } from '../../src/uucp/uucico.js';
+import { openPortEntry } from '../../src/uucp/port/port.js';
 import { listPendingWork } from '../../src/uucp/spool.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { queueExecution } from '../../src/uucp/uux.js';
@@ -111,6 +112,37 @@ test.serial('our uucico calls Taylor answering on a socat pty over i: 1 MB from 
     t.deepEqual(await fsp.readFile(path.join(site.spool, 'uucppublic', 'big.bin')), big);
     t.deepEqual(await fsp.readFile(path.join(hub.pub, 'mine.bin')), mine);
     t.regex(await taylorLog(hub), /Call complete/);
+  } finally {
+    await pty.stop();
+  }
+});
+
+test.serial('i at window 1 over a pty: Taylor calls, we take over with a file for it; each of 4 calls ends on both sides', async (t) => {
+  const root = await tempRoot('uuinti4-');
+  const pty = await ptyPair(root);
+  const i1 = 'protocol i\nprotocol-parameter i packet-size 64\nprotocol-parameter i window 1\n';
+  try {
+    const hub = await taylorSite(root, 'hub', {
+      sys: `system leaf\ntime any\nport PTY\nchat "" \\r\\c ogin:-\\r\\c-ogin: \\L word: \\P\ncall-login Uhub\ncall-password pwi4\n${i1}`,
+      port: `port PTY\ntype direct\ndevice ${pty.a}\nspeed 115200\n`,
+    });
+    const { site, ctx } = await ours(`system hub\ncalled-login Uhub\n${i1}`, { passwd: 'Uhub pwi4\n', port: `port PTYB\ntype direct\ndevice ${pty.b}\nspeed 115200\n` });
+    // Taylor answers our H with two HYs; at window 1 the second waits for an
+    // ack, and a CLOSE that does not carry it left Taylor busy for ever (in
+    // about 2 calls of 5 before the fix).
+    for (let call = 1; call <= 4; call++) {
+      const mine = randomBytes(1000 + call * 997);
+      await queueSend(uucpSpool(site), 'hub', `D.000${call}`, mine, `~/mine${call}.bin`);
+      giveToUucp(root);
+      const answering = answerCall(ctx, await openPortEntry(ctx.uucp.ports.get('PTYB')!, { lockDir: ctx.lockDir }), { prompt: true });
+      const taylor = spawnTaylor(UUCICO, ['-I', hub.conf, '-D', '-q', '-S', 'leaf']);
+      const stuck = setTimeout(() => taylor.child.kill('SIGKILL'), 20_000);
+      const [r, code] = await Promise.all([answering, taylor.done]);
+      clearTimeout(stuck);
+      t.true(r.ok, `call ${call}: ${r.error?.message}\n${await taylorLog(hub)}`);
+      t.is(code, 0, `call ${call}: Taylor's uucico did not end by itself`);
+      t.deepEqual(await fsp.readFile(path.join(hub.pub, `mine${call}.bin`)), mine);
+    }
   } finally {
     await pty.stop();
   }
