@@ -814,6 +814,17 @@ test('RRs: one for all the packets of one receive(); with ackDelayMs a lone pack
   t.deepEqual(w3.take(), ['RR 1'], 'a window of 3 leaves no room to wait');
 });
 
+test('RRs: a lone packet waiting for its RR, our answer carrying its ack, then the peer\'s whole next window in one read: RR for all eight', (t) => {
+  const h = new Harness({ ackDelayMs: 1 }).startAsSlave();
+  h.feed(peerData(1, 0, 'S D.1 ~/x'));
+  t.deepEqual(h.take(), [], 'the lone command waits for a second packet');
+  h.engine.sendData(text('SY'), 'command');
+  t.deepEqual(h.take(), ['D 1/1 SY'], 'our answer acks it piggy-backed: the peer may send 7 more');
+  // Eight packets unacked by an RR: mod 8 that looked like none, and the peer waited for its RTO.
+  h.engine.receive(Buffer.concat([2, 3, 4, 5, 6, 7, 0].map((seq) => peerData(seq, 1, `p${seq}`))));
+  t.deepEqual(h.take(), ['RR 0']);
+});
+
 test('RRs: while errors are being paid back, every in-order packet gets its own RR again', (t) => {
   const h = new Harness({ ackDelayMs: 1 }).startAsSlave();
   const bad = Buffer.from(peerData(1, 0, 'x'));

@@ -270,8 +270,15 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   // receiving
   private recvSeq = 0;
-  /** The last sequence number we sent an RR or RJ for. */
-  private ackedSeq = 0;
+  /**
+   * In-order packets taken since our last RR or RJ: a count, not a sequence
+   * number, since it can reach 8. A lone packet's RR may wait (ackDelayMs)
+   * while our data packet carries its ack; the peer may then fill a whole new
+   * window, and mod 8 those eight unacked packets looked like none: no RR
+   * went out and the peer waited for its RTO (a second on TCP, uugate at
+   * both ends, once every few mail jobs at 64/7).
+   */
+  private unackedIn = 0;
   private ackTimer?: Timer;
   private expectBadOrder = 0;
   /** When the last data packet arrived (in order or not). */
@@ -393,9 +400,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
 
   /** RR for in-order packets not yet acknowledged by an RR or RJ (`now`: no waiting for a second). */
   private sendAck(now = false): void {
-    const unacked = seqDiff(this.recvSeq, this.ackedSeq);
-    if (this.phase !== 'running' || unacked === 0) return;
-    if (!now && this.cfg.ackDelayMs > 0 && this.cfg.window >= 6 && unacked === 1) {
+    if (this.phase !== 'running' || this.unackedIn === 0) return;
+    if (!now && this.cfg.ackDelayMs > 0 && this.cfg.window >= 6 && this.unackedIn === 1) {
       this.ackTimer ??= this.clock.setTimer(this.cfg.ackDelayMs, () => {
         this.ackTimer = undefined;
         this.sendAck(true);
@@ -405,7 +411,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.ackTimer?.cancel();
     this.ackTimer = undefined;
     this.sendControl(Ctl.RR, this.recvSeq);
-    this.ackedSeq = this.recvSeq;
+    this.unackedIn = 0;
   }
 
   /** RTO while our data is unacknowledged, a packet is half in or a stream stopped short, else the idle timeout. */
@@ -680,7 +686,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.droppedSums.fill(-1);
     this.expectBadOrder = inStream ? this.cfg.window - 1 : 0;
     this.sendControl(Ctl.RJ, this.recvSeq);
-    this.ackedSeq = this.recvSeq;
+    this.unackedIn = 0;
   }
 
   private onData(d: DataPacket): void {
@@ -713,6 +719,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.rejecting = false;
     this.heard = true;
     this.recvSeq = seq;
+    this.unackedIn++;
     this.stats.received++;
     this.expectBadOrder = 0;
     this.timeouts = 0;
