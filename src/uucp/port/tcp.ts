@@ -19,7 +19,6 @@ export function openTcpPort(host: string, service: string, timeoutMs = 60_000): 
     });
     sock.once('connect', () => {
       clearTimeout(timer);
-      sock.setNoDelay(true);
       resolve(socketPort(sock, `tcp ${host}:${portNum}`));
     });
   });
@@ -28,6 +27,9 @@ export function openTcpPort(host: string, service: string, timeoutMs = 60_000): 
 /** Wraps an established socket (also used for calls accepted by the listener). */
 export function socketPort(sock: net.Socket, name: string): Port {
   sock.on('error', () => undefined); // reported through 'close' to the session
+  // Packets are small and each waits for an answer: Nagle would hold one
+  // behind another until the peer's delayed ACK, 40 ms later.
+  sock.setNoDelay(true);
   return {
     name,
     stream: sock,
