@@ -16,7 +16,8 @@
  * - the sender keeps at most the peer's window unacknowledged; the receiver
  *   accepts packets within its own window of the last ack it sent, keeps
  *   early ones, NAKs each missing one once, and ACKs every half window
- *   (data packets piggy-back the ack);
+ *   (data packets piggy-back the ack); ours also ACKs at the end of each
+ *   read that left packets unacked;
  * - a NAK asks for one packet; a NAK for the next number not yet sent, with
  *   nothing outstanding, is answered with an ACK (the peer lost our ACK);
  * - a single global file position: DATA advances it, SPOS sets it;
@@ -115,7 +116,7 @@ export interface IEngineOptions {
   errorDecay?: number;
   /** Good bytes per error paid back (when that pays more). Default 512. */
   errorDecayBytes?: number;
-  /** Packets received before we ACK when we have nothing to send. Default window / 2. */
+  /** Packets received within one read before we ACK when we have nothing to send. Default window / 2. */
   ackFrequency?: number;
   /** Override the packet size the peer asked for (Taylor's remote-packet-size). */
   remotePacketSize?: number;
@@ -420,7 +421,9 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
     // Mid-session a SYNC may change the packet size, never past the first one.
     if (this.phase === 'sync') this.remoteFirstSize = size;
     this.remote.packetSize = Math.min(size, this.remoteFirstSize);
-    this.size.size = this.phase === 'sync' ? size : Math.min(this.size.size, size);
+    // Our adaptive sender only comes down here (it grows back by its own rule);
+    // a fixed one sends what the peer asks, as Taylor's does.
+    this.size.size = this.phase === 'sync' || !this.cfg.adaptiveSize ? this.remote.packetSize : Math.min(this.size.size, this.remote.packetSize);
     this.remote.window = p.window > 0 ? Math.min(p.window, MAX_WINDOW) : MAX_WINDOW;
     if (p.channels !== undefined && p.channels >= 1 && p.channels <= MAX_CHANNEL) this.peerChannels = p.channels;
     return true;
@@ -466,6 +469,11 @@ export class IEngine extends EngineCore<Started, Data, 'sync' | 'running' | 'clo
       this.finish(false);
       this.dispatch();
     }
+    // A read ends with what it brought acked (unless our own packets carried
+    // the ack): over TCP the peer's kernel holds its next small segments
+    // (Nagle) until ours acks the last one, which a delayed ACK puts off
+    // 40 ms: a file's data waited that long behind its SPOS.
+    if ((this.phase === 'running' || this.phase === 'closing') && this.recSeq !== this.localAck) this.sendAck();
   }
 
   private onBadCrc(h: Header): void {
