@@ -13,10 +13,11 @@
 // Taylor↔Taylor timed at the same end: the receiver's time for ours → Taylor,
 // the sender's (which includes the wait for CY) for Taylor → ours. Then CPU time and
 // peak RSS of our uucico (its own process, bench/uucp-peer.ts) for 10 and 50
-// MiB, and the session bench (uucico ↔ uucico in one process, TCP loopback).
+// MiB, the session bench (uucico ↔ uucico in one process, TCP loopback), and
+// many small files each way over TCP against Taylor (bench/uucp-files-bench.ts).
 // Needs root (Taylor drops to user uucp), Taylor's uucico and socat.
 // Run: `node --expose-gc dist/bench/uucp-bench.js`, or `npm run bench uucp`.
-// Environment: UUCP_BENCH=pty,line,delay,resources,session,mail (sections),
+// Environment: UUCP_BENCH=pty,line,delay,resources,session,files (sections),
 // UUCP_BENCH_G=64/7,4096/3,4096/3:7 (g packet/window[:the window our receiver
 // asks for]), UUCP_BENCH_REPEAT=3 (pty runs),
 // UUCP_PEER_NODE_ARGS='--cpu-prof ...' (node flags for our uucico's process),
@@ -29,6 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeSpoolData, writeWorkFile } from '../src/uucp/spool.js';
 import { UUCICO, UUCP, giveToUucp, ourEnv, ptyPair, runTaylor, taylorInstalled, taylorSite, tempRoot, type TaylorSite } from '../test/helpers/taylor.js';
 import { ptyLine } from './line-relay.js';
+import { run as filesBench } from './uucp-files-bench.js';
 import { run as sessionBench } from './uucp-session-bench.js';
 import { formatTable, type BenchResult, type Row } from './table.js';
 
@@ -266,13 +268,14 @@ export async function run(): Promise<BenchResult[]> {
     const [packet, window, oursReceive] = pw.split(/[/:]/).map(Number);
     return { packet: packet!, window: window!, oursReceive };
   });
-  const only = (process.env.UUCP_BENCH ?? 'pty,line,delay,resources,session').split(',');
+  const only = (process.env.UUCP_BENCH ?? 'pty,line,delay,resources,session,files').split(',');
   const out: BenchResult[] = [];
   if (only.includes('pty')) out.push(await linkTable({ name: 'a socat pty pair (unthrottled)', bytes: 10 * MiB }, sizes, false));
   if (only.includes('line')) out.push(await linkTable({ name: 'a paced 115200 bit/s line (11,520 B/s)', bytes: 256 * 1024, rate: 11_520 }, sizes, true));
   if (only.includes('delay')) out.push(await linkTable({ name: '3,600 B/s with 300 ms round trip', bytes: 32 * 1024, rate: 3_600, delayMs: 150 }, sizes, true));
   if (only.includes('resources')) out.push(await resources());
   if (only.includes('session')) out.push(await sessionBench());
+  if (only.includes('files')) out.push(await filesBench());
   return out;
 }
 
