@@ -22,9 +22,14 @@ import type { BenchResult, Row } from './table.js';
 const FILES = 40;
 type Pairing = 'Taylor calls ours' | 'ours calls Taylor' | 'Taylor calls Taylor';
 
-const callerSys = (proto: string): string =>
-  `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password pw\nchat ogin: \\L word: \\P\n${proto}`;
-const tcpPort = (port: number): string => `port TCPLEAF\ntype tcp\nservice ${port}\n`;
+const PAIRINGS: Pairing[] = ['Taylor calls Taylor', 'Taylor calls ours', 'ours calls Taylor'];
+const LOGIN = 'chat ogin: \\L word: \\P\n';
+
+/** Taylor's hub: it calls leaf on its tcp port, or answers leaf (login Uleaf). */
+const hubFiles = (calls: boolean, port: number, proto: string): { sys: string; port?: string; passwd?: string } =>
+  calls
+    ? { sys: `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password pw\n${LOGIN}${proto}`, port: `port TCPLEAF\ntype tcp\nservice ${port}\n` }
+    : { sys: `system leaf\ncalled-login Uleaf\n${proto}`, passwd: 'Uleaf secret\n' };
 
 /** FILES random files of 0–3 KiB written under `dir`; their paths. */
 async function someFiles(dir: string, tag: string): Promise<string[]> {
@@ -57,7 +62,7 @@ async function oneCall(pairing: Pairing, proto: string): Promise<number> {
   await fsp.mkdir(src);
   const toLeaf = await someFiles(src, 'a');
   const toHub = await someFiles(src, 'b');
-  const hub = await taylorSite(root, 'hub', { sys: callerSys(proto), port: tcpPort(port) });
+  const hub = await taylorSite(root, 'hub', hubFiles(pairing !== 'ours calls Taylor', port, proto));
   let seconds: number;
   let leafPub: string;
   if (pairing === 'Taylor calls Taylor') {
@@ -75,9 +80,7 @@ async function oneCall(pairing: Pairing, proto: string): Promise<number> {
     const taylorCalls = pairing === 'Taylor calls ours';
     const sys = taylorCalls
       ? `system hub\ncalled-login Uhub\n${proto}`
-      : `system hub\ntime any\naddress 127.0.0.1\nport type tcp\nport service ${port}\ncall-login Uleaf\ncall-password secret\nchat ogin: \\L word: \\P\n${proto}`;
-    if (!taylorCalls) await fsp.writeFile(path.join(hub.root, 'sys'), `system leaf\ncalled-login Uleaf\n${proto}`);
-    await fsp.writeFile(path.join(hub.root, 'passwd'), 'Uleaf secret\n');
+      : `system hub\ntime any\naddress 127.0.0.1\nport type tcp\nport service ${port}\ncall-login Uleaf\ncall-password secret\n${LOGIN}${proto}`;
     const { site, ctx } = await ourUucico(sys, { passwd: 'Uhub pw\n' });
     for (const [i, f] of toHub.entries()) await queueSend(uucpSpool(site), 'hub', `D.${String(i).padStart(4, '0')}`, await fsp.readFile(f), `~/${path.basename(f)}`);
     giveToUucp(root);
@@ -109,12 +112,12 @@ export async function run(): Promise<BenchResult> {
   const rows: Row[] = [];
   for (const [name, proto] of [['g 64/7', 'protocol g\n'], ['i 1024/16', 'protocol i\n']] as const) {
     const median: Partial<Record<Pairing, number>> = {};
-    for (const pairing of ['Taylor calls Taylor', 'Taylor calls ours', 'ours calls Taylor'] as const) {
+    for (const pairing of PAIRINGS) {
       const times = [await oneCall(pairing, proto), await oneCall(pairing, proto), await oneCall(pairing, proto)].sort((a, b) => a - b);
       median[pairing] = times[1]!;
     }
     const ref = median['Taylor calls Taylor']!;
-    for (const pairing of ['Taylor calls Taylor', 'Taylor calls ours', 'ours calls Taylor'] as const) {
+    for (const pairing of PAIRINGS) {
       const s = median[pairing]!;
       rows.push({ protocol: name, pairing, 'median s': s, 'files/s': (2 * FILES) / s, 'vs Taylor↔Taylor': ref / s });
     }

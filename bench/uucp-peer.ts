@@ -37,8 +37,7 @@ async function acceptOne(port: number): Promise<net.Socket> {
   process.send?.('listening');
   const [sock] = (await new Promise((r) => server.once('connection', (s) => r([s])))) as [net.Socket];
   server.close();
-  sock.setNoDelay(true);
-  return sock;
+  return sock; // socketPort turns Nagle off
 }
 
 if (a.mode === 'site-listen') {
