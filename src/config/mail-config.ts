@@ -4,6 +4,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { bool, duration, int, list, oneOf, parseSettings, str, type Settings } from './conf-file.js';
 import { configError, GatewayError, EX } from '../util/errors.js';
+import { strictlyWithin } from '../util/paths.js';
 import { parseCidrList, parseListen, type ListenAddress } from '../smtp/cidr.js';
 
 const SPECS = {
@@ -87,14 +88,22 @@ export function parseUsers(text: string, file: string, spoolDir: string): Map<st
     if (!line) return;
     const parts = line.split(/\s+/);
     if (parts.length !== 2) throw configError(`${file}:${i + 1}`, `expected "name destination", got "${line}"`);
-    users.set(parts[0].toLowerCase(), localDestination(parts[0].toLowerCase(), parts[1], spoolDir));
+    const user = localDestination(parts[0].toLowerCase(), parts[1], spoolDir);
+    if (!user) throw configError(`${file}:${i + 1}`, `"${parts[0]}" would lead outside the directory of "${parts[1]}"`);
+    users.set(user.name, user);
   });
   return users;
 }
 
-/** A destination ending in '/' is a maildir, anything else an mbox (qmail's convention). */
-export function localDestination(name: string, dest: string, spoolDir: string): LocalUser {
+/**
+ * A destination ending in '/' is a maildir, anything else an mbox (qmail's convention).
+ * A `%s` destination must stay strictly inside the directory the name is put in
+ * (`mail/%s` inside mail/): undefined when the name would lead elsewhere.
+ */
+export function localDestination(name: string, dest: string, spoolDir: string): LocalUser | undefined {
   const abs = path.resolve(spoolDir, dest.replaceAll('%s', name));
+  const at = dest.indexOf('%s');
+  if (at >= 0 && !strictlyWithin(path.dirname(path.resolve(spoolDir, `${dest.slice(0, at)}x`)), abs)) return undefined;
   const maildir = dest.endsWith('/');
   return { name, destination: maildir ? abs + '/' : abs, kind: maildir ? 'maildir' : 'mbox' };
 }

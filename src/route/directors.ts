@@ -21,7 +21,7 @@ export async function expandLocal(ctx: DirectorContext, address: string): Promis
     readFile: (p) => fsp.readFile(p, 'utf8'),
     stat: (p) => fsp.stat(p),
     forwardPath: (user) => forwardPath(ctx.cfg, user),
-    listPath: (name) => (/^[\w.-]+$/.test(name) ? path.join(ctx.cfg.configDir, 'lists', name.toLowerCase()) : null),
+    listPath: (name) => (safeName(name) ? path.join(ctx.cfg.configDir, 'lists', name.toLowerCase()) : null),
   });
 }
 
@@ -30,7 +30,7 @@ export async function expandLocal(ctx: DirectorContext, address: string): Promis
  * maildir, else (for USER-EXT, qmail style) the nearest USER-…-default rule.
  */
 function forwardPath(cfg: MailConfig, name: string): string | null {
-  if (!/^[\w.-]+$/.test(name)) return null;
+  if (!safeName(name)) return null;
   const lname = name.toLowerCase();
   const own = path.join(cfg.configDir, 'forward', lname);
   if (isFile(own)) return own;
@@ -38,6 +38,9 @@ function forwardPath(cfg: MailConfig, name: string): string | null {
   if (u) return u.kind === 'maildir' ? path.join(u.destination, '.forward') : null;
   return extensionRule(cfg, lname);
 }
+
+/** Names that may become a file name under config/: word characters, `.` and `-`, never leading `.`. */
+const safeName = (name: string): boolean => /^[\w-][\w.-]*$/.test(name);
 
 const isFile = (p: string): boolean => !!statSync(p, { throwIfNoEntry: false })?.isFile();
 

@@ -1,6 +1,7 @@
 // The router chain (smail's model). For each recipient:
 //   1. hops naming this host are stripped (`leaf!hub!bob`, `bob@leaf`);
-//   2. a local address goes to the directors (aliases, .forward, lists, users);
+//   2. a local address goes to the directors (aliases, .forward, lists, users),
+//      unless its local part could name a file elsewhere (5.1.3);
 //   3. otherwise every remote router in config/routers order offers a route for
 //      the target host and the longest match wins (a full match ends the search,
 //      the earlier router keeps a tie); a partial domain match has the rest of
@@ -12,6 +13,7 @@
 import type { MailConfig } from '../config/mail-config.js';
 import { AddressError } from '../address/errors.js';
 import type { ParsedAddress } from '../address/parse.js';
+import { unsafeLocalPart } from '../address/local-part.js';
 import { rewriteForUucp, stripLocalHops, toSmtpRecipient } from '../address/rewrite.js';
 import { bestMatch, type RemoteMatch } from './remote.js';
 import { neighbourTransport } from './autoturn.js';
@@ -35,7 +37,11 @@ export function createRouter(cfg: MailConfig, tables: RoutingTables): AddressRou
       throw err;
     }
     const first = steps[0];
-    if (first.kind === 'local') return direct({ cfg, aliases: tables.aliases }, first.remainder, provenance);
+    if (first.kind === 'local') {
+      const unsafe = unsafeLocalPart(first.remainder);
+      if (unsafe) return failRoute('parser', '5.1.3', unsafe, ['a local part never names a file outside its directory']);
+      return direct({ cfg, aliases: tables.aliases }, first.remainder, provenance);
+    }
     const m = await bestMatch(tables.routers, first.target);
     // The paths file may name further hosts as this one (`name<TAB>%s`): route what follows.
     if (m?.local) return route({ addr: first.remainder, provenance });

@@ -28,7 +28,7 @@
 // bounced, refused or cut off (the rest was accepted); 75 a temporary failure:
 // the messages from `restOffset` on were not acknowledged.
 import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
-import { unknownRecipient } from './relay.js';
+import { badRecipient } from './relay.js';
 import { acceptContext, type Gateway } from '../runtime/gateway.js';
 import { openRouter } from '../runtime/routing.js';
 import { commitMessages, prepareMessage, type AcceptRequest, type PreparedMessage } from '../queue/accept.js';
@@ -157,7 +157,7 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
       hold: () => undefined,
       // Only unknown users are refused while reading; anything else, a
       // routing error included, is for the queue run to route (and retry).
-      rcpt: async (addr) => unknownRecipient(addr, await routing.router.route({ addr, provenance: 'envelope' }).catch(() => undefined)),
+      rcpt: async (addr) => badRecipient(addr, await routing.router.route({ addr, provenance: 'envelope' }).catch(() => undefined)),
       message: async (tx, data) => {
         try {
           take(tx, data);

@@ -37,7 +37,7 @@ export async function checkRecipient(ctx: RelayContext, addr: string, relay: boo
   if (d.kind === 'expand') return undefined; // an alias or list of ours
   if (d.kind === 'fail') {
     if (d.temporary) return { code: 451, status: d.status.startsWith('4') ? d.status : '4.3.0', text: `<${addr}>: ${d.reason}` };
-    return unknownRecipient(addr, d) ?? (relay ? { code: 550, status: d.status, text: `<${addr}>: ${d.reason}` } : denied);
+    return badRecipient(addr, d) ?? (relay ? { code: 550, status: d.status, text: `<${addr}>: ${d.reason}` } : denied);
   }
   const route = d.route;
   if (route.destination !== undefined || route.argv !== undefined || LOCAL_TRANSPORTS.has(route.transport)) return undefined;
@@ -46,14 +46,17 @@ export async function checkRecipient(ctx: RelayContext, addr: string, relay: boo
 }
 
 /**
- * The refusal for a recipient the router says does not exist (a permanent 5.1.1),
+ * The refusal for a recipient the router says cannot exist (a permanent 5.1.1
+ * unknown user, or 5.1.3 bad mailbox syntax such as a local part naming a path),
  * undefined for any other decision. Every SMTP path refuses such a recipient at
- * RCPT with this reply, so a live client and a batch's bounce say the same.
+ * RCPT with this reply, whoever the client, so a live client and a batch's bounce say the same.
  */
-export function unknownRecipient(addr: string, d: RouteDecision | undefined): Refusal | undefined {
-  if (d?.kind !== 'fail' || d.temporary || d.status !== '5.1.1') return undefined;
-  return { code: 550, status: '5.1.1', text: `<${addr}>: ${d.reason}` };
+export function badRecipient(addr: string, d: RouteDecision | undefined): Refusal | undefined {
+  if (d?.kind !== 'fail' || d.temporary || !BAD_MAILBOX.has(d.status)) return undefined;
+  return { code: 550, status: d.status, text: `<${addr}>: ${d.reason}` };
 }
+
+const BAD_MAILBOX = new Set(['5.1.1', '5.1.3']);
 
 function responsibleFor(ctx: RelayContext, addr: string, router: string, transport: string): boolean {
   if (ctx.cfg.rcpt_domains.length) {

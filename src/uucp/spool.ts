@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fsyncDir, mkdirp, writeFileAtomic, writeNewFile } from '../util/durable.js';
 import { GatewayError, EX, dataError } from '../util/errors.js';
 import { waitLock } from './lock.js';
+import { within } from '../util/paths.js';
 
 // ---------------------------------------------------------------- grades and sequences
 
@@ -711,11 +712,6 @@ export type PathCheck = { ok: true; path: string; spool: boolean } | { ok: false
 
 const refuse = (reason: string): PathCheck => ({ ok: false, reason });
 
-function inside(child: string, dir: string): boolean {
-  const rel = path.relative(dir, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 function expandTilde(p: string, pubdir: string): string | null {
   if (p === '~' || p === '~uucp') return pubdir;
   if (p.startsWith('~/')) return path.join(pubdir, p.slice(2));
@@ -730,7 +726,7 @@ function allowedBy(list: string[], target: string, pubdir: string): boolean {
     const neg = entry.startsWith('!');
     const dir = expandTilde(neg ? entry.slice(1) : entry, pubdir);
     if (!dir || !path.isAbsolute(dir)) continue;
-    if (inside(target, path.resolve(dir))) ok = !neg;
+    if (within(dir, target)) ok = !neg;
   }
   return ok;
 }
