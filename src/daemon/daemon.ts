@@ -66,7 +66,9 @@ export class Daemon {
     try {
       await this.queue!.runner.runDue();
     } catch (err) {
-      this.gw.log.panic(`queue run failed: ${(err as Error).stack ?? err}`);
+      // A temporary failure (a full disk) is one line; anything else is a bug worth its stack.
+      if (err instanceof GatewayError && err.temporary) this.gw.log.log({ event: 'info', reason: err.message });
+      else this.gw.log.panic(`queue run failed: ${(err as Error).stack ?? err}`);
     }
   }
 

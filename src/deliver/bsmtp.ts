@@ -29,7 +29,7 @@
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 import { isNullAddress } from '../address/parse.js';
-import { fsyncDir, mkdirp } from '../util/durable.js';
+import { fsyncDir, mkdirp, writeAll } from '../util/durable.js';
 import { badBsmtpAddress, bsmtpBatch, bsmtpTransaction } from '../smtp/bsmtp-writer.js';
 import { packBatch } from '../smtp/bsmtp-gzip.js';
 import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER, type UuxContext } from './uux.js';
@@ -88,8 +88,14 @@ export function createBsmtpTransport(ctx: UuxContext): BsmtpTransport {
         size = clean;
         count = { messages: clean ? await countTransactions(fh, clean) : 0, bytes: clean };
       }
-      await fh.write(record, 0, record.length, size);
-      await fh.datasync();
+      try {
+        await writeAll(fh, record, size);
+        await fh.datasync();
+      } catch (err) {
+        // A record that did not go out whole is cut away: the batch stays a run of whole transactions.
+        await fh.truncate(size).catch(() => undefined);
+        throw err;
+      }
       count = { messages: count.messages + 1, bytes: size + record.length };
       counts.set(sys, count);
       return count;

@@ -4,7 +4,7 @@
 import { promises as fsp, constants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fsyncDir, mkdirp } from '../util/durable.js';
+import { fsyncDir, mkdirp, writeAll } from '../util/durable.js';
 
 let seq = 0;
 const host = os.hostname().replace(/[/:]/g, '_');
@@ -21,7 +21,7 @@ export async function deliverToMaildir(dir: string, parts: Buffer[]): Promise<st
   const tmp = path.join(dir, 'tmp', name);
   const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
-    for (const p of parts) await fh.write(p);
+    for (const p of parts) await writeAll(fh, p);
     await fh.sync();
   } catch (err) {
     await fh.close();

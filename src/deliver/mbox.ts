@@ -6,7 +6,7 @@
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 import { asctime } from '../message/date.js';
-import { mkdirp } from '../util/durable.js';
+import { mkdirp, writeAll } from '../util/durable.js';
 
 export interface MboxOptions {
   lockTimeoutMs?: number; // give up (temporary failure) after this long
@@ -39,7 +39,7 @@ async function appendWhole(file: string, entry: Buffer): Promise<void> {
   const fh = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
   const { size } = await fh.stat();
   try {
-    await fh.write(entry);
+    await writeAll(fh, entry);
     await fh.sync();
   } catch (err) {
     await fh.truncate(size).catch(() => undefined);

@@ -3,6 +3,7 @@
 // outcome (msglog fsync first, then the index), retry on schedule, bounce, clean up.
 import { promises as fsp } from 'node:fs';
 import { fsyncDir } from '../util/durable.js';
+import { GatewayError } from '../util/errors.js';
 import { readQueueFile, SpoolLayout, type QueuedMessage } from './spool.js';
 import { QueueIndex, type MessageState, type RcptState } from './index-db.js';
 import { appendMsglog, readMsglog } from './msglog.js';
@@ -102,14 +103,21 @@ export class QueueRunner {
     const ids = force ? await this.d.index.allIds() : await this.d.index.due(this.clock());
     const summary = emptySummary();
     let next = 0;
+    let stopped: unknown;
+    // A run that cannot record outcomes (a full disk) starts nothing more.
     const worker = async (): Promise<void> => {
-      while (next < ids.length) {
+      while (next < ids.length && !stopped) {
         const id = ids[next++];
-        tally(summary, await this.runMessage(id));
+        try {
+          tally(summary, await this.runMessage(id));
+        } catch (err) {
+          stopped ??= err;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.d.cfg.queue_concurrency) }, worker));
     await this.flushTransports();
+    if (stopped) throw stopped;
     return summary;
   }
 
@@ -202,16 +210,23 @@ export class QueueRunner {
 
   private async expand(state: MessageState, r: RcptState, d: Extract<RouteDecision, { kind: 'expand' }>): Promise<void> {
     const children = d.children.map((c) => ({ ...c, errorsTo: c.errorsTo ?? r.errorsTo }));
-    await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev: 'expanded', rcpt: r.addr, via: d.router, reason: JSON.stringify(children) });
+    await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev: 'expanded', rcpt: r.addr, via: d.router, reason: JSON.stringify(children) }).catch((err: Error) => {
+      throw runStopped(state.id, err.message, 'nothing was delivered for it');
+    });
     addChildren(state, r.addr, children);
     await this.d.index.put(state);
     this.d.log.log({ event: 'expanded', id: state.id, rcpt: r.addr, router: d.router, reason: children.map((c) => c.addr).join(', ') });
     for (const c of children.filter((x) => x.error)) this.d.log.log({ event: 'failed', id: state.id, rcpt: c.addr, router: d.router, status: '5.1.0', reason: c.error });
   }
 
-  /** Writes outcomes: msglog (fsync for final ones) before the index. */
+  /**
+   * Writes outcomes: msglog (fsync for final ones) before the index. When the
+   * msglog cannot take them (a full disk), the index alone records them, so a
+   * delivery done is never done again, and the run stops with a temporary error.
+   */
   private async record(state: MessageState, results: DeliveryResult[], via: string): Promise<DeliveryResult[]> {
     const prev = { ...state };
+    let unlogged: Error | undefined;
     for (const res of results) {
       const r = state.rcpts.find((x) => x.addr === res.rcpt && x.state === 'pending');
       if (!r) continue;
@@ -221,11 +236,16 @@ export class QueueRunner {
       r.transport = via.split('/')[1] ?? r.transport;
       if (res.outcome !== 'temp') r.state = res.outcome === 'ok' ? 'delivered' : 'failed';
       const ev = res.outcome === 'ok' ? 'delivered' : res.outcome === 'temp' ? 'deferred' : 'failed';
-      await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev, rcpt: res.rcpt, via, status: res.status, reason: res.reason });
+      if (!unlogged) unlogged = await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev, rcpt: res.rcpt, via, status: res.status, reason: res.reason }).then(() => undefined, (err: Error) => err);
       const [router, transport] = via.split('/');
       this.d.log.log({ event: ev, id: state.id, rcpt: res.rcpt, router, transport, status: res.status, reason: res.reason });
     }
-    await this.d.index.put(state, prev);
+    try {
+      await this.d.index.put(state, prev);
+    } catch (err) {
+      throw runStopped(state.id, unlogged ? `${unlogged.message}; queue index: ${(err as Error).message}` : (err as Error).message, 'the outcome may be repeated');
+    }
+    if (unlogged) throw runStopped(state.id, unlogged.message, 'the outcome is kept in the queue index');
     return results;
   }
 
@@ -256,13 +276,19 @@ export class QueueRunner {
     const failed = state.rcpts.filter((r) => r.state === 'failed');
     if (failed.length && !state.bounced) {
       const bounceId = await sendBounce(this.d.cfg, this.d.spool, msg, state, failed, this.clock());
-      await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev: 'bounced', reason: bounceId ?? 'dropped' });
+      // The message is removed next, so a bounce that cannot be logged cannot be sent twice either.
+      await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev: 'bounced', reason: bounceId ?? 'dropped' }).catch(() => undefined);
       this.d.log.log({ event: 'bounced', id: state.id, sender: msg.envelope.sender, reason: bounceId ? `bounce queued as ${bounceId}` : 'bounce of a bounce dropped' });
     }
     await this.d.index.delete(state);
     await fsp.unlink(this.d.spool.queueFile(state.id)).catch(() => undefined);
     await fsp.unlink(this.d.spool.msglogFile(state.id)).catch(() => undefined);
   }
+}
+
+/** The temporary error that ends a run whose outcomes cannot be written. */
+function runStopped(id: string, why: string, kept: string): GatewayError {
+  return new GatewayError(`queue run stopped: cannot record the outcome of message ${id}: ${why} (${kept}; the rest waits for the next run)`, { temporary: true });
 }
 
 export const emptySummary = (): RunSummary => ({ messages: 0, delivered: 0, deferred: 0, failed: 0 });

@@ -77,12 +77,30 @@ export async function writeFileAtomic(file: string, data: Buffer | string, mode 
   await fsyncDir(path.dirname(file));
 }
 
-/** Appends a line and fsyncs it when `sync` is set. */
+/**
+ * Writes all of `data` at `position` (at the file offset when omitted). One
+ * write() may take only part of it (a full disk does that without an error; the
+ * error comes with the next write), so it loops until every byte is out.
+ */
+export async function writeAll(fh: fsp.FileHandle, data: Uint8Array, position?: number): Promise<void> {
+  for (let off = 0; off < data.length; ) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off, position === undefined ? null : position + off);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`short write: ${off} of ${data.length} bytes`), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
+/** Appends a line and fsyncs it when `sync` is set; a line that did not fit whole is cut away again. */
 export async function appendLine(file: string, line: string, sync: boolean): Promise<void> {
   const fh = await fsp.open(file, 'a', 0o600);
+  let size = -1;
   try {
-    await fh.write(line.endsWith('\n') ? line : `${line}\n`);
+    size = (await fh.stat()).size;
+    await writeAll(fh, Buffer.from(line.endsWith('\n') ? line : `${line}\n`));
     if (sync) await fh.datasync();
+  } catch (err) {
+    if (size >= 0) await fh.truncate(size).catch(() => undefined);
+    throw err;
   } finally {
     await fh.close();
   }

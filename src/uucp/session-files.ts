@@ -16,7 +16,7 @@
 // gets SN8. Sending: a work command is marked done only after CY (or SN8).
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { mkdirp } from '../util/durable.js';
+import { mkdirp, writeAll } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
 import type { UucpSystem } from './config.js';
 import type { Protocol } from './protocol.js';
@@ -669,12 +669,9 @@ function bufferedWriter(fh: fsp.FileHandle, at?: number): { write: (chunk: Uint8
     parts = [];
     size = 0;
     // At a position when repairing in place; else where the handle stands (append or a new file).
-    if (at === undefined) await fh.write(data);
-    else {
-      const pos = at;
-      at += data.length;
-      await fh.write(data, 0, data.length, pos);
-    }
+    const pos = at;
+    if (at !== undefined) at += data.length;
+    await writeAll(fh, data, pos);
   };
   return {
     write: (chunk) => {

@@ -191,7 +191,8 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
 }
 
 async function afterSession(ctx: UucicoContext, r: SessionResult): Promise<void> {
-  if (r.system && r.stats.execReceived > 0 && ctx.runUuxqt) {
+  // Any received file may be the data an earlier call's X. file waits for (Taylor runs uuxqt likewise).
+  if (r.system && r.stats.filesReceived > 0 && ctx.runUuxqt) {
     try {
       await ctx.runUuxqt(r.system);
     } catch (err) {
