@@ -11,6 +11,11 @@
 //            dropped), a line over LINE_LIMIT gets 500 and the session goes on
 //            after its end, NUL bytes in commands are refused; addresses need a
 //            domain. Ten such errors or unknown commands end the session (421).
+//            DATA ends a pipelined group (RFC 2920 3.1): input already sent
+//            behind a refused DATA is a body sent without waiting for the 354
+//            (or a client out of step), so it is read to its end marker and
+//            dropped, never taken for commands. The server's clocks follow
+//            hooks.expecting.
 //   local    `sendmail -bs` (stream-session.ts): a program or a person at a
 //            terminal on this machine, so as Exim's and sendmail's -bs: a bare
 //            LF also ends a line (commands and data), blanks around a command
@@ -62,6 +67,9 @@ export interface Transaction {
 
 export type SessionMode = 'network' | 'local' | 'batch';
 
+/** What the session waits for: a command line, a message's data, or nothing from the client (a hook, or the end). */
+export type Expecting = 'command' | 'data' | 'none';
+
 export interface SessionHooks {
   /** Replies to send (CRLF-terminated lines); close the connection after them when `close`. */
   send(text: string, close: boolean): void;
@@ -79,6 +87,12 @@ export interface SessionHooks {
    * `tx` without MAIL). `offset`: where its MAIL, or DATA without MAIL, starts.
    */
   dropped?(tx: Transaction | undefined, data: Buffer, offset: number, why: Verdict): void;
+  /**
+   * The session has done all it can with the input and now waits for `what`:
+   * told once per command line awaited (not per partial chunk), and when DATA
+   * starts, a hook is awaited, or the session ends.
+   */
+  expecting?(what: Expecting): void;
 }
 
 export interface SessionOptions {
@@ -141,6 +155,11 @@ export class SmtpSession {
   private dataAt = 0;
   /** Batch mode: why the message being read will be refused. */
   private dataRefusal: Verdict | undefined;
+  /** The data being read follows a refused DATA and is dropped. */
+  private skipping = false;
+  /** Command lines taken so far, and what expecting() last told (at which line). */
+  private lines = 0;
+  private told: { what: Expecting; lines: number } | undefined;
   /** The last byte received was not a line end. */
   private unterminated = false;
   private readonly lenient: boolean;
@@ -157,6 +176,7 @@ export class SmtpSession {
 
   /** The greeting. */
   start(banner: string): void {
+    if (this.closed) return; // ended (shutdown) before the greeting
     this.out += `220 ${this.opts.hostname} ESMTP ${banner}\r\n`;
     this.flush();
   }
@@ -204,10 +224,20 @@ export class SmtpSession {
   }
 
   private flush(): void {
-    if (!this.out) return;
-    const text = this.out;
-    this.out = '';
-    this.hooks.send(text, this.closed);
+    if (this.out) {
+      const text = this.out;
+      this.out = '';
+      this.hooks.send(text, this.closed);
+    }
+    this.tell();
+  }
+
+  private tell(): void {
+    if (!this.hooks.expecting) return;
+    const what: Expecting = this.closed || this.busy ? 'none' : this.decoder ? 'data' : 'command';
+    if (this.told && this.told.what === what && (what !== 'command' || this.told.lines === this.lines)) return;
+    this.told = { what, lines: this.lines };
+    this.hooks.expecting(what);
   }
 
   /** Takes one command line off the input; false when none is complete yet. */
@@ -224,6 +254,7 @@ export class SmtpSession {
       return false;
     }
     this.input = input.subarray(nl + 1);
+    this.lines++;
     if (this.discarding) {
       this.discarding = false;
       return true;
@@ -363,11 +394,15 @@ export class SmtpSession {
 
   private data(arg: string): void {
     const refusal = this.refuseDataCommand(arg);
-    if (refusal && !this.batch) return this.refuse(refusal.code, refusal.status, refusal.text);
+    if (refusal && !this.batch) {
+      this.refuse(refusal.code, refusal.status, refusal.text);
+      if (this.input.length) this.skipping = true;
+      else return;
+    }
     this.dataRefusal = refusal;
     this.dataAt = this.lineAt;
     this.decoder = new DataDecoder(this.opts.sizeLimit, this.lenient);
-    this.out += '354 End data with <CR><LF>.<CR><LF>\r\n';
+    if (!this.skipping) this.out += '354 End data with <CR><LF>.<CR><LF>\r\n';
   }
 
   private refuseDataCommand(arg: string): Verdict | undefined {
@@ -382,6 +417,10 @@ export class SmtpSession {
     this.input = r ? r.rest : EMPTY;
     if (!r) return;
     this.decoder = undefined;
+    if (this.skipping) {
+      this.skipping = false;
+      return this.resetTransaction();
+    }
     const tx = this.sender === undefined ? undefined : this.transaction();
     const refusal = this.dataRefusal ?? this.refuseData(r.done);
     this.dataRefusal = undefined;
