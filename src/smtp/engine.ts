@@ -14,8 +14,9 @@
 //            DATA ends a pipelined group (RFC 2920 3.1): input already sent
 //            behind a refused DATA is a body sent without waiting for the 354
 //            (or a client out of step), so it is read to its end marker and
-//            dropped, never taken for commands. The server's clocks follow
-//            hooks.expecting.
+//            dropped, never taken for commands (local mode, a script's whole
+//            dialogue at once, goes on with the next line). The server's
+//            clocks follow hooks.expecting.
 //   local    `sendmail -bs` (stream-session.ts): a program or a person at a
 //            terminal on this machine, so as Exim's and sendmail's -bs: a bare
 //            LF also ends a line (commands and data), blanks around a command
@@ -178,7 +179,7 @@ export class SmtpSession {
   start(banner: string): void {
     if (this.closed) return; // ended (shutdown) before the greeting
     this.out += `220 ${this.opts.hostname} ESMTP ${banner}\r\n`;
-    this.flush();
+    this.settle();
   }
 
   receive(chunk: Buffer): void {
@@ -199,7 +200,7 @@ export class SmtpSession {
     }
     this.out += line(421, status, `${this.opts.hostname} ${text}`);
     this.closed = true;
-    this.flush();
+    this.settle();
   }
 
   /** The connection is gone (or the user gives up): nothing more is read or sent. */
@@ -220,19 +221,19 @@ export class SmtpSession {
       if (this.decoder) this.dataBytes();
       else if (!this.nextLine()) break;
     }
-    this.flush();
+    this.settle();
   }
 
   private flush(): void {
-    if (this.out) {
-      const text = this.out;
-      this.out = '';
-      this.hooks.send(text, this.closed);
-    }
-    this.tell();
+    if (!this.out) return;
+    const text = this.out;
+    this.out = '';
+    this.hooks.send(text, this.closed);
   }
 
-  private tell(): void {
+  /** Replies out, then hooks.expecting told what comes next if that changed. */
+  private settle(): void {
+    this.flush();
     if (!this.hooks.expecting) return;
     const what: Expecting = this.closed || this.busy ? 'none' : this.decoder ? 'data' : 'command';
     if (this.told && this.told.what === what && (what !== 'command' || this.told.lines === this.lines)) return;
@@ -396,7 +397,7 @@ export class SmtpSession {
     const refusal = this.refuseDataCommand(arg);
     if (refusal && !this.batch) {
       this.refuse(refusal.code, refusal.status, refusal.text);
-      if (this.input.length) this.skipping = true;
+      if (this.input.length && !this.lenient) this.skipping = true;
       else return;
     }
     this.dataRefusal = refusal;
