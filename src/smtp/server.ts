@@ -194,6 +194,9 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
           greet();
         }, delay)
       : undefined;
+    // A client may shut down its sending side after its last command (Exim
+    // pipelines QUIT after the final dot, then does): the replies still go out.
+    socket.on('end', () => void session.finish().then(() => hangUp(socket, '')));
     socket.on('close', () => {
       clearTimeout(greeting);
       clock.stop();
@@ -208,7 +211,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
   const servers: net.Server[] = [];
   try {
     for (const addr of listen) {
-      const srv = net.createServer(onConnection);
+      const srv = net.createServer({ allowHalfOpen: true }, onConnection);
       servers.push(srv);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
