@@ -196,7 +196,10 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
       : undefined;
     // A client may shut down its sending side after its last command (Exim
     // pipelines QUIT after the final dot, then does): the replies still go out.
-    socket.on('end', () => void session.finish().then(() => hangUp(socket, '')));
+    socket.on('end', () => {
+      clearTimeout(greeting);
+      void session.finish().then(() => hangUp(socket, ''));
+    });
     socket.on('close', () => {
       clearTimeout(greeting);
       clock.stop();
@@ -247,6 +250,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
 
 /** Sends a last reply and closes; a client that does not read it is cut off after CLOSE_GRACE_MS. */
 function hangUp(socket: net.Socket, text: string): void {
+  if (socket.writableEnded) return;
   socket.end(text);
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
