@@ -53,8 +53,14 @@ const SPECS = {
   relay_networks: { parse: parseCidrList, default: ['127.0.0.0/8', '::1/128'] },
   databytes: { parse: int, default: 0 },
   smtp_max_connections: { parse: int, default: 40 },
-  smtp_max_per_client: { parse: int, default: 20 },
+  // Below smtp_max_connections (checked at load), so that a few addresses cannot take every slot.
+  smtp_max_per_client: { parse: int, default: 10 },
+  // A whole command line, and silence in DATA (docs/smtp.md "Limits against slow and early clients").
   smtp_timeout: { parse: duration, default: 300 },
+  // Bytes a second a message must average on top of smtp_timeout (Postfix's smtpd_min_data_rate); 0: none.
+  smtp_min_data_rate: { parse: int, default: 500 },
+  // How long the greeting waits; a client that talks first gets 554. 0: greet at once, no check.
+  smtp_greeting_delay: { parse: duration, default: 1 },
   smtp_max_recipients: { parse: int, default: 100 },
   smtp_port: { parse: int, default: 25 },
   smtp_connect_timeout: { parse: duration, default: 30 },
@@ -108,6 +114,16 @@ export function localDestination(name: string, dest: string, spoolDir: string): 
   return { name, destination: maildir ? abs + '/' : abs, kind: maildir ? 'maildir' : 'mbox' };
 }
 
+/** One address may not hold every connection (unless there is only one). */
+function checkConnectionLimits(s: MailSettings, text: string, file: string): void {
+  if (s.smtp_max_connections <= 1 || s.smtp_max_per_client < s.smtp_max_connections) return;
+  const line = text
+    .split('\n')
+    .map((l) => /^\s*smtp_max_(per_client|connections)\s*=/.test(l))
+    .lastIndexOf(true);
+  throw configError(line < 0 ? file : `${file}:${line + 1}`, `smtp_max_per_client (${s.smtp_max_per_client}) must be below smtp_max_connections (${s.smtp_max_connections}), or a few clients can take every connection`);
+}
+
 async function readOptional(file: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(file, 'utf8');
@@ -122,6 +138,7 @@ export async function loadMailConfig(configDir: string, spoolDir: string): Promi
   const text = await readOptional(confFile);
   if (text === undefined) throw configError(confFile, 'configuration file not found');
   const settings = parseMailSettings(text, confFile);
+  checkConnectionLimits(settings, text, confFile);
   const usersFile = path.join(configDir, 'users');
   const users = parseUsers((await readOptional(usersFile)) ?? '', usersFile, spoolDir);
   const primaryName = settings.hostnames[0] ?? os.hostname().split('.')[0];

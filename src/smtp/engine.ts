@@ -11,6 +11,12 @@
 //            dropped), a line over LINE_LIMIT gets 500 and the session goes on
 //            after its end, NUL bytes in commands are refused; addresses need a
 //            domain. Ten such errors or unknown commands end the session (421).
+//            DATA ends a pipelined group (RFC 2920 3.1): input already sent
+//            behind a refused DATA is a body sent without waiting for the 354
+//            (or a client out of step), so it is read to its end marker and
+//            dropped, never taken for commands (local mode, a script's whole
+//            dialogue at once, goes on with the next line). The server's
+//            clocks follow hooks.expecting.
 //   local    `sendmail -bs` (stream-session.ts): a program or a person at a
 //            terminal on this machine, so as Exim's and sendmail's -bs: a bare
 //            LF also ends a line (commands and data), blanks around a command
@@ -62,6 +68,9 @@ export interface Transaction {
 
 export type SessionMode = 'network' | 'local' | 'batch';
 
+/** What the session waits for: a command line, a message's data, or nothing from the client (a hook, or the end). */
+export type Expecting = 'command' | 'data' | 'none';
+
 export interface SessionHooks {
   /** Replies to send (CRLF-terminated lines); close the connection after them when `close`. */
   send(text: string, close: boolean): void;
@@ -79,6 +88,12 @@ export interface SessionHooks {
    * `tx` without MAIL). `offset`: where its MAIL, or DATA without MAIL, starts.
    */
   dropped?(tx: Transaction | undefined, data: Buffer, offset: number, why: Verdict): void;
+  /**
+   * The session has done all it can with the input and now waits for `what`:
+   * told once per command line awaited (not per partial chunk), and when DATA
+   * starts, a hook is awaited, or the session ends.
+   */
+  expecting?(what: Expecting): void;
 }
 
 export interface SessionOptions {
@@ -141,6 +156,11 @@ export class SmtpSession {
   private dataAt = 0;
   /** Batch mode: why the message being read will be refused. */
   private dataRefusal: Verdict | undefined;
+  /** The data being read follows a refused DATA and is dropped. */
+  private skipping = false;
+  /** Command lines taken so far, and what expecting() last told (at which line). */
+  private lines = 0;
+  private told: { what: Expecting; lines: number } | undefined;
   /** The last byte received was not a line end. */
   private unterminated = false;
   private readonly lenient: boolean;
@@ -157,8 +177,9 @@ export class SmtpSession {
 
   /** The greeting. */
   start(banner: string): void {
+    if (this.closed) return; // ended (shutdown) before the greeting
     this.out += `220 ${this.opts.hostname} ESMTP ${banner}\r\n`;
-    this.flush();
+    this.settle();
   }
 
   receive(chunk: Buffer): void {
@@ -179,7 +200,7 @@ export class SmtpSession {
     }
     this.out += line(421, status, `${this.opts.hostname} ${text}`);
     this.closed = true;
-    this.flush();
+    this.settle();
   }
 
   /** The connection is gone (or the user gives up): nothing more is read or sent. */
@@ -200,7 +221,7 @@ export class SmtpSession {
       if (this.decoder) this.dataBytes();
       else if (!this.nextLine()) break;
     }
-    this.flush();
+    this.settle();
   }
 
   private flush(): void {
@@ -208,6 +229,16 @@ export class SmtpSession {
     const text = this.out;
     this.out = '';
     this.hooks.send(text, this.closed);
+  }
+
+  /** Replies out, then hooks.expecting told what comes next if that changed. */
+  private settle(): void {
+    this.flush();
+    if (!this.hooks.expecting) return;
+    const what: Expecting = this.closed || this.busy ? 'none' : this.decoder ? 'data' : 'command';
+    if (this.told && this.told.what === what && (what !== 'command' || this.told.lines === this.lines)) return;
+    this.told = { what, lines: this.lines };
+    this.hooks.expecting(what);
   }
 
   /** Takes one command line off the input; false when none is complete yet. */
@@ -224,6 +255,7 @@ export class SmtpSession {
       return false;
     }
     this.input = input.subarray(nl + 1);
+    this.lines++;
     if (this.discarding) {
       this.discarding = false;
       return true;
@@ -363,11 +395,15 @@ export class SmtpSession {
 
   private data(arg: string): void {
     const refusal = this.refuseDataCommand(arg);
-    if (refusal && !this.batch) return this.refuse(refusal.code, refusal.status, refusal.text);
+    if (refusal && !this.batch) {
+      this.refuse(refusal.code, refusal.status, refusal.text);
+      if (this.input.length && !this.lenient) this.skipping = true;
+      else return;
+    }
     this.dataRefusal = refusal;
     this.dataAt = this.lineAt;
     this.decoder = new DataDecoder(this.opts.sizeLimit, this.lenient);
-    this.out += '354 End data with <CR><LF>.<CR><LF>\r\n';
+    if (!this.skipping) this.out += '354 End data with <CR><LF>.<CR><LF>\r\n';
   }
 
   private refuseDataCommand(arg: string): Verdict | undefined {
@@ -382,6 +418,10 @@ export class SmtpSession {
     this.input = r ? r.rest : EMPTY;
     if (!r) return;
     this.decoder = undefined;
+    if (this.skipping) {
+      this.skipping = false;
+      return this.resetTransaction();
+    }
     const tx = this.sender === undefined ? undefined : this.transaction();
     const refusal = this.dataRefusal ?? this.refuseData(r.done);
     this.dataRefusal = undefined;

@@ -14,7 +14,9 @@
 //    buffer (data-decoder.ts).
 //
 // Policy and storage, per session:
-//   connect   smtp_max_connections in total, smtp_max_per_client per address (421)
+//   connect   smtp_max_connections in total, smtp_max_per_client per address
+//             (421); the greeting waits smtp_greeting_delay, and a client that
+//             talks before it gets 554 5.5.1 and is closed (its commands unread)
 //   RCPT      relay control (relay.ts): unknown local user 550 5.1.1, a
 //             destination we are not responsible for from a client outside
 //             relay_networks 550 5.7.1; smtp_max_recipients → 452 4.5.3
@@ -24,7 +26,10 @@
 //             share a group commit, see groupCommitter). A temporary accept
 //             failure answers 451, a permanent one 554. A client that goes away
 //             before the final dot queues nothing.
-//   idle      smtp_timeout without a byte from the client → 421 4.4.2
+//   time      a command line must be complete within smtp_timeout of our
+//             last reply; a message must come without a silence of
+//             smtp_timeout and at smtp_min_data_rate on average (client-clock.ts).
+//             Else 421 4.4.2. docs/smtp.md "Limits against slow and early clients".
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { acceptContext, type Gateway } from '../runtime/gateway.js';
@@ -36,6 +41,7 @@ import type { Daemon, DaemonService } from '../daemon/daemon.js';
 import { netList, plainAddress, type ListenAddress } from './cidr.js';
 import { checkRecipient, isRelayClient, type Refusal, type RelayContext } from './relay.js';
 import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
+import { ClientClock } from './client-clock.js';
 
 const BANNER = 'uugate ready';
 /** How long close() lets clients finish what they are doing. */
@@ -150,39 +156,65 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     const refusal = clients.admit(ip, cfg.smtp_max_connections, cfg.smtp_max_per_client);
-    if (refusal) {
-      socket.end(`421 4.7.0 ${cfg.visible_name} ${refusal}, try again later\r\n`);
-      return;
-    }
+    if (refusal) return hangUp(socket, `421 4.7.0 ${cfg.visible_name} ${refusal}, try again later\r\n`);
+    const clock = new ClientClock({ timeoutMs: cfg.smtp_timeout * 1000, minDataRate: cfg.smtp_min_data_rate }, (why) => session.end('4.4.2', why));
     const session = new SmtpSession(
       { hostname: cfg.visible_name, client: `[${ip}]`, sizeLimit: dataLimit(state.gw), maxRecipients: cfg.smtp_max_recipients },
       {
         send: (text, close) => {
           if (socket.destroyed) return;
-          if (!close) return void socket.write(text);
-          socket.end(text);
-          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+          if (close) hangUp(socket, text);
+          else socket.write(text);
         },
         rcpt: (addr) => checkCached(state, addr, ip),
         message: (tx, data) => queue(tx, data, ip),
         hold: (on) => (on ? socket.pause() : socket.resume()),
+        expecting: (what) => clock.expect(what),
       },
     );
     clients.sessions.set(socket, session);
-    socket.on('data', (chunk: Buffer) => session.receive(chunk));
+    const greet = (): void => {
+      socket.on('data', (chunk: Buffer) => {
+        session.receive(chunk);
+        clock.received(chunk.length);
+      });
+      session.start(BANNER);
+    };
+    // RFC 5321 4.3.1: the client waits for the greeting; one that does not is
+    // sending blind (a spam engine, or a protocol smuggled into SMTP).
+    const early = (): void => {
+      clearTimeout(greeting);
+      session.abort();
+      hangUp(socket, `554 5.5.1 ${cfg.visible_name} SMTP synchronization error: input before the greeting\r\n`);
+    };
+    const delay = cfg.smtp_greeting_delay * 1000;
+    const greeting = delay
+      ? setTimeout(() => {
+          socket.off('data', early);
+          greet();
+        }, delay)
+      : undefined;
+    // A client may shut down its sending side after its last command (Exim
+    // pipelines QUIT after the final dot, then does): the replies still go out.
+    socket.on('end', () => {
+      clearTimeout(greeting);
+      void session.finish().then(() => hangUp(socket, ''));
+    });
     socket.on('close', () => {
+      clearTimeout(greeting);
+      clock.stop();
       session.abort();
       clients.release(socket, ip);
     });
-    socket.setTimeout(cfg.smtp_timeout * 1000, () => session.end('4.4.2', 'timeout waiting for the client, closing connection'));
-    session.start(BANNER);
+    if (greeting) socket.once('data', early);
+    else greet();
   };
 
   const listen = opts.listen ?? gw0.cfg.smtp_listen;
   const servers: net.Server[] = [];
   try {
     for (const addr of listen) {
-      const srv = net.createServer(onConnection);
+      const srv = net.createServer({ allowHalfOpen: true }, onConnection);
       servers.push(srv);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
@@ -214,6 +246,13 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
       await state.routing.close();
     },
   };
+}
+
+/** Sends a last reply and closes; a client that does not read it is cut off after CLOSE_GRACE_MS. */
+function hangUp(socket: net.Socket, text: string): void {
+  if (socket.writableEnded) return;
+  socket.end(text);
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
 /** The connected clients: counts in total and per address, and shutdown. */

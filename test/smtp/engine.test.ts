@@ -127,3 +127,29 @@ test('input piling up while a message is being committed stops reading until the
   t.deepEqual(holds, [true, false]);
   t.is(writes.at(-1)!.split('\r\n').filter((l) => l === '250 2.0.0 OK').length, 15000);
 });
+
+test('expecting: told once per command line awaited (not per partial chunk), data after the 354, none while a hook runs', async (t) => {
+  const told: string[] = [];
+  let commit!: () => void;
+  const s = new SmtpSession(
+    { hostname: 'gw.example', client: '[192.0.2.1]', sizeLimit: 1000, maxRecipients: 2 },
+    {
+      send: () => undefined,
+      rcpt: () => undefined,
+      message: () => new Promise((resolve) => (commit = () => resolve({ code: 250, status: '2.6.0', text: 'queued' }))),
+      hold: () => undefined,
+      expecting: (what) => void told.push(what),
+    },
+  );
+  s.start('test');
+  for (const c of ['EH', 'LO', ' c\r\nMAIL FROM:<a@b.c>\r\nRC']) s.receive(Buffer.from(c));
+  t.deepEqual(told, ['command', 'command'], 'the greeting, then EHLO and MAIL answered; partial lines change nothing');
+  s.receive(Buffer.from('PT TO:<d@e.f>\r\nDATA\r\nhi\r\n'));
+  s.receive(Buffer.from('more\r\n'));
+  t.deepEqual(told.slice(2), ['data']);
+  s.receive(Buffer.from('.\r\n'));
+  t.deepEqual(told.slice(3), ['none'], 'the message hook runs');
+  commit();
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(told.slice(4), ['command']);
+});

@@ -30,7 +30,7 @@ test('commands out of order get 503 5.5.1; DATA without RCPT too; nothing is que
       'DATA\r\n', // without RCPT
       'RSET\r\nQUIT\r\n',
     ],
-    { until: /^221 /m },
+    { until: /^221 /m, stepwise: true }, // a refused DATA drops what is pipelined behind it (tested below)
   );
   const r = replies(out);
   t.regex(r[1], /^503 5\.5\.1 /, out);
@@ -167,4 +167,21 @@ test('the final 250 comes only once the queue file is in incoming/; a spool that
   writeFileSync(path.join(s.site.spool, 'tmp'), 'not a directory');
   const fail = await rawSession(s.port, [`${ENVELOPE}Subject: no spool\r\n\r\nx\r\n.\r\nQUIT\r\n`], { until: /^221 /m });
   t.regex(fail, /^451 4\.3\.0 cannot queue message/m, fail);
+});
+
+test('a client that shuts down its sending side after a pipelined QUIT (as Exim does) still gets the 250 and the 221', async (t) => {
+  const s = await serve({ conf: { delivery_mode: 'queued' } });
+  t.teardown(() => s.close());
+  const out = await new Promise<string>((resolve) => {
+    const sock = net.connect({ port: s.port, host: '127.0.0.1' });
+    let text = '';
+    sock.on('data', (d) => {
+      if (!text) sock.end(`${ENVELOPE}Subject: half-closed\r\n\r\nx\r\n.\r\nQUIT\r\n`);
+      text += d.toString('latin1');
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => resolve(text));
+  });
+  t.regex(out, /^250 2\.6\.0 queued as [\w-]+\r\n221 2\.0\.0 /m, out);
+  t.is(queuedFiles(s.site).length, 1);
 });

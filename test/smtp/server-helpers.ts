@@ -15,8 +15,9 @@ export interface ServedSite {
   close(): Promise<void>;
 }
 
+/** The greeting comes at once (smtp_greeting_delay=0) unless `conf` says otherwise: these clients wait for it. */
 export async function serve(opts: SiteOptions & { sys?: string; server?: SmtpServerOptions } = {}): Promise<ServedSite> {
-  const site = makeSite(opts);
+  const site = makeSite({ ...opts, conf: { smtp_greeting_delay: '0', ...opts.conf } });
   if (opts.sys) writeFileSync(path.join(site.uucp, 'sys'), opts.sys);
   const gw = await loadGateway(flags(site));
   const srv = await startSmtpServer(gw, { listen: [{ host: '127.0.0.1', port: 0 }], ...opts.server });
@@ -53,13 +54,15 @@ export function swaks(port: number, args: string[], input?: string | Buffer): Pr
 /**
  * A raw SMTP client: waits for the greeting, then sends `input` (as given, in
  * one write or in `chunks`) and collects everything until the server closes or
- * `until` matches the transcript.
+ * `until` matches the transcript. `stepwise`: each piece waits for a reply to
+ * the one before (the output ending in a last reply line).
  */
-export function rawSession(port: number, input: Array<string | Buffer>, opts: { until?: RegExp; timeoutMs?: number; closeAfter?: boolean; host?: string } = {}): Promise<string> {
+export function rawSession(port: number, input: Array<string | Buffer>, opts: { until?: RegExp; timeoutMs?: number; closeAfter?: boolean; host?: string; stepwise?: boolean } = {}): Promise<string> {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host: '127.0.0.1', localAddress: opts.host });
     let out = '';
     let sent = false;
+    let step = 0;
     const finish = (): void => {
       clearTimeout(timer);
       sock.destroy();
@@ -68,7 +71,9 @@ export function rawSession(port: number, input: Array<string | Buffer>, opts: { 
     const timer = setTimeout(finish, opts.timeoutMs ?? 5000);
     sock.on('data', (d) => {
       out += d.toString('latin1');
-      if (!sent && /^220 /m.test(out)) {
+      if (opts.stepwise) {
+        if (step < input.length && /(?:^|\n)\d{3} [^\r\n]*\r\n$/.test(out)) sock.write(input[step++]);
+      } else if (!sent && /^220 /m.test(out)) {
         sent = true;
         for (const piece of input) sock.write(piece);
         if (opts.closeAfter) setTimeout(finish, 300);
