@@ -4,3 +4,4 @@ export * from './parse.js';
 export * from './rewrite.js';
 export * from './headers.js';
 export * from './hop.js';
+export * from './unique.js';
