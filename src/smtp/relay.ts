@@ -14,6 +14,7 @@
 // hub is asked to pass them on to gmail.com. So every host the address still names
 // after our own must be one we serve (docs/routing.md, "Relay control").
 import type { MailConfig } from '../config/mail-config.js';
+import type { ParsedAddress } from '../address/parse.js';
 import { isLocalHost, stripLocalHops, type SiteNames } from '../address/rewrite.js';
 import type { AddressRouter, RouteDecision } from '../route/types.js';
 import type { NetList } from './cidr.js';
@@ -65,7 +66,7 @@ function deliveredHere(d: RouteDecision): boolean {
  * this host are skipped; each other host is judged once.
  */
 async function wholeRouteServed(ctx: RelayContext, addr: string, first: RouteDecision): Promise<Refusal | undefined> {
-  let steps;
+  let steps: ParsedAddress[];
   try {
     steps = stripLocalHops(addr, ctx.site);
   } catch {
