@@ -5,3 +5,4 @@ export * from './rewrite.js';
 export * from './headers.js';
 export * from './hop.js';
 export * from './local-part.js';
+export * from './unique.js';

@@ -9,6 +9,7 @@ import { fsyncDir, writeNewFilesSynced } from '../util/durable.js';
 import { validateMessage } from '../message/validate.js';
 import { joinMessage, lineEnding, splitMessage } from '../message/headers.js';
 import { rfc5322Date } from '../message/date.js';
+import { uniqueAddresses } from '../address/unique.js';
 import { fromSystemError, GatewayError, EX } from '../util/errors.js';
 
 export interface AcceptRequest {
@@ -71,7 +72,9 @@ export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[
 }
 
 /** Validates and builds the queue file for `req` (throws GatewayError when refused). */
-export function prepareMessage(ctx: AcceptContext, req: AcceptRequest): PreparedMessage {
+export function prepareMessage(ctx: AcceptContext, given: AcceptRequest): PreparedMessage {
+  // One record per address: `rmail bob bob …` must not queue (and deliver) bob many times.
+  const req = { ...given, recipients: uniqueAddresses(given.recipients) };
   if (req.recipients.length === 0) throw new GatewayError('no recipients', { exitCode: EX.USAGE, status: '5.5.1' });
   validateMessage(req.data);
   if (req.data.length > ctx.sizeLimit)

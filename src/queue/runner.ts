@@ -12,7 +12,7 @@ import { sendBounce } from './bounce-send.js';
 import { getFields, splitMessage } from '../message/headers.js';
 import type { MailConfig } from '../config/mail-config.js';
 import type { AddressRouter, ChildRecipient, RouteDecision } from '../route/types.js';
-import type { DeliveryJob, DeliveryResult, RoutedRecipient, Transport, World } from '../deliver/transport.js';
+import type { DeliveryJob, DeliveryResult, Route, RoutedRecipient, Transport, World } from '../deliver/transport.js';
 import type { Logger } from '../log/logger.js';
 
 export interface RunnerDeps {
@@ -157,10 +157,12 @@ export class QueueRunner {
     }
     const groups = new Map<string, { transport: Transport; rcpts: RoutedRecipient[] }>();
     const results: DeliveryResult[] = [];
-    for (const r of await this.routeAll(state, results)) {
+    const { unique, copies } = collapseDuplicates(await this.routeAll(state, results));
+    for (const r of unique) {
       const t = this.d.transports.get(r.route.transport);
       if (!t) {
-        results.push(...(await this.record(state, [{ rcpt: r.rcpt, outcome: 'temp', status: '4.3.5', reason: `transport ${r.route.transport} is not available` }], r.route.router)));
+        const out: DeliveryResult[] = [{ rcpt: r.rcpt, outcome: 'temp', status: '4.3.5', reason: `transport ${r.route.transport} is not available` }];
+        results.push(...(await this.record(state, withCopies(out, copies), r.route.router)));
         continue;
       }
       const key = `${t.name} ${r.route.nextHop ?? ''} ${senderFor(state, r.rcpt)}`;
@@ -169,7 +171,7 @@ export class QueueRunner {
     }
     for (const { transport, rcpts } of groups.values()) {
       const out = await this.deliverGroup(transport, msg, rcpts, state);
-      results.push(...(await this.record(state, out, `${rcpts[0].route.router}/${transport.name}`)));
+      results.push(...(await this.record(state, withCopies(out, copies), `${rcpts[0].route.router}/${transport.name}`)));
     }
     return results;
   }
@@ -299,6 +301,37 @@ export function tally(summary: RunSummary, results: DeliveryResult[]): void {
 }
 
 const pending = (s: MessageState): RcptState[] => s.rcpts.filter((r) => r.state === 'pending');
+
+/**
+ * Recipients routed to one destination (the same mailbox, file or program, or
+ * the same rewritten address for the same next hop) get one copy: the first is
+ * delivered, `copies` lists the others under it, to share its outcome.
+ */
+function collapseDuplicates(routed: RoutedRecipient[]): { unique: RoutedRecipient[]; copies: Map<string, string[]> } {
+  const first = new Map<string, string>();
+  const unique: RoutedRecipient[] = [];
+  const copies = new Map<string, string[]>();
+  for (const r of routed) {
+    const key = destinationKey(r.route);
+    const kept = first.get(key);
+    if (kept === undefined) {
+      first.set(key, r.rcpt);
+      unique.push(r);
+    } else if (copies.has(kept)) copies.get(kept)!.push(r.rcpt);
+    else copies.set(kept, [r.rcpt]);
+  }
+  return { unique, copies };
+}
+
+function destinationKey(route: Route): string {
+  const where = route.destination ?? route.argv?.join('\0') ?? route.address;
+  return `${route.transport}\0${route.nextHop ?? ''}\0${where}`;
+}
+
+/** Each result, then the same outcome for every recipient collapsed into it. */
+function withCopies(results: DeliveryResult[], copies: Map<string, string[]>): DeliveryResult[] {
+  return results.flatMap((res) => [res, ...(copies.get(res.rcpt) ?? []).map((rcpt) => ({ ...res, rcpt, reason: `${res.reason} (same destination as <${res.rcpt}>)` }))]);
+}
 
 /** Marks `parent` expanded and adds its children; an entry whose expansion failed fails at once. */
 function addChildren(state: MessageState, parent: string, children: ChildRecipient[]): void {

@@ -62,6 +62,35 @@ test('a temporary failure is retried on the (20n)² schedule and bounces with a 
   t.deepEqual(await listQueue(gw.spool), [], 'nothing left in the queue');
 });
 
+test('recipients routed to one destination get one copy; each keeps its own status in mailq and in the DSN', async (t) => {
+  const site = makeSite({ conf: { smart_path: 'hub', smart_transport: 'uux', queue_lifetime: '1h', delivery_mode: 'queued' } });
+  let now = Date.UTC(2026, 10, 27, 12, 0, 0);
+  const gw = await loadGateway(flags(site), () => now);
+  const seen: string[][] = [];
+  const hub: Transport = {
+    name: 'uux',
+    retryFactor: 20,
+    async deliver(job: DeliveryJob) {
+      seen.push(job.recipients.map((r) => r.route.address));
+      return job.recipients.map((r) => ({ rcpt: r.rcpt, outcome: 'temp' as const, status: '4.4.1', reason: 'hub did not answer' }));
+    },
+  };
+  const transports = [...defaultTransports(gw), hub];
+  // All three become far!zed for hub; amy is another recipient.
+  await accept(gw, { sender: 'bob@leaf.example.org', recipients: ['zed@far', 'far!zed', 'leaf!far!zed', 'amy@far'], data: Buffer.from('Subject: dup\n\nbody\n'), origin: 'test' });
+  await runQueue(gw, { transports });
+  t.deepEqual(seen, [['far!zed', 'far!amy']]);
+  const text = formatQueue(await listQueue(gw.spool), now, true);
+  for (const r of ['zed@far', 'far!zed', 'leaf!far!zed', 'amy@far']) t.regex(text, new RegExp(`deferred ${r} via smart_host/uux 4\\.4\\.1: hub did not answer`), text);
+  now += 2 * 3600_000;
+  await runQueue(gw, { transports });
+  t.is(seen.length, 2);
+  const [dsn] = maildirMessages(path.join(site.spool, 'mail/bob'));
+  const { parts } = parseDsn(dsn);
+  for (const r of ['zed@far', 'far!zed', 'leaf!far!zed', 'amy@far']) t.regex(parts[1], new RegExp(`Final-Recipient: rfc822; ${r}\nAction: failed\nStatus: 5\\.4\\.1\n`));
+  t.deepEqual(await listQueue(gw.spool), []);
+});
+
 test('a bounce that cannot be delivered goes to the postmaster; no bounce of a bounce', async (t) => {
   const site = makeSite({ conf: { delivery_mode: 'queued' } });
   const gw = await loadGateway(flags(site));

@@ -47,6 +47,16 @@ test('rmail accepts local, domain and bang recipients in one call', async (t) =>
   t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 1);
 });
 
+test('rmail with one recipient 10,000 times queues it once and delivers one copy', async (t) => {
+  const site = makeSite();
+  const r = await run(site, ['rmail', ...Array<string>(10_000).fill('bob')], `From x Fri Nov 27 10:00:00 2026 remote from hub\n${body}`);
+  t.is(r.code, 0, r.stderr);
+  const got = maildirMessages(path.join(site.spool, 'mail/bob'));
+  t.is(got.length, 1);
+  // Received: names the recipient only when the envelope holds exactly one.
+  t.regex(got[0], /\n\tfor <bob>; /);
+});
+
 test('rmail: a corrupted From_ line is refused with exit 65 and nothing is queued', async (t) => {
   const site = makeSite();
   for (const bad of ['From \n', 'From !alice Fri Nov 27 10:00:00 2026\n', 'From hub! Fri Nov 27 10:00:00 2026\n']) {

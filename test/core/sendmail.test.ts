@@ -28,6 +28,14 @@ test('sendmail -f sets the envelope sender, -F the full name; existing headers a
   t.regex(m, /\nFrom: Dave Q <dave@leaf\.example\.org>\n/);
 });
 
+test('sendmail bob bob BOB bob@leaf.example.org leaf!bob delivers one copy: recipients that reach the same mailbox collapse', async (t) => {
+  const site = makeSite();
+  const r = await run(site, ['sendmail', 'bob', 'bob', 'BOB', 'bob@leaf.example.org', 'leaf!bob', 'alice'], 'Subject: dup\n\nx\n');
+  t.is(r.code, 0, r.stderr);
+  t.is(maildirMessages(path.join(site.spool, 'mail/bob')).length, 1);
+  t.is(maildirMessages(path.join(site.spool, 'mail/alice')).length, 1);
+});
+
 test('sendmail without -i ends the message at a lone dot', async (t) => {
   const site = makeSite();
   const r = await run(site, ['sendmail', 'bob'], 'Subject: s\n\nkeep\n.\ndropped\n');

@@ -98,6 +98,27 @@ test('relay control: a client outside relay_networks may send to us and our UUCP
   t.is(queuedFiles(s.site).length, 4);
 });
 
+test('relay control judges the whole route: a bang or % path through a neighbour to a host we do not serve is denied (550 5.7.1)', async (t) => {
+  // hub is a UUCP neighbour and the smart host; ernie a neighbour; far.leaf a host in the paths database.
+  const s = await serve({
+    conf: { relay_networks: '127.0.0.1/32', delivery_mode: 'queued', smart_path: 'hub' },
+    sys: 'system hub\nport tcp\n\nsystem ernie\nport tcp\n',
+    files: { paths: 'far.leaf\thub!far.leaf!%s\n' },
+  });
+  t.teardown(() => s.close());
+  // (A source route never gets this far: the server drops it, RFC 5321 section 4.1.1.3.)
+  const denied = ['hub!gmail.com!victim', 'victim%gmail.com%hub', 'ernie!hub!gmail.com!victim', 'far.leaf!gmail.com!victim', 'hub!leaf!gmail.com!victim', 'gmail.com!hub!bob'].map((a) => `${a}@leaf.example.org`);
+  const accepted = ['hub!bob', 'bob%hub', 'leaf!ernie!hub!bob', 'hub!far.leaf!carol', 'hub!leaf!bob', 'bob'].map((a) => `${a}@leaf.example.org`);
+  const rcpts = [...denied, ...accepted].map((a) => `RCPT TO:<${a}>\r\n`).join('');
+  const outside = await rawSession(s.port, [`EHLO c.example\r\nMAIL FROM:<x@elsewhere.example>\r\n${rcpts}QUIT\r\n`], { host: '127.0.0.2', until: /^221 /m });
+  const lines = replies(outside).filter((l) => /^(250 2\.1\.5|[45]\d\d) /.test(l));
+  t.deepEqual(lines.slice(0, denied.length), denied.map((a) => `550 5.7.1 <${a}>: relaying denied`), outside);
+  t.deepEqual(lines.slice(denied.length).map((l) => l.slice(0, 9)), accepted.map(() => '250 2.1.5'), outside);
+  // A relay client may route through anyone.
+  const inside = await rawSession(s.port, [`EHLO c.lan\r\nMAIL FROM:<x@lan.example>\r\n${rcpts}QUIT\r\n`], { until: /^221 /m });
+  t.is(replies(inside).filter((l) => l.startsWith('250 2.1.5')).length, denied.length + accepted.length, inside);
+});
+
 test('rcpt_domains replaces the UUCP default: listed domains from anyone, other neighbours only from relay clients', async (t) => {
   const s = await serve({ conf: { relay_networks: '127.0.0.1/32', delivery_mode: 'queued', rcpt_domains: '.served.example' }, sys: 'system ernie\nport tcp\n', files: { hosts: '.served.example 127.0.0.1:9\n' } });
   t.teardown(() => s.close());
@@ -105,6 +126,9 @@ test('rcpt_domains replaces the UUCP default: listed domains from anyone, other 
   t.is((await swaks(s.port, [...outside, '--to', 'u@a.served.example'])).code, 0);
   t.regex((await swaks(s.port, [...outside, '--to', 'user@ernie.uucp'])).out, /550 5\.7\.1/);
   t.is((await swaks(s.port, [...outside, '--to', 'bob@leaf.example.org'])).code, 0, 'local names always');
+  // Every host of the route must be listed, not only the first.
+  t.is((await swaks(s.port, [...outside, '--to', 'u%b.served.example@a.served.example'])).code, 0);
+  t.regex((await swaks(s.port, [...outside, '--to', 'gmail.com!victim@a.served.example'])).out, /550 5\.7\.1 <gmail\.com!victim@a\.served\.example>: relaying denied/);
 });
 
 test('an unknown local user is refused at RCPT with 550 5.1.1; the known one in the same transaction is delivered', async (t) => {
