@@ -31,7 +31,7 @@ export async function sendmailMain(argv: string[]): Promise<void> {
       return;
     }
     case 'deliver': {
-      const id = await submit(gw, { ...a, sender: a.sender === '<>' ? '' : a.sender, data: await readStdin() });
+      const id = await submit(gw, { ...a, sender: a.sender === '<>' ? '' : a.sender, input: process.stdin });
       await deliverAccepted(gw, [id]);
       return;
     }
