@@ -38,7 +38,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accept, type Gateway } from '../runtime/gateway.js';
-import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, unpackBatch } from '../smtp/bsmtp-gzip.js';
+import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../smtp/bsmtp-gzip.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { rmail } from '../inject/rmail.js';
 import { rfc5322Date } from '../message/date.js';
@@ -401,7 +401,7 @@ const cannotRead = (x: ExecFile, err: unknown): Outcome => ({ kind: 'temp', reas
 async function batchInput(job: Job, x: ExecFile): Promise<Buffer | Outcome> {
   try {
     const size = await inputSize(job, x);
-    if (size > MAX_UNPACKED_BATCH) return { kind: 'fail', reason: `${x.command![0]}: the batch is ${size} bytes, over the ${MAX_UNPACKED_BATCH} a batch may have` };
+    if (size > MAX_UNPACKED_BATCH) return { kind: 'fail', reason: `${x.command![0]}: ${batchTooBig(size).message}` };
     return await readInput(job, x);
   } catch (err) {
     return cannotRead(x, err);

@@ -125,7 +125,7 @@ test('uuxqt: an rsmtp batch too big to read (a sparse file over 2 GiB) is refuse
   t.like(sum, { executed: 0, failed: 1, deferred: 0 });
   const mails = await queued(s);
   t.is(mails.length, 1);
-  t.regex(mails[0].text, new RegExp(`Reason: +rsmtp: the batch is ${2 ** 31 + MB} bytes, over the ${MAX_UNPACKED_BATCH} a batch may have`));
+  t.regex(mails[0].text, new RegExp(`Reason: +rsmtp: the batch is ${2 ** 31 + MB} bytes, over the ${MAX_UNPACKED_BATCH} bytes a batch may have`));
   t.false(existsSync(xfile));
   // Too big to mail back: kept aside for the administrator, out of uuxqt's way.
   t.deepEqual(readdirSync(path.join(s.spool, 'uucp/.Failed')).sort(), ['D.hubN0001', 'X.hubN0002']);
@@ -189,4 +189,13 @@ test('rmail streamed: From_ lines, a header without a blank line and CRLF ends c
   const [m] = await queued(s);
   t.regex(m.text, /^Received: from hub\r\n\tby leaf with UUCP \(uugate rmail\)\r\n\tid \S+\r\n\tfor <bob>; [^\r\n]+\r\nSubject: x\r\n\r\nno field here\r\nbody\r\n$/);
   t.is(readFileSync(path.join(s.spool, 'incoming', readdirSync(path.join(s.spool, 'incoming'))[0]), 'latin1').split('\n')[0].slice(0, 8), 'UUGATE1 ');
+});
+
+test('rsmtp: a batch on stdin over 256 MiB is refused (exit 65) when it passes the cap, nothing queued', async (t) => {
+  const s = makeSite({ conf: { delivery_mode: 'queued' } });
+  t.teardown(() => rmSync(s.dir, { recursive: true, force: true }));
+  const r = await measurePeakRss(process.execPath, [UUGATE, 'rsmtp'], s.env, messageChunks(MAX_UNPACKED_BATCH + MB, 'HELO hub\nMAIL FROM:<a@hub>\nRCPT TO:<bob>\nDATA\n'));
+  t.is(r.code, 65, r.stderr);
+  t.regex(r.stderr, new RegExp(`the batch is over the ${MAX_UNPACKED_BATCH} bytes a batch may have`));
+  t.deepEqual(spoolFiles(s, 'incoming'), []);
 });
