@@ -296,14 +296,18 @@ async function readInput(job: Job, x: ExecFile, upTo = Infinity): Promise<Buffer
   try {
     const data = Buffer.alloc(Math.min((await fh.stat()).size, upTo));
     let n = 0;
-    for (let r; n < data.length && (r = await fh.read(data, n, data.length - n, n)).bytesRead > 0; ) n += r.bytesRead;
+    while (n < data.length) {
+      const { bytesRead } = await fh.read(data, n, data.length - n, n);
+      if (bytesRead === 0) break; // the file shrank meanwhile
+      n += bytesRead;
+    }
     return data.subarray(0, n);
   } finally {
     await fh.close();
   }
 }
 
-/** How much of an input over message_size_limit an error mail shows: its start, to the last whole line. */
+/** How much of an input over message_size_limit an error mail shows (its start, to the last whole line; half the limit at most, so the mail fits). */
 const RETURNED_START = 64 * 1024;
 
 /** A failed request's input, as its error mail carries it. */
@@ -331,7 +335,7 @@ async function returnedInput(job: Job, x: ExecFile): Promise<ReturnedInput> {
   if (size > limit) {
     const what = `The input (${size} bytes, over the size limit of ${limit})`;
     if (BATCH_COMMANDS.has(x.command![0])) return { data: Buffer.alloc(0), what, unusable: 'a batch is returned whole or not at all' };
-    const start = await readInput(job, x, RETURNED_START);
+    const start = await readInput(job, x, Math.min(RETURNED_START, Math.floor(limit / 2)));
     const data = start.subarray(0, start.lastIndexOf(0x0a) + 1);
     return { data, what, note: `The input is ${size} bytes, over the size limit of ${limit} bytes; only its first ${data.length} bytes are shown.` };
   }
