@@ -19,7 +19,7 @@ export class MessageInput {
   private readonly it: AsyncIterator<Buffer | string>;
   private readonly checker = new MessageChecker();
   /** Bytes taken by readLine so far (From_ lines and header). */
-  headBytes = 0;
+  private headBytes = 0;
 
   constructor(source: AsyncIterable<Buffer | string>) {
     this.it = source[Symbol.asyncIterator]();
