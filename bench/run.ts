@@ -3,6 +3,7 @@ import { formatTable, type BenchResult } from './table.js';
 
 const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | BenchResult[]> }>> = {
   inject: () => import('./inject-bench.js'),
+  memory: () => import('./memory-bench.js'),
   queue: () => import('./queue-bench.js'),
   paths: () => import('./paths-bench.js'),
   route: () => import('./route-bench.js'),

@@ -1,6 +1,5 @@
 // rmail [--config DIR] [--uucp DIR] [--spool DIR] recipient...
 // Hand-parsed: it runs once per incoming UUCP message, so it avoids loading commander.
-import { readStdin } from './run.js';
 import { takeLocationFlag, type LocationArgs } from './sendmail-args.js';
 import { loadGateway } from '../runtime/gateway.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
@@ -21,7 +20,7 @@ export async function rmailMain(argv: string[]): Promise<void> {
   const gw = await loadGateway(locations);
   const id = await rmail(gw, {
     recipients,
-    data: await readStdin(),
+    input: process.stdin,
     fromSystem: process.env.UU_MACHINE,
     defaultSender: process.env.UU_USER ?? currentUser(),
   });

@@ -2,9 +2,15 @@
 // from thrown errors to a message on stderr and a sysexits status.
 import { GatewayError, EX } from '../util/errors.js';
 
-export async function readStdin(): Promise<Buffer> {
+/** All of stdin, for what is read whole (batches); past `limit.max` bytes reading stops with `limit.tooBig()`. */
+export async function readStdin(limit?: { max: number; tooBig: () => Error }): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let size = 0;
+  for await (const c of process.stdin) {
+    size += (c as Buffer).length;
+    if (limit && size > limit.max) throw limit.tooBig();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 

@@ -31,14 +31,15 @@ export async function sendmailMain(argv: string[]): Promise<void> {
       return;
     }
     case 'deliver': {
-      const id = await submit(gw, { ...a, sender: a.sender === '<>' ? '' : a.sender, data: await readStdin() });
+      const id = await submit(gw, { ...a, sender: a.sender === '<>' ? '' : a.sender, input: process.stdin });
       await deliverAccepted(gw, [id]);
       return;
     }
     case 'batch-smtp': {
       // -bS: a BSMTP batch on stdin, read with Exim's -bS semantics (smtp/bsmtp-reader.ts).
       const { readBsmtp, bsmtpExitCode, formatProblems } = await import('../smtp/bsmtp-reader.js');
-      const s = await readBsmtp(gw, await readStdin(), { origin: 'sendmail-bS' });
+      const { MAX_UNPACKED_BATCH, batchTooBig } = await import('../smtp/bsmtp-gzip.js');
+      const s = await readBsmtp(gw, await readStdin({ max: MAX_UNPACKED_BATCH, tooBig: batchTooBig }), { origin: 'sendmail-bS' });
       process.stderr.write(formatProblems(s));
       const ids = [...s.accepted, ...s.bounces];
       if (ids.length) await deliverAccepted(gw, ids);

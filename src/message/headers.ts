@@ -11,7 +11,7 @@ export interface SplitMessage {
   separator: string;
 }
 
-const FIELD = /^[\x21-\x39\x3b-\x7e]+:/;
+export const FIELD = /^[\x21-\x39\x3b-\x7e]+:/;
 
 /**
  * Splits a message at the first empty line. A first line that is not a header field means

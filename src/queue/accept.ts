@@ -1,12 +1,14 @@
 // The one accept path for every entry point (rmail, sendmail, SMTP, BSMTP, uuxqt,
 // bounces): validate, add Received:, write the queue file durably into incoming/.
+// A message read from a stream (rmail, sendmail, uuxqt's D. files) is written
+// as it comes by acceptStream: only its header is ever held in memory.
 // Nothing here needs the queue index, so separate processes can hand messages over
 // while the daemon owns LevelDB; the queue runner indexes incoming/ when it looks.
 import { promises as fsp, renameSync } from 'node:fs';
 import path from 'node:path';
-import { encodeQueueFile, newQueueId, SpoolLayout, type Envelope } from './spool.js';
-import { fsyncDir, writeNewFilesSynced } from '../util/durable.js';
-import { validateMessage } from '../message/validate.js';
+import { encodeQueueFile, newQueueId, queueFileHead, SpoolLayout, type Envelope } from './spool.js';
+import { fsyncDir, writeNewFilesSynced, writeNewFileStreamed } from '../util/durable.js';
+import { emptyMessage, validateMessage } from '../message/validate.js';
 import { joinMessage, lineEnding, splitMessage } from '../message/headers.js';
 import { rfc5322Date } from '../message/date.js';
 import { uniqueAddresses } from '../address/unique.js';
@@ -30,6 +32,48 @@ export interface AcceptContext {
   hostname: string;
   sizeLimit: number;
   clock?: () => number;
+}
+
+/** A message whose header has been read and whose body is still arriving. */
+export interface StreamedRequest extends Omit<AcceptRequest, 'data' | 'noReceived'> {
+  /** The header block and the separator, as they are to be queued. */
+  head: Buffer;
+  /** The rest of the message, passed on chunk by chunk. */
+  body: AsyncIterable<Buffer>;
+  /** The message's line end, for the Received: field. */
+  eol: string;
+}
+
+/**
+ * Writes a streamed message into tmp/ while it arrives (refusing it as soon as
+ * it goes over the size limit), fsyncs it and renames it into incoming/.
+ * Memory stays at the header and one chunk, whatever the message's size.
+ */
+export async function acceptStream(ctx: AcceptContext, given: StreamedRequest): Promise<string> {
+  const req = withUniqueRecipients(given);
+  const now = ctx.clock?.() ?? Date.now();
+  const id = newQueueId(now);
+  const tmp = path.join(ctx.spool.tmp, id);
+  async function* queueFile(): AsyncGenerator<Buffer> {
+    let size = req.head.length;
+    if (size > ctx.sizeLimit) throw tooBig(ctx.sizeLimit);
+    yield Buffer.concat([queueFileHead(envelopeOf(id, now, req)), receivedLine(req, ctx.hostname, id, now, req.eol), req.head]);
+    for await (const chunk of req.body) {
+      size += chunk.length;
+      if (size > ctx.sizeLimit) throw tooBig(ctx.sizeLimit);
+      yield chunk;
+    }
+    if (size === 0) throw emptyMessage();
+  }
+  try {
+    await writeNewFileStreamed(tmp, queueFile());
+    renameSync(tmp, path.join(ctx.spool.incoming, id));
+    await fsyncDir(ctx.spool.incoming);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw fromSystemError(err, `cannot queue message in ${ctx.spool.root}`);
+  }
+  return id;
 }
 
 export async function acceptMessage(ctx: AcceptContext, req: AcceptRequest): Promise<string> {
@@ -73,35 +117,43 @@ export async function commitMessages(spool: SpoolLayout, items: PreparedMessage[
 
 /** Validates and builds the queue file for `req` (throws GatewayError when refused). */
 export function prepareMessage(ctx: AcceptContext, given: AcceptRequest): PreparedMessage {
-  // One record per address: `rmail bob bob …` must not queue (and deliver) bob many times.
-  const req = { ...given, recipients: uniqueAddresses(given.recipients) };
-  if (req.recipients.length === 0) throw new GatewayError('no recipients', { exitCode: EX.USAGE, status: '5.5.1' });
+  const req = withUniqueRecipients(given);
   validateMessage(req.data);
-  if (req.data.length > ctx.sizeLimit)
-    throw new GatewayError(`message is ${req.data.length} bytes, over the limit of ${ctx.sizeLimit}`, {
-      exitCode: EX.DATAERR,
-      status: '5.3.4',
-    });
+  if (req.data.length > ctx.sizeLimit) throw tooBig(ctx.sizeLimit, req.data.length);
   const now = ctx.clock?.() ?? Date.now();
   const id = newQueueId(now);
-  const message = repairSeparator(req.noReceived ? req.data : addReceived(req, ctx.hostname, id, now));
-  const envelope: Envelope = {
-    id,
-    sender: req.sender,
-    recipients: req.recipients,
-    arrival: now,
-    origin: req.origin,
-    ...(req.errorsTo ? { errorsTo: req.errorsTo } : {}),
-  };
-  return { id, bytes: encodeQueueFile(envelope, message) };
+  const received = () => Buffer.concat([receivedLine(req, ctx.hostname, id, now, lineEnding(req.data)), req.data]);
+  const message = repairSeparator(req.noReceived ? req.data : received());
+  return { id, bytes: encodeQueueFile(envelopeOf(id, now, req), message) };
 }
 
-function addReceived(req: AcceptRequest, host: string, id: string, now: number): Buffer {
-  const eol = lineEnding(req.data);
+/** One record per address: `rmail bob bob …` must not queue (and deliver) bob many times. */
+function withUniqueRecipients<T extends Pick<AcceptRequest, 'recipients'>>(given: T): T {
+  const req = { ...given, recipients: uniqueAddresses(given.recipients) };
+  if (req.recipients.length === 0) throw new GatewayError('no recipients', { exitCode: EX.USAGE, status: '5.5.1' });
+  return req;
+}
+
+/** Over message_size_limit: permanent (552 5.3.4, exit 65). A streamed message's size is not known, only that it went past. */
+const tooBig = (limit: number, size?: number): GatewayError =>
+  new GatewayError(`message ${size === undefined ? 'is' : `is ${size} bytes,`} over the limit of ${limit} bytes (message_size_limit)`, {
+    exitCode: EX.DATAERR,
+    status: '5.3.4',
+  });
+
+const envelopeOf = (id: string, now: number, req: Omit<AcceptRequest, 'data'>): Envelope => ({
+  id,
+  sender: req.sender,
+  recipients: req.recipients,
+  arrival: now,
+  origin: req.origin,
+  ...(req.errorsTo ? { errorsTo: req.errorsTo } : {}),
+});
+
+function receivedLine(req: Omit<AcceptRequest, 'data'>, host: string, id: string, now: number, eol: string): Buffer {
   const from = req.receivedFrom ? `from ${req.receivedFrom}${eol}\t` : '';
   const rcpt = req.recipients.length === 1 ? `${eol}\tfor <${req.recipients[0]}>` : '';
-  const line = `Received: ${from}by ${host} with ${req.protocol ?? 'local'} (uugate ${req.origin})${eol}\tid ${id}${rcpt}; ${rfc5322Date(new Date(now))}${eol}`;
-  return Buffer.concat([Buffer.from(line, 'latin1'), req.data]);
+  return Buffer.from(`Received: ${from}by ${host} with ${req.protocol ?? 'local'} (uugate ${req.origin})${eol}\tid ${id}${rcpt}; ${rfc5322Date(new Date(now))}${eol}`, 'latin1');
 }
 
 /** A header block that runs straight into body text gets the blank line sendmail would add. */

@@ -49,8 +49,11 @@ export class SpoolLayout {
   }
 }
 
+/** The queue file's first line: what precedes the message bytes. */
+export const queueFileHead = (env: Envelope): Buffer => Buffer.from(`${MAGIC}${JSON.stringify(env)}\n`, 'utf8');
+
 export function encodeQueueFile(env: Envelope, message: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${MAGIC}${JSON.stringify(env)}\n`, 'utf8'), message]);
+  return Buffer.concat([queueFileHead(env), message]);
 }
 
 export interface QueuedMessage {

@@ -6,7 +6,7 @@ import { promises as fsp, statSync } from 'node:fs';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
 import { resolveLocations, type Locations } from '../config/locations.js';
 import { SpoolLayout } from '../queue/spool.js';
-import { acceptMessage, type AcceptContext, type AcceptRequest } from '../queue/accept.js';
+import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, type StreamedRequest } from '../queue/accept.js';
 import { Logger } from '../log/logger.js';
 import { processAlive } from '../deliver/mbox.js';
 
@@ -40,6 +40,10 @@ export function acceptContext(gw: Gateway): AcceptContext {
 
 export function accept(gw: Gateway, req: AcceptRequest): Promise<string> {
   return acceptMessage(acceptContext(gw), req);
+}
+
+export function acceptStreamed(gw: Gateway, req: StreamedRequest): Promise<string> {
+  return acceptStream(acceptContext(gw), req);
 }
 
 /**

@@ -22,6 +22,10 @@ export const BATCH_COMMANDS = new Set(['rsmtp', 'rgsmtp', 'rcsmtp', 'rbsmtp']);
  */
 export const MAX_UNPACKED_BATCH = 256 * 1024 * 1024;
 
+/** A batch bigger than MAX_UNPACKED_BATCH, refused for good (a permanent data error). */
+export const batchTooBig = (size?: number) =>
+  dataError(`the batch is ${size === undefined ? '' : `${size} bytes, `}over the ${MAX_UNPACKED_BATCH} bytes a batch may have`);
+
 export function packBatch(batch: Buffer): Promise<Buffer> {
   return gzip(batch, { level: 9 });
 }

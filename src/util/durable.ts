@@ -40,16 +40,40 @@ export async function writeNewFilesSynced(files: ReadonlyArray<{ path: string; d
       const fd = fs.openSync(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
       fds.push(fd);
       created.push(f.path);
-      for (let off = 0; off < f.data.length; ) off += fs.writeSync(fd, f.data, off);
+      writeAllSync(fd, f.data);
     }
     // allSettled: no descriptor may be closed while its fsync is still running.
-    const synced = await Promise.allSettled(fds.map((fd) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())))));
+    const synced = await Promise.allSettled(fds.map(fsyncFd));
     const failed = synced.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {
     for (const fd of fds) closeQuietly(fd);
   }
 }
+
+/**
+ * Creates a new file (O_EXCL) from chunks as they come and fsyncs it; only one
+ * chunk is held at a time, so a message of any size streams through. A chunk
+ * source that throws (a size limit, bad input) or a failed write leaves no file.
+ */
+export async function writeNewFileStreamed(file: string, chunks: AsyncIterable<Buffer>, mode = 0o600): Promise<void> {
+  const fd = fs.openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    for await (const c of chunks) writeAllSync(fd, c);
+    await fsyncFd(fd);
+  } catch (err) {
+    closeQuietly(fd);
+    await fsp.unlink(file).catch(() => undefined);
+    throw err;
+  }
+  closeQuietly(fd);
+}
+
+function writeAllSync(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off);
+}
+
+const fsyncFd = (fd: number): Promise<void> => new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
 /** Closing is cleanup here: success or failure was decided by the writes and fsyncs. */
 function closeQuietly(fd: number): void {

@@ -12,9 +12,11 @@
 // 4. The command must be in the system's `commands` (default `rmail rsmtp`;
 //    `ALL` allows anything), matched by name or by a full path listed there.
 // 5. rmail runs in-process: inject/rmail.ts accepts the message (From_ lines give
-//    the sender) and the queue delivers it after the run; so does rsmtp, through
+//    the sender; the D. file streams into the queue, refused past
+//    message_size_limit) and the queue delivers it after the run; so does rsmtp, through
 //    smtp/bsmtp-reader.ts (see runRsmtp), and so do rgsmtp, rcsmtp and rbsmtp
-//    (gzip batches are unpacked by smtp/bsmtp-gzip.ts). Other commands run as programs from the system's
+//    (gzip batches are unpacked by smtp/bsmtp-gzip.ts; a batch is read whole, so
+//    one over MAX_UNPACKED_BATCH is refused). Other commands run as programs from the system's
 //    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
 //    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
 //    a name are linked there), environment PATH, UU_MACHINE, UU_USER only.
@@ -23,7 +25,8 @@
 //    unless the address has an '@' (R is relative to the requesting system).
 //    N suppresses it (Z overrides N); n asks for a mail on success too. The mail
 //    carries the command, the reason, and the input for rmail and rsmtp (a
-//    compressed batch unpacked) and with B.
+//    compressed batch unpacked) and with B; of an input over message_size_limit
+//    only the start, so that the refusal of a huge message reaches its sender.
 //    A failure nobody is told about keeps its files in .Failed.
 // 7. Files are removed only once the outcome is safe: the message or the error
 //    mail was accepted durably. A temporary failure (rmail or a program exiting
@@ -35,7 +38,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accept, type Gateway } from '../runtime/gateway.js';
-import { BATCH_COMMANDS, unpackBatch } from '../smtp/bsmtp-gzip.js';
+import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../smtp/bsmtp-gzip.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { rmail } from '../inject/rmail.js';
 import { rfc5322Date } from '../message/date.js';
@@ -276,10 +279,36 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function readInput(job: Job, x: ExecFile): Promise<Buffer> {
-  if (x.stdin === undefined || !isDataName(x.stdin)) return Buffer.alloc(0);
-  return fsp.readFile(spoolFilePath(job.spoolDir, job.sys, x.stdin));
+/** The request's standard input file, if it has one in the spool. */
+const inputFile = (job: Job, x: ExecFile): string | undefined =>
+  x.stdin !== undefined && isDataName(x.stdin) ? spoolFilePath(job.spoolDir, job.sys, x.stdin) : undefined;
+
+async function inputSize(job: Job, x: ExecFile): Promise<number> {
+  const file = inputFile(job, x);
+  return file ? (await fsp.stat(file)).size : 0;
 }
+
+/** The first `upTo` bytes of the request's input (all of it by default). */
+async function readInput(job: Job, x: ExecFile, upTo = Infinity): Promise<Buffer> {
+  const file = inputFile(job, x);
+  if (!file) return Buffer.alloc(0);
+  const fh = await fsp.open(file, 'r');
+  try {
+    const data = Buffer.alloc(Math.min((await fh.stat()).size, upTo));
+    let n = 0;
+    while (n < data.length) {
+      const { bytesRead } = await fh.read(data, n, data.length - n, n);
+      if (bytesRead === 0) break; // the file shrank meanwhile
+      n += bytesRead;
+    }
+    return data.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** How much of an input over message_size_limit an error mail shows (its start, to the last whole line; half the limit at most, so the mail fits). */
+const RETURNED_START = 64 * 1024;
 
 /** A failed request's input, as its error mail carries it. */
 interface ReturnedInput {
@@ -301,6 +330,15 @@ interface ReturnedInput {
  * its size and the reason instead, and the request is kept here.
  */
 async function returnedInput(job: Job, x: ExecFile): Promise<ReturnedInput> {
+  const size = await inputSize(job, x);
+  const limit = job.gw.cfg.message_size_limit;
+  if (size > limit) {
+    const what = `The input (${size} bytes, over the size limit of ${limit})`;
+    if (BATCH_COMMANDS.has(x.command![0])) return { data: Buffer.alloc(0), what, unusable: 'a batch is returned whole or not at all' };
+    const start = await readInput(job, x, Math.min(RETURNED_START, Math.floor(limit / 2)));
+    const data = start.subarray(0, start.lastIndexOf(0x0a) + 1);
+    return { data, what, note: `The input is ${size} bytes, over the size limit of ${limit} bytes; only its first ${data.length} bytes are shown.` };
+  }
   const raw = await readInput(job, x);
   const plain = { data: raw, what: `The input (${raw.length} bytes)` };
   if (!BATCH_COMMANDS.has(x.command![0])) return plain;
@@ -358,20 +396,34 @@ function permittedEntry(cmd: string, commands: string[]): string | undefined {
   return commands.includes('ALL') ? cmd : undefined;
 }
 
-/** The request's standard input, or the temporary failure when it cannot be read (the request waits). */
-async function inputOr(job: Job, x: ExecFile): Promise<Buffer | Outcome> {
+const cannotRead = (x: ExecFile, err: unknown): Outcome => ({ kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` });
+
+/**
+ * A batch's input, read whole; the temporary failure when it cannot be read
+ * (the request waits), a permanent one when it is too big ever to be read.
+ */
+async function batchInput(job: Job, x: ExecFile): Promise<Buffer | Outcome> {
   try {
+    const size = await inputSize(job, x);
+    if (size > MAX_UNPACKED_BATCH) return { kind: 'fail', reason: `${x.command![0]}: ${batchTooBig(size).message}` };
     return await readInput(job, x);
   } catch (err) {
-    return { kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` };
+    return cannotRead(x, err);
   }
 }
 
 async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome> {
-  const data = await inputOr(job, x);
-  if (!Buffer.isBuffer(data)) return data;
+  const file = inputFile(job, x);
+  let fh: fsp.FileHandle | undefined;
   try {
-    const id = await rmail(job.gw, { recipients: args, data, fromSystem: job.sys, defaultSender: x.user ?? 'uucp' });
+    fh = file ? await fsp.open(file, 'r') : undefined;
+  } catch (err) {
+    return cannotRead(x, err);
+  }
+  // The D. file streams into the queue file: rmail holds only its header.
+  const input = fh ? fh.createReadStream({ autoClose: false }) : (async function* () {})();
+  try {
+    const id = await rmail(job.gw, { recipients: args, input, fromSystem: job.sys, defaultSender: x.user ?? 'uucp' });
     return { kind: 'ok', id, detail: `accepted as ${id}` };
   } catch (err) {
     if (err instanceof GatewayError) {
@@ -381,6 +433,8 @@ async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome>
     // Not ours to judge: keep the request and let the administrator see it.
     job.gw.log.panic(`uuxqt: rmail threw on ${job.name} from ${job.sys}: ${(err as Error)?.stack ?? String(err)}`);
     return { kind: 'temp', reason: `internal error in rmail: ${(err as Error)?.message ?? String(err)}` };
+  } finally {
+    await fh?.close();
   }
 }
 
@@ -393,7 +447,7 @@ async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome>
  */
 async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
   const { readBsmtp, formatProblems } = await import('../smtp/bsmtp-reader.js');
-  const input = await inputOr(job, x);
+  const input = await batchInput(job, x);
   if (!Buffer.isBuffer(input)) return input;
   let data: Buffer;
   try {
