@@ -31,7 +31,7 @@ const SPECS = {
   max_calls: { parse: int, default: 2 },
   call_check_interval: { parse: duration, default: 60 },
   uucp_listen: { parse: str, default: '' },
-  // Routing and rewriting (see README "Routing").
+  // Routing and rewriting (docs/routing.md).
   uucp_transport: { parse: str, default: 'uux' },
   uucp_domain: { parse: str, default: 'uucp' },
   bang_first: { parse: bool, default: false, boolean: true },
@@ -39,7 +39,7 @@ const SPECS = {
   smtp_route_style: { parse: oneOf('bang-local', 'source-route'), default: 'bang-local' as 'bang-local' | 'source-route' },
   rewrite_headers: { parse: bool, default: true, boolean: true },
   uucp_header_style: { parse: oneOf('domain', 'bang'), default: 'domain' as 'domain' | 'bang' },
-  // BSMTP over UUCP (README "BSMTP, rsmtp and maildir flushes").
+  // BSMTP over UUCP (docs/bsmtp.md).
   bsmtp_neighbors: { parse: list, default: [] as string[] },
   bsmtp_no_helo: { parse: list, default: [] as string[] },
   bsmtp_batch_max: { parse: int, default: 100 },

@@ -1,6 +1,6 @@
 // The bsmtp transport (world 'uucp'): mail for a UUCP neighbour listed in
 // `bsmtp_neighbors` is collected into batched SMTP and sent as one `rsmtp` job
-// per batch (smail's bsmtp transport with the uucp flag; protocol-facts §6.1).
+// per batch (smail's bsmtp transport with the uucp flag; docs/bsmtp.md "Batch format").
 //
 //   spool/bsmtp/<neighbour>/pending     transactions waiting (MAIL, RCPT..., DATA, stuffed message, ".")
 //   spool/bsmtp/<neighbour>/flushing    a batch being turned into an rsmtp job

@@ -1,7 +1,7 @@
 // The maildir-smtp transport (world 'inet'): mail for a dial-up SMTP client site
 // (config/autoturn, see route/autoturn.ts) waits in a maildir, one file per
 // recipient, in exactly the layout serialmail's maildirsmtp (and our
-// `uugate maildir2smtp`) reads back (protocol-facts §7.1):
+// `uugate maildir2smtp`) reads back (docs/bsmtp.md "AutoTURN"):
 //
 //   Return-Path: <sender>              line 1: the envelope sender (domain form)
 //   Delivered-To: <prefix><recipient>  line 2: the table's prefix, then the recipient

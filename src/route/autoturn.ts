@@ -1,4 +1,4 @@
-// AutoTURN destinations (serialmail's model, protocol-facts §7.1): mail for a
+// AutoTURN destinations (serialmail's model, docs/bsmtp.md "AutoTURN"): mail for a
 // dial-up SMTP client site is kept in a maildir until the site connects and the
 // maildir is flushed to it (`uugate maildir2smtp`). `config/autoturn`:
 //

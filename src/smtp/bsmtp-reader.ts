@@ -3,7 +3,7 @@
 // live session (engine.ts), in batch mode (Exim's -bS semantics: no HELO needed,
 // HELO and EHLO act as RSET, VRFY/EXPN/HELP/ETRN are no-ops, QUIT stops reading;
 // paths as strict as the server's, but addresses need no domain). A batch has
-// nobody to answer (protocol-facts §6.2), so refusals become outcomes:
+// nobody to answer (docs/bsmtp.md "Reading batches"), so refusals become outcomes:
 //
 //   - a refused RCPT (unknown local user, bad syntax) → that recipient is bounced
 //     to the message's own sender (an RFC 3464 DSN from MAILER-DAEMON, null

@@ -1,4 +1,4 @@
-// Writing batched SMTP (protocol-facts §6.1), as smail's bsmtp transport and
+// Writing batched SMTP (docs/bsmtp.md "Batch format"), as smail's bsmtp transport and
 // Exim's use_bsmtp write it:
 //
 //   HELO <name>               (left out for peers that want hbsmtp-style batches)

@@ -1,6 +1,6 @@
 // maildir2smtp: flushes a maildir of waiting mail to an SMTP server, with
 // serialmail's semantics (maildirsmtp = maildirserial + serialsmtp,
-// protocol-facts §7.1):
+// docs/bsmtp.md "AutoTURN"):
 //
 //   1. tmp/ files not accessed for 36 hours are removed.
 //   2. Every file in new/ and cur/ (oldest mtime first; dot files and files with

@@ -1,5 +1,5 @@
 // Chat scripts: alternating expect and send strings, as in Taylor's `chat`
-// command (Taylor manual "Chat Scripts"; protocol-facts.md §8.1).
+// command (Taylor manual "Chat Scripts"; docs/dial-up.md "Chat scripts").
 //
 //   "" \r\c ogin:-BREAK-ogin:-BREAK-ogin: \L word: \P
 //

@@ -1,5 +1,5 @@
 // Dialing out through a modem with a Taylor `dial` file entry (Taylor manual
-// "dial File"; protocol-facts.md §8.2):
+// "dial File"; docs/dial-up.md "Dialers" and "Hayes modems"):
 //
 //   dialer hayes
 //   chat "" ATZ OK ATDT\T CONNECT

@@ -1,4 +1,4 @@
-// The UUCP file commands once a protocol runs (protocol-facts.md §2.3; Taylor
+// The UUCP file commands once a protocol runs (docs/uucp.md "File commands"; Taylor
 // manual "UUCP Protocol Commands"; Taylor's send.c/rec.c read for behaviour):
 //
 //   S from to user -opts temp mode notify [size]   → SY [0x<offset>] | SN2 SN4 SN6 SN7 SN8 SN9 SN10

@@ -1,5 +1,5 @@
-// The UUCP handshake before the packet protocol starts (protocol-facts.md
-// §2.2, Taylor manual "UUCP Protocol"; captured from Taylor 1.07):
+// The UUCP handshake before the packet protocol starts (docs/uucp.md
+// "Handshake" and "Feature mask", Taylor manual "UUCP Protocol"; captured from Taylor 1.07):
 //
 //   called:  \020Shere=NAME\0          (old systems: bare "Shere")
 //   caller:  \020SNAME -R -N07\0       options -Q -x -p -v -R -U -N

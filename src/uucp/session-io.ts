@@ -7,7 +7,7 @@
 // pushing back g's leftover bytes. A detached stream is paused so no byte is
 // lost between owners.
 //
-// Handshake framing (protocol-facts.md §2.1): DLE, ASCII text, NUL; some
+// Handshake framing (docs/uucp.md "Session framing"): DLE, ASCII text, NUL; some
 // systems end with CR or LF instead; junk before the DLE is ignored, a second
 // DLE restarts the message, parity bits are stripped.
 import type { Duplex } from 'node:stream';

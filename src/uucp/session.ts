@@ -1,6 +1,6 @@
 // One UUCP conversation over an already connected (and logged in) line:
 // handshake, packet protocol, commands until both sides are done, hangup.
-// (protocol-facts.md §2; Taylor manual "UUCP Protocol"; trans.c for the H rules.)
+// (docs/uucp.md "Handshake" to "Closing exchange"; Taylor manual "UUCP Protocol"; trans.c for the H rules.)
 //
 //   handshake (session-handshake.ts) → g starts, caller is master
 //   master: its work (S/R/X/E, session-files.ts), then H

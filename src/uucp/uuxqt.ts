@@ -1,6 +1,6 @@
 // uuxqt: runs the execution requests (X. files) other systems left in our UUCP
 // spool, with Taylor UUCP's rules (uucp.texi "Execution File Format"; Taylor's
-// uuxqt.c behaviour as summarised in protocol-facts §3.4):
+// uuxqt.c behaviour; our rules in docs/uucp.md "uuxqt", the X. file in "Execute files"):
 //
 //   <spool>/uucp/<sys>/X./X.<...>   the request     <spool>/uucp/<sys>/D./D.<...>   its files
 //

@@ -7,7 +7,8 @@
  *   data:   xxx = sequence number, yyy = last in-order packet received
  *   control: xxx = CLOSE RJ SRJ RR INITC INITB INITA, yyy = argument
  *
- * Behaviour follows Taylor UUCP 1.07 (protocol-facts.md §1.4–1.6, the Taylor
+ * Behaviour follows Taylor UUCP 1.07 (docs/uucp-protocols.md "g sequence numbers and
+ * windows", "g start-up" and "g recovery in Taylor UUCP"; the Taylor
  * manual "g Protocol", and its protg.c read for facts):
  * - startup INITA(window), INITB(size code), INITC(window), caller first,
  *   the callee answering each; each step 4 tries × 10 s, 8 attempts in all;

@@ -7,7 +7,7 @@
  *
  *   packet: DLE | K | sumLo | sumHi | C | xor | data     (see packet.ts)
  *
- * On the wire (protocol-facts.md §2.4, Taylor UUCP behaviour):
+ * On the wire (docs/uucp-protocols.md "Commands and files over g", Taylor UUCP behaviour):
  * - a command is its bytes plus a NUL, in zero-padded tt=2 packets; a long
  *   command spans packets, and the receiver collects data up to the packet
  *   that holds a NUL (anything after the NUL is ignored);

@@ -10,8 +10,8 @@
  *         C = tt<<6 | xxx<<3 | yyy     xor = K^sumLo^sumHi^C
  *         K = 9: control packet, no data; K = 1..8: 32..4096 data bytes
  *
- * Facts: /work/shared/reference/protocol-facts.md §1 (checked against
- * captured Taylor UUCP 1.07 traffic) and the Taylor UUCP manual, "g Protocol".
+ * Facts: docs/uucp-protocols.md "g packet header", "g checksum", "g short packets"
+ * (checked against captured Taylor UUCP 1.07 traffic) and the Taylor UUCP manual, "g Protocol".
  */
 
 import { plainView } from '../../util/bytes.js';

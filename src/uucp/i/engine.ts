@@ -7,7 +7,8 @@
  *   ^G | seq<<3|lchan | ack<<3|rchan | type<<5|caller<<4|len>>8 | len | xor  [data crc32]
  *   (see packet.ts)
  *
- * Behaviour (Taylor manual "i Protocol"; proti.c read for facts; checked
+ * Behaviour (docs/uucp-protocols.md "i sequence numbers and windows" and
+ * "i start-up"; Taylor manual "i Protocol"; proti.c read for facts; checked
  * against captured Taylor 1.07 traffic):
  * - startup: each side sends SYNC (packet size and window it wants to
  *   receive, number of channels) until it has the peer's; 10 s × 6 retries;

@@ -8,7 +8,8 @@
  *   ^G | seq<<3|lchan | ack<<3|rchan | type<<5|caller<<4|len>>8 | len | xor  [data crc32]
  *   (see packet.ts)
  *
- * On the wire (Taylor manual "i Protocol"; Taylor's trans.c/send.c read for
+ * On the wire (docs/uucp-protocols.md "i channels and file position"; Taylor
+ * manual "i Protocol"; Taylor's trans.c/send.c read for
  * how channels are used; captured Taylor 1.07 traffic):
  * - a command is its bytes and a NUL, split at the peer's packet size;
  * - a file is DATA packets, then an empty DATA packet; an SPOS(0) goes first

@@ -16,7 +16,8 @@
  * The CRC is the usual reflected 0xEDB88320 register started at 0xFFFFFFFF
  * but without the final inversion, i.e. the bitwise NOT of zlib's crc32.
  *
- * Facts from the Taylor UUCP manual ("Protocols" → "i Protocol"), Taylor's
+ * Facts (written down in docs/uucp-protocols.md "i packet header") from the
+ * Taylor UUCP manual ("Protocols" → "i Protocol"), Taylor's
  * proti.c and lib/crc.c (read, not copied), and bytes captured from two
  * Taylor 1.07 uucicos over a tee'd pipe port (test/uucp/i-packet.test.ts).
  */
