@@ -5,6 +5,7 @@
 import { watch, promises as fsp, type FSWatcher } from 'node:fs';
 import { daemonPid, type Gateway } from '../runtime/gateway.js';
 import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
+import { openRouter } from '../runtime/routing.js';
 import { loadMailConfig } from '../config/mail-config.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';
@@ -70,15 +71,21 @@ export class Daemon {
     }
   }
 
-  /** SIGHUP: re-read the configuration; a broken file is reported and the old one kept. */
+  /**
+   * SIGHUP: re-read the configuration; a broken or unsafe file is reported and
+   * the old configuration kept. The mail settings and the routing tables are
+   * read before the old queue is let go, so a refusal leaves it running.
+   */
   async reload(): Promise<void> {
     try {
       const cfg = await loadMailConfig(this.gw.loc.configDir, this.gw.loc.spoolDir);
-      this.gw = { ...this.gw, cfg };
+      const gw = { ...this.gw, cfg };
+      const routing = this.queueOpts.router ? undefined : await openRouter(gw);
+      this.gw = gw;
       this.paused = true;
       await this.running;
       await this.queue!.close();
-      this.queue = await openQueue(this.gw, this.queueOpts);
+      this.queue = await openQueue(this.gw, { ...this.queueOpts, routing });
       this.paused = false;
       for (const s of this.services) await s.reload?.(this.gw);
       this.kick();
