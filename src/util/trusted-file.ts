@@ -37,8 +37,11 @@ function trustedUids(): number[] {
   return euid === 0 ? [0] : [0, euid];
 }
 
-function ownerHint(uids: number[]): string {
-  return uids.length === 1 ? 'only root may own it' : `only root or uid ${uids[1]} (the user uugate runs as) may own it`;
+function ownerHint(uids: number[], dirOwner?: { uid: number; dir: string }): string {
+  const who = ['root'];
+  if (uids.length > 1) who.push(`uid ${uids[1]} (the user uugate runs as)`);
+  if (dirOwner && !uids.includes(dirOwner.uid)) who.push(`uid ${dirOwner.uid} (the owner of ${dirOwner.dir})`);
+  return `only ${who.join(' or ')} may own it`;
 }
 
 /** Why `file` (stat `st`, its directory's stat `dir`) may not be trusted, or null. */
@@ -49,7 +52,8 @@ export function trustProblem(file: string, st: OwnerMode, dir: OwnerMode, opts: 
   if ((st.mode & S_IFMT) !== S_IFREG) return unsafe('', st, 'not a regular file');
   if (st.mode & 0o022) return unsafe('', st, `writable by group or others (chmod go-w ${file})`);
   const owners = opts.userFile ? [...uids, dir.uid] : uids;
-  if (!owners.includes(st.uid)) return unsafe('', st, `owned by uid ${st.uid}; ${ownerHint(uids)} (chown root ${file})`);
+  if (!owners.includes(st.uid))
+    return unsafe('', st, `owned by uid ${st.uid}; ${ownerHint(uids, opts.userFile ? { uid: dir.uid, dir: dirName } : undefined)} (chown root ${file})`);
   if (dir.mode & 0o022) return unsafe(`directory ${dirName} `, dir, `writable by group or others (chmod go-w ${dirName})`);
   if (!opts.userFile && !uids.includes(dir.uid)) return unsafe(`directory ${dirName} `, dir, `owned by uid ${dir.uid}; ${ownerHint(uids)} (chown root ${dirName})`);
   return null;
