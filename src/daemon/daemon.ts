@@ -25,6 +25,7 @@ export class Daemon {
   private again = false;
   private stopping = false;
   private paused = false;
+  private started = false;
 
   constructor(
     public gw: Gateway,
@@ -40,6 +41,7 @@ export class Daemon {
     await writeFileAtomic(this.gw.spool.pidFile, `${process.pid}\n`, 0o644);
     const lines = [`uugate daemon pid ${process.pid}`, `  spool ${this.gw.spool.root}`, `  config ${this.gw.loc.configDir}, uucp ${this.gw.loc.uucpDir}`, `  queue run every ${this.gw.cfg.queue_interval}s and on arrival`];
     for (const s of this.services) lines.push(`  ${s.name}: ${await s.start(this)}`);
+    this.started = true;
     lines.forEach((l) => this.out(l));
     this.gw.log.log({ event: 'info', reason: `daemon started, pid ${process.pid}` });
     this.interval = setInterval(() => this.kick(), this.gw.cfg.queue_interval * 1000);
@@ -49,7 +51,7 @@ export class Daemon {
 
   /** Requests a queue run; runs coalesce, and a request during a run causes one more. */
   kick(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.started) return;
     if (this.running || this.paused) {
       this.again = true;
       return;
@@ -77,6 +79,7 @@ export class Daemon {
    * read before the old queue is let go, so a refusal leaves it running.
    */
   async reload(): Promise<void> {
+    if (!this.started) return; // start-up is reading the configuration anyway
     try {
       const cfg = await loadMailConfig(this.gw.loc.configDir, this.gw.loc.spoolDir);
       const gw = { ...this.gw, cfg };
@@ -113,9 +116,10 @@ export class Daemon {
 
 export async function runDaemon(gw: Gateway, services: DaemonService[] = []): Promise<void> {
   const d = new Daemon(gw, services);
-  await d.start();
+  // Listening before start() announces the daemon: a signal nobody listens to kills it.
   process.on('SIGUSR1', () => d.kick());
   process.on('SIGHUP', () => void d.reload());
+  await d.start();
   await new Promise<void>((resolve) => {
     const stop = (): void => void d.stop().then(resolve);
     process.once('SIGTERM', stop);
