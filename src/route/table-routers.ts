@@ -10,7 +10,14 @@ export function neighboursRouter(load: () => Promise<Iterable<string>>, transpor
   return {
     name: 'uucp_neighbors',
     async match(target): Promise<RemoteMatch | null> {
-      names ??= load().then((list) => new Map([...list].map((n) => [n.toLowerCase(), n])));
+      // A failed load (e.g. uucp/sys refused as unsafe) is not kept: the next message tries again.
+      names ??= load().then(
+        (list) => new Map([...list].map((n) => [n.toLowerCase(), n])),
+        (err: unknown) => {
+          names = undefined;
+          throw err;
+        },
+      );
       const t = target.toLowerCase().replace(/\.uucp$/, '');
       const sys = (await names).get(t);
       if (!sys) return null;

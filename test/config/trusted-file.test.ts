@@ -5,7 +5,9 @@ import test from 'ava';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { makeSite, maildirMessages, run, siteWithSys, type Site } from '../helpers/site.js';
+import { flags, makeSite, maildirMessages, run, siteWithSys, type Site } from '../helpers/site.js';
+import { loadGateway } from '../../src/runtime/gateway.js';
+import { openRouter } from '../../src/runtime/routing.js';
 import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
 import { trustProblem } from '../../src/util/trusted-file.js';
 
@@ -130,4 +132,15 @@ test('files owned by another user are refused; a user may own their own .forward
   const r = await run(site, ['rmail', 'bob'], FROM);
   t.is(r.code, 78, r.stderr);
   t.true(r.stderr.includes(`${users}: owner/mode ${uid}/0644 is unsafe: owned by uid ${uid}; only root may own it (chown root ${users})`), r.stderr);
+});
+
+test('a router that met a refused uucp/sys reads it again for the next message', async (t) => {
+  const site = siteWithSys();
+  const sys = path.join(site.uucp, 'sys');
+  chmodSync(sys, 0o666);
+  const { router, close } = await openRouter(await loadGateway(flags(site)));
+  t.teardown(close);
+  await t.throwsAsync(router.route({ addr: 'hub!bob' }), { message: /sys: owner\/mode 0\/0666 is unsafe/ });
+  chmodSync(sys, 0o644);
+  t.like(await router.route({ addr: 'hub!bob' }), { kind: 'deliver', route: { nextHop: 'hub', address: 'bob' } });
 });
