@@ -4,7 +4,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { flags, makeSite, maildirMessages, run, siteWithSys, type Site } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { openRouter } from '../../src/runtime/routing.js';
@@ -143,4 +143,27 @@ test('a router that met a refused uucp/sys reads it again for the next message',
   await t.throwsAsync(router.route({ addr: 'hub!bob' }), { message: /sys: owner\/mode 0\/0666 is unsafe/ });
   chmodSync(sys, 0o644);
   t.like(await router.route({ addr: 'hub!bob' }), { kind: 'deliver', route: { nextHop: 'hub', address: 'bob' } });
+});
+
+test('the paths database: refused at open, and when a replacement others may write appears', async (t) => {
+  const site = siteWithSys();
+  const paths = path.join(site.config, 'paths');
+  writeFileSync(paths, 'far\thub!far!%s\n');
+  chmodSync(paths, 0o666);
+  const r = await run(site, ['route', 'far!bob']);
+  t.is(r.code, 78, r.stderr);
+  t.true(r.stderr.includes(`${paths}: owner/mode 0/0666 is unsafe`), r.stderr);
+  chmodSync(paths, 0o644);
+  const { router, close } = await openRouter(await loadGateway(flags(site)));
+  t.teardown(close);
+  t.like(await router.route({ addr: 'far!bob' }), { kind: 'deliver', route: { nextHop: 'hub', address: 'far!bob' } });
+  const next = `${paths}.new`;
+  writeFileSync(next, 'far\tevil!far!%s\n');
+  chmodSync(next, 0o666);
+  renameSync(next, paths);
+  await t.throwsAsync(router.route({ addr: 'far!bob' }), { message: /paths: owner\/mode 0\/0666 is unsafe/ });
+  chmodSync(paths, 0o644);
+  t.like(await router.route({ addr: 'far!bob' }), { kind: 'deliver', route: { nextHop: 'evil' } });
+  chmodSync(paths, 0o664); // the same file, made writable in place
+  await t.throwsAsync(router.route({ addr: 'far!bob' }), { message: /paths: owner\/mode 0\/0664 is unsafe/ });
 });
