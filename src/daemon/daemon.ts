@@ -7,6 +7,7 @@ import { daemonPid, type Gateway } from '../runtime/gateway.js';
 import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
 import { openRouter } from '../runtime/routing.js';
 import { loadMailConfig } from '../config/mail-config.js';
+import { loadUucpConfig } from '../uucp/config.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';
 
@@ -75,14 +76,16 @@ export class Daemon {
 
   /**
    * SIGHUP: re-read the configuration; a broken or unsafe file is reported and
-   * the old configuration kept. The mail settings and the routing tables are
-   * read before the old queue is let go, so a refusal leaves it running.
+   * the old configuration kept. The mail settings, the routing tables and the
+   * uucp/ files are read before the old queue is let go, so a refusal leaves
+   * everything running as it was.
    */
   async reload(): Promise<void> {
     if (!this.started) return; // start-up is reading the configuration anyway
     try {
       const cfg = await loadMailConfig(this.gw.loc.configDir, this.gw.loc.spoolDir);
       const gw = { ...this.gw, cfg };
+      await loadUucpConfig(gw.loc.uucpDir); // only a check here; the services read it for themselves
       const routing = this.queueOpts.router ? undefined : await openRouter(gw);
       this.gw = gw;
       this.paused = true;

@@ -98,11 +98,15 @@ test('an unsafe configuration: the daemon will not start on it, and a reload kee
   chmodSync(conf, 0o646);
   d.child.kill('SIGHUP');
   t.true(await waitFor(() => /reload failed, keeping the old configuration: .*uugate\.conf: owner\/mode 0\/0646 is unsafe/.test(d.output())), d.output());
-  // The same for routing tables: the old queue and router stay in charge.
+  // The same for the routing tables and uucp/: the old queue and router stay in charge.
   chmodSync(conf, 0o644);
   chmodSync(path.join(site.config, 'aliases'), 0o666);
   d.child.kill('SIGHUP');
   t.true(await waitFor(() => /reload failed, keeping the old configuration: .*aliases: owner\/mode 0\/0666 is unsafe/.test(d.output())), d.output());
+  chmodSync(path.join(site.config, 'aliases'), 0o644);
+  chmodSync(path.join(site.uucp, 'sys'), 0o666);
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(() => /reload failed, keeping the old configuration: .*uucp\/sys: owner\/mode 0\/0666 is unsafe/.test(d.output())), d.output());
   // Handed over through a copy of the (safe) configuration, bob's mail is delivered by the old configuration.
   const other = path.join(site.dir, 'config2');
   mkdirSync(other);
