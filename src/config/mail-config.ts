@@ -1,10 +1,10 @@
 // The mail configuration (`config/` directory): uugate.conf settings and the users table.
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { bool, duration, int, list, oneOf, parseSettings, str, type Settings } from './conf-file.js';
-import { configError, GatewayError, EX } from '../util/errors.js';
+import { configError } from '../util/errors.js';
 import { strictlyWithin } from '../util/paths.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 import { parseCidrList, parseListen, type ListenAddress } from '../smtp/cidr.js';
 
 const SPECS = {
@@ -124,23 +124,14 @@ function checkConnectionLimits(s: MailSettings, text: string, file: string): voi
   throw configError(line < 0 ? file : `${file}:${line + 1}`, `smtp_max_per_client (${s.smtp_max_per_client}) must be below smtp_max_connections (${s.smtp_max_connections}), or a few clients can take every connection`);
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new GatewayError(`cannot read ${file}: ${(err as Error).message}`, { exitCode: EX.CONFIG, where: file });
-  }
-}
-
 export async function loadMailConfig(configDir: string, spoolDir: string): Promise<MailConfig> {
   const confFile = path.join(configDir, 'uugate.conf');
-  const text = await readOptional(confFile);
+  const text = await readTrustedFile(confFile);
   if (text === undefined) throw configError(confFile, 'configuration file not found');
   const settings = parseMailSettings(text, confFile);
   checkConnectionLimits(settings, text, confFile);
   const usersFile = path.join(configDir, 'users');
-  const users = parseUsers((await readOptional(usersFile)) ?? '', usersFile, spoolDir);
+  const users = parseUsers((await readTrustedFile(usersFile)) ?? '', usersFile, spoolDir);
   const primaryName = settings.hostnames[0] ?? os.hostname().split('.')[0];
   return {
     ...settings,

@@ -109,18 +109,20 @@ export class CallScheduler implements DaemonService {
     return `at most ${this.gw.cfg.max_calls} at a time, checked every ${this.gw.cfg.call_check_interval}s and when work is queued${lines.length ? `\n    ${lines.join('\n    ')}` : ''}`;
   }
 
-  /** Loads the UUCP configuration and compiles every system's times and polls (errors: file:line). */
+  /**
+   * Loads the UUCP configuration and compiles every system's times and polls
+   * (errors: file:line). Nothing changes until all of it is good, so a refused
+   * file on reload leaves the old plans calling.
+   */
   private async configure(gw: Gateway): Promise<void> {
-    this.gw = gw;
     const uucico = await import('../uucp/uucico.js');
     const sched = await import('../uucp/schedule.js');
     await sched.loadCronParser();
-    this.ctx = await uucico.uucicoContext(gw);
-    for (const w of this.ctx.uucp.warnings) this.ctx.log(w);
+    const ctx = await uucico.uucicoContext(gw);
     const now = this.clock();
     const old = new Map(this.plans.map((p) => [p.sys.name, p]));
-    this.plans = [];
-    for (const sys of this.ctx.uucp.systems.values()) {
+    const plans: SystemPlan[] = [];
+    for (const sys of ctx.uucp.systems.values()) {
       sched.compileTimes(sys.time, sys.where);
       const polls = sys.poll.map((expr) => {
         try {
@@ -131,10 +133,14 @@ export class CallScheduler implements DaemonService {
       });
       const prev = old.get(sys.name);
       const nextPoll = polls.length ? (prev?.nextPoll ?? sched.nextPoll(polls, new Date(now))?.getTime()) : undefined;
-      const port = sys.inlinePort ?? (sys.port ? this.ctx.uucp.ports.get(sys.port) : undefined);
+      const port = sys.inlinePort ?? (sys.port ? ctx.uucp.ports.get(sys.port) : undefined);
       const portKey = port?.device ? `device ${port.device}` : port?.name ? `port ${port.name}` : `system ${sys.name}`;
-      this.plans.push({ sys, times: sched.effectiveTimes(sys), polls, nextPoll, portKey });
+      plans.push({ sys, times: sched.effectiveTimes(sys), polls, nextPoll, portKey });
     }
+    for (const w of ctx.uucp.warnings) ctx.log(w);
+    this.gw = gw;
+    this.ctx = ctx;
+    this.plans = plans;
   }
 
   async reload(gw: Gateway): Promise<void> {

@@ -5,7 +5,9 @@
 import { watch, promises as fsp, type FSWatcher } from 'node:fs';
 import { daemonPid, type Gateway } from '../runtime/gateway.js';
 import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
+import { openRouter } from '../runtime/routing.js';
 import { loadMailConfig } from '../config/mail-config.js';
+import { loadUucpConfig } from '../uucp/config.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';
 
@@ -24,6 +26,7 @@ export class Daemon {
   private again = false;
   private stopping = false;
   private paused = false;
+  private started = false;
 
   constructor(
     public gw: Gateway,
@@ -39,6 +42,7 @@ export class Daemon {
     await writeFileAtomic(this.gw.spool.pidFile, `${process.pid}\n`, 0o644);
     const lines = [`uugate daemon pid ${process.pid}`, `  spool ${this.gw.spool.root}`, `  config ${this.gw.loc.configDir}, uucp ${this.gw.loc.uucpDir}`, `  queue run every ${this.gw.cfg.queue_interval}s and on arrival`];
     for (const s of this.services) lines.push(`  ${s.name}: ${await s.start(this)}`);
+    this.started = true;
     lines.forEach((l) => this.out(l));
     this.gw.log.log({ event: 'info', reason: `daemon started, pid ${process.pid}` });
     this.interval = setInterval(() => this.kick(), this.gw.cfg.queue_interval * 1000);
@@ -48,7 +52,7 @@ export class Daemon {
 
   /** Requests a queue run; runs coalesce, and a request during a run causes one more. */
   kick(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.started) return;
     if (this.running || this.paused) {
       this.again = true;
       return;
@@ -72,15 +76,24 @@ export class Daemon {
     }
   }
 
-  /** SIGHUP: re-read the configuration; a broken file is reported and the old one kept. */
+  /**
+   * SIGHUP: re-read the configuration; a broken or unsafe file is reported and
+   * the old configuration kept. The mail settings, the routing tables and the
+   * uucp/ files are read before the old queue is let go, so a refusal leaves
+   * everything running as it was.
+   */
   async reload(): Promise<void> {
+    if (!this.started) return; // start-up is reading the configuration anyway
     try {
       const cfg = await loadMailConfig(this.gw.loc.configDir, this.gw.loc.spoolDir);
-      this.gw = { ...this.gw, cfg };
+      const gw = { ...this.gw, cfg };
+      await loadUucpConfig(gw.loc.uucpDir); // only a check here; the services read it for themselves
+      const routing = this.queueOpts.router ? undefined : await openRouter(gw);
+      this.gw = gw;
       this.paused = true;
       await this.running;
       await this.queue!.close();
-      this.queue = await openQueue(this.gw, this.queueOpts);
+      this.queue = await openQueue(this.gw, { ...this.queueOpts, routing });
       this.paused = false;
       for (const s of this.services) await s.reload?.(this.gw);
       this.kick();
@@ -108,9 +121,10 @@ export class Daemon {
 
 export async function runDaemon(gw: Gateway, services: DaemonService[] = []): Promise<void> {
   const d = new Daemon(gw, services);
-  await d.start();
+  // Listening before start() announces the daemon: a signal nobody listens to kills it.
   process.on('SIGUSR1', () => d.kick());
   process.on('SIGHUP', () => void d.reload());
+  await d.start();
   await new Promise<void>((resolve) => {
     const stop = (): void => void d.stop().then(resolve);
     process.once('SIGTERM', stop);

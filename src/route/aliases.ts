@@ -20,8 +20,10 @@
 //
 // EXPANSION is recursive. Each node records where its definition came from
 // (provenance). Security rules:
-//   - include, .forward and list files that are group- or world-writable (or
-//     not regular files) are refused (the stat callback supplies the mode);
+//   - include, .forward and list files are read through the caller's
+//     readFile, which refuses files others may write (util/trusted-file.ts);
+//     such a refusal is temporary and aborts the whole expansion, so nothing
+//     is delivered through the file and the message waits until it is fixed;
 //   - programs and files are allowed only when they come straight from the
 //     aliases file (configurable), never from include/forward/list files or
 //     from the envelope;
@@ -33,7 +35,7 @@
 // delivers locally; any other repetition of a name up the tree is a loop and
 // becomes an error node.
 
-import { configError } from '../util/errors.js';
+import { configError, GatewayError } from '../util/errors.js';
 import { AddressError } from '../address/errors.js';
 import { decompose } from '../address/parse.js';
 
@@ -253,25 +255,6 @@ export function parseAliases(text: string, file: string): AliasTable {
 }
 
 // ---------------------------------------------------------------------------
-// Security helpers
-
-export interface StatLike {
-  mode: number;
-  uid?: number;
-}
-
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-
-/** Why a file may not be trusted as an include/forward/list file, or null if fine. */
-export function fileModeProblem(st: StatLike): string | null {
-  if ((st.mode & S_IFMT) !== 0 && (st.mode & S_IFMT) !== S_IFREG) return 'is not a regular file';
-  if (st.mode & 0o002) return 'is world-writable';
-  if (st.mode & 0o020) return 'is group-writable';
-  return null;
-}
-
-// ---------------------------------------------------------------------------
 // Expansion
 
 export type ProvenanceKind = 'input' | 'aliases' | 'include' | 'forward' | 'list';
@@ -318,10 +301,12 @@ export interface ExpansionError {
 
 export interface ExpandContext {
   aliases: AliasTable;
-  /** Reads a whole file (include/forward/list). Rejections become error nodes. */
-  readFile(path: string): Promise<string>;
-  /** fstat-like; a rejection with code ENOENT means "no such file". */
-  stat(path: string): Promise<StatLike>;
+  /**
+   * Reads a whole include, .forward or list file, refusing one it may not trust.
+   * A rejection with code ENOENT means "no such file"; a temporary GatewayError
+   * (an unsafe file) aborts the expansion; any other becomes an error node.
+   */
+  readFile(path: string, kind: 'include' | 'forward' | 'list'): Promise<string>;
   /** Path of USER's .forward, or null if USER has none / is not a user. */
   forwardPath?(user: string): string | null;
   /** Path of the list file for NAME (config/lists/NAME), or null. */
@@ -357,7 +342,7 @@ interface Frame {
   name: string;
 }
 
-/** Expands one address through aliases, includes, .forward files and lists. */
+/** Expands one address through aliases, includes, .forward files and lists; an unsafe file throws (temporary). */
 export async function expandAddress(address: string, ctx: ExpandContext): Promise<ExpansionResult> {
   const maxDepth = ctx.maxDepth ?? 20;
   const programsFrom = new Set(ctx.programsFrom ?? ['aliases']);
@@ -373,19 +358,18 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
     error,
   });
 
-  /** Stat + safety check + read + parse; returns items or an error string. */
-  const loadFile = async (path: string, missingOk: boolean): Promise<AliasItem[] | string | null> => {
-    let st: StatLike;
+  /** Read (trusted files only) + parse; returns items, an error string, or null when missing and that is fine. */
+  const loadFile = async (path: string, kind: 'include' | 'forward' | 'list', missingOk: boolean): Promise<AliasItem[] | string | null> => {
+    let text: string;
     try {
-      st = await ctx.stat(path);
+      text = await ctx.readFile(path, kind);
     } catch (err) {
+      if (err instanceof GatewayError && err.temporary) throw err;
       if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return missingOk ? null : `${path}: no such file`;
       return `${path}: ${(err as Error)?.message ?? String(err)}`;
     }
-    const bad = fileModeProblem(st);
-    if (bad) return `${path} ${bad}; refused`;
     try {
-      return parseAddressFile(await ctx.readFile(path), path);
+      return parseAddressFile(text, path);
     } catch (err) {
       return (err as Error)?.message ?? String(err);
     }
@@ -426,7 +410,7 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
         const key = `include:${it.value}`;
         if (stack.some((f) => f.key === key))
           return errNode(it.value, prov, errorsTo, `include loop: ${[...stack.map((f) => f.name), it.value].join(' -> ')}`);
-        const items = await loadFile(it.value, false);
+        const items = await loadFile(it.value, 'include', false);
         if (typeof items === 'string' || items === null) return errNode(it.value, prov, errorsTo, items ?? 'missing');
         const node: ExpansionNode = { kind: 'include', label: it.value, provenance: prov, errorsTo, children: [], final: false };
         node.children = await expandItems(items, 'include', [...stack, { key, name: `:include:${it.value}` }], errorsTo);
@@ -493,7 +477,7 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
       const key = `forward:${lname}`;
       const loop = loopCheck(key);
       if (loop) return loop;
-      const items = await loadFile(fwd, true);
+      const items = await loadFile(fwd, 'forward', true);
       if (typeof items === 'string') return errNode(addr, prov, errorsTo, items);
       if (items !== null) {
         const et = `real-${name}`;
@@ -507,7 +491,7 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
       const key = `list:${lname}`;
       const loop = loopCheck(key);
       if (loop) return loop;
-      const items = await loadFile(lst, true);
+      const items = await loadFile(lst, 'list', true);
       if (typeof items === 'string') return errNode(addr, prov, errorsTo, items);
       if (items !== null) {
         const owner = ctx.aliases.get(`owner-${lname}`);

@@ -9,9 +9,9 @@
 // A leading dot covers a whole domain; relative maildirs are under the spool
 // directory. The router offers transport `maildir-smtp` with the table key as
 // next hop; the transport (deliver/maildir-smtp.ts) looks the entry up again.
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../util/errors.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 import type { RemoteMatch, RemoteRouter } from './remote.js';
 
 export interface AutoturnEntry {
@@ -36,10 +36,7 @@ export function parseAutoturn(text: string, file: string, spoolDir: string): Aut
 
 export async function loadAutoturn(configDir: string, spoolDir: string): Promise<AutoturnEntry[] | undefined> {
   const file = path.join(configDir, 'autoturn');
-  const text = await fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw configError(file, `cannot read: ${err.message}`);
-  });
+  const text = await readTrustedFile(file);
   return text === undefined ? undefined : parseAutoturn(text, file, spoolDir);
 }
 

@@ -3,11 +3,13 @@
 // (route/aliases.ts does the recursion, loop checks and the security rules);
 // what comes out of an expansion is delivered without being expanded again.
 // Programs and files are honoured only from trusted sources (the aliases file).
-import { promises as fsp, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { MailConfig } from '../config/mail-config.js';
 import { expandAddress, splitCommand, type Delivery, type ExpansionResult, type AliasTable } from './aliases.js';
 import { directUser } from './users-director.js';
+import { GatewayError } from '../util/errors.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 import { failRoute, type ChildRecipient, type Provenance, type RouteDecision } from './types.js';
 
 export interface DirectorContext {
@@ -18,11 +20,22 @@ export interface DirectorContext {
 export async function expandLocal(ctx: DirectorContext, address: string): Promise<ExpansionResult> {
   return expandAddress(address, {
     aliases: ctx.aliases,
-    readFile: (p) => fsp.readFile(p, 'utf8'),
-    stat: (p) => fsp.stat(p),
+    readFile: (p, kind) => readAddressFile(ctx.cfg, p, kind),
     forwardPath: (user) => forwardPath(ctx.cfg, user),
     listPath: (name) => (safeName(name) ? path.join(ctx.cfg.configDir, 'lists', name.toLowerCase()) : null),
   });
+}
+
+/**
+ * Include, list and forward files, trusted like all configuration; a user's
+ * .forward (outside config/forward) may also belong to the owner of its
+ * directory, the user's maildir. ENOENT keeps its code for the caller.
+ */
+async function readAddressFile(cfg: MailConfig, file: string, kind: 'include' | 'forward' | 'list'): Promise<string> {
+  const userFile = kind === 'forward' && path.dirname(file) !== path.join(cfg.configDir, 'forward');
+  const text = await readTrustedFile(file, { userFile });
+  if (text === undefined) throw Object.assign(new Error(`${file}: no such file`), { code: 'ENOENT' });
+  return text;
 }
 
 /**
@@ -66,7 +79,14 @@ function extensionRule(cfg: MailConfig, lname: string): string | null {
 /** Routes a local part: expansion for envelope addresses, then users, programs, files. */
 export async function direct(ctx: DirectorContext, localPart: string, provenance: Provenance): Promise<RouteDecision> {
   if (provenance !== 'envelope') return directExpanded(ctx.cfg, localPart, provenance);
-  const r = await expandLocal(ctx, localPart);
+  let r: ExpansionResult;
+  try {
+    r = await expandLocal(ctx, localPart);
+  } catch (err) {
+    // An unsafe include, list or .forward: deliver nothing through it; the message waits.
+    if (err instanceof GatewayError && err.temporary) return failRoute('aliases', err.status, err.message, [], true);
+    throw err;
+  }
   const self = r.deliveries.length === 1 && r.errors.length === 0 && r.tree.children.length === 0;
   if (self) return directUser(ctx.cfg, localPart);
   if (r.tree.kind === 'error') return failRoute('aliases', '5.1.3', r.tree.error ?? `cannot expand ${localPart}`);

@@ -50,6 +50,7 @@ import {
 } from 'node:fs';
 import { once } from 'node:events';
 import { EX, GatewayError, fromSystemError } from '../util/errors.js';
+import { assertTrustedSync } from '../util/trusted-file.js';
 
 export interface PathMatch {
   /** The key as written in the file. */
@@ -222,7 +223,11 @@ function cleanPath(raw: string | null): string | null {
 // sort, mv) it is reopened; if the same file changed size, mtime or ctime
 // (rewritten in place) its new size is taken. Either way the probe cache is
 // dropped. If the path cannot be stat'ed or reopened (e.g. briefly missing),
-// the file already open keeps being used.
+// the file already open keeps being used. The file is trusted only when root
+// or the gateway user alone may write it (util/trusted-file.ts): checked at
+// open, and again (with its directory) whenever its ctime or identity changes,
+// which any rewrite, replacement or chmod does; an unsafe file throws, so mail
+// waits in the queue.
 
 /** First read of a probe: enough for the partial line skipped and the next one. */
 const CHUNK = 512;
@@ -329,7 +334,9 @@ export class PathsDb {
       throw fromSystemError(err, `paths file ${file}`);
     }
     try {
-      return new PathsDb(file, fd, fstatSync(fd), opts);
+      const st = fstatSync(fd);
+      assertTrustedSync(file, st);
+      return new PathsDb(file, fd, st, opts);
     } catch (err) {
       try {
         closeSync(fd);
@@ -376,6 +383,7 @@ export class PathsDb {
       return;
     }
     if (!st) return;
+    if (st.ino === this.ino && st.dev === this.dev && st.ctimeMs !== this.ctimeMs) assertTrustedSync(this.file, st);
     if (st.ino !== this.ino || st.dev !== this.dev) {
       let nfd: number;
       let nst: Stats;
@@ -386,8 +394,10 @@ export class PathsDb {
       }
       try {
         nst = fstatSync(nfd);
-      } catch {
+        assertTrustedSync(this.file, nst);
+      } catch (err) {
         closeSync(nfd);
+        if (err instanceof GatewayError) throw err;
         return;
       }
       try {

@@ -10,8 +10,8 @@
 // qualified; a rule whose host has a dot could never apply and is an error.
 // A missing file means no qualification. Errors read `file:line: what`.
 
-import { readFile } from 'node:fs/promises';
-import { configError, fromSystemError } from '../util/errors.js';
+import { configError } from '../util/errors.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 
 export interface QualifyRule {
   /** Lower-cased host, or '*'. */
@@ -75,12 +75,6 @@ export class Qualifier {
 
 /** Reads the qualify file; a missing file gives an empty Qualifier. */
 export async function loadQualify(file: string): Promise<Qualifier> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return new Qualifier([]);
-    throw fromSystemError(err, `qualify file ${file}`);
-  }
-  return new Qualifier(parseQualify(text, file));
+  const text = await readTrustedFile(file);
+  return new Qualifier(text === undefined ? [] : parseQualify(text, file));
 }

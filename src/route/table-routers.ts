@@ -1,7 +1,7 @@
 // Routers over small tables: the UUCP neighbours named in uucp/sys, and LAN hosts
 // from config/hosts (`name host[:port]`, a leading dot covering a whole domain).
-import { promises as fsp } from 'node:fs';
 import { configError } from '../util/errors.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 import type { RemoteMatch, RemoteRouter } from './remote.js';
 
 /** `load` runs on first use: local mail (rmail to a user) never parses uucp/sys. */
@@ -10,7 +10,14 @@ export function neighboursRouter(load: () => Promise<Iterable<string>>, transpor
   return {
     name: 'uucp_neighbors',
     async match(target): Promise<RemoteMatch | null> {
-      names ??= load().then((list) => new Map([...list].map((n) => [n.toLowerCase(), n])));
+      // A failed load (e.g. uucp/sys refused as unsafe) is not kept: the next message tries again.
+      names ??= load().then(
+        (list) => new Map([...list].map((n) => [n.toLowerCase(), n])),
+        (err: unknown) => {
+          names = undefined;
+          throw err;
+        },
+      );
       const t = target.toLowerCase().replace(/\.uucp$/, '');
       const sys = (await names).get(t);
       if (!sys) return null;
@@ -39,11 +46,7 @@ export function parseHosts(text: string, file: string): HostEntry[] {
 }
 
 export async function loadHosts(file: string): Promise<HostEntry[]> {
-  const text = await fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '';
-    throw err;
-  });
-  return parseHosts(text, file);
+  return parseHosts((await readTrustedFile(file)) ?? '', file);
 }
 
 /** LAN hosts reached by SMTP: exact names first, then the longest domain suffix. */

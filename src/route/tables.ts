@@ -1,10 +1,10 @@
 // Loads everything routing consults: config/routers (order), config/paths,
 // config/hosts, config/qualify, config/aliases and the UUCP neighbours from
 // uucp/sys. Loaded once per command (and again on the daemon's SIGHUP).
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MailConfig } from '../config/mail-config.js';
 import { configError } from '../util/errors.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 import { PathsDb } from './paths.js';
 import { loadQualify, type Qualifier } from './qualify.js';
 import { parseAliases, type AliasTable } from './aliases.js';
@@ -34,13 +34,6 @@ export interface TableOptions {
   resolve?: (name: string) => Promise<boolean>;
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  return fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw configError(file, `cannot read: ${err.message}`);
-  });
-}
-
 export function parseRouterList(text: string, file: string): string[] {
   const names: string[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -54,10 +47,10 @@ export function parseRouterList(text: string, file: string): string[] {
 
 export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Promise<RoutingTables> {
   const file = (n: string): string => path.join(cfg.configDir, n);
-  const routersText = await readOptional(file('routers'));
+  const routersText = await readTrustedFile(file('routers'));
   const order = routersText === undefined ? DEFAULT_ROUTERS : parseRouterList(routersText, file('routers'));
   const qualify = await loadQualify(file('qualify'));
-  const aliasesText = (await readOptional(file('aliases'))) ?? '';
+  const aliasesText = (await readTrustedFile(file('aliases'))) ?? '';
   const aliases = parseAliases(aliasesText, file('aliases'));
   const closers: Array<() => Promise<void>> = [];
   const routers: RemoteRouter[] = [];

@@ -3,7 +3,7 @@
 // load this; rmail and the SMTP server only hand messages over (gateway.ts).
 import { QueueIndex } from '../queue/index-db.js';
 import { QueueRunner } from '../queue/runner.js';
-import { openRouter } from './routing.js';
+import { openRouter, type OpenRouter } from './routing.js';
 import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '../deliver/local.js';
 import { createUuxTransport } from '../deliver/uux.js';
 import { createSmtpTransport } from '../deliver/smtp.js';
@@ -28,11 +28,13 @@ export interface OpenQueue {
 export interface QueueOptions {
   transports?: Transport[];
   router?: AddressRouter;
+  /** Routing tables already opened (a reload vets them before giving up the old queue). */
+  routing?: OpenRouter;
 }
 
 /** Takes ownership of the queue (the LevelDB lock) and reconciles it with the spool. */
 export async function openQueue(gw: Gateway, opts: QueueOptions = {}): Promise<OpenQueue> {
-  const routing = opts.router ? undefined : await openRouter(gw);
+  const routing = opts.router ? undefined : (opts.routing ?? (await openRouter(gw)));
   const close = async (): Promise<void> => {
     await routing?.close();
     await index?.close();

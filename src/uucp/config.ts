@@ -12,9 +12,9 @@
 // Diagnostics: a keyword we do not implement is a warning `file:line: keyword "x"
 // not supported` (collected in `warnings`); a malformed value throws configError
 // (exit 78) with `file:line`.
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../util/errors.js';
+import { readTrustedFile } from '../util/trusted-file.js';
 
 // ---------------------------------------------------------------- types
 
@@ -610,15 +610,6 @@ export function findSystem(systems: Map<string, UucpSystem>, name: string): Uucp
 
 // ---------------------------------------------------------------- loader
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw configError(file, `cannot read: ${(err as Error).message}`);
-  }
-}
-
 /**
  * Reads a Taylor configuration directory (`sys`, `port`, `dial`, `passwd`, `call`,
  * `config`; all optional). `call-login *` / `call-password *` and missing call
@@ -628,7 +619,7 @@ export async function loadUucpConfig(dir: string): Promise<UucpConfig> {
   const warnings: string[] = [];
   const f = (n: string): string => path.join(dir, n);
   const [sysT, portT, dialT, passwdT, callT, mainT, dialcodeT] = await Promise.all(
-    ['sys', 'port', 'dial', 'passwd', 'call', 'config', 'dialcode'].map((n) => readOptional(f(n))),
+    ['sys', 'port', 'dial', 'passwd', 'call', 'config', 'dialcode'].map((n) => readTrustedFile(f(n))),
   );
   const main = mainT !== undefined ? parseMainConfig(mainT, f('config'), warnings) : {};
   const call = callT !== undefined ? parseCallFile(callT, f('call')) : new Map<string, { login: string; password: string }>();

@@ -1,10 +1,10 @@
 // The daemon as `npm start` runs it: delivers mail handed over by separate rmail
 // processes as it arrives, refuses a second daemon, reloads on SIGHUP (keeping the
-// old configuration when the new one is broken) and exits 0 on SIGTERM.
+// old configuration when the new one is broken or unsafe) and exits 0 on SIGTERM.
 import test from 'ava';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
 import { makeSite, run, maildirMessages, UUGATE, type Site, waitFor, flags } from '../helpers/site.js';
 import { daemonPid, loadGateway } from '../../src/runtime/gateway.js';
 import { writeFileAtomic } from '../../src/util/durable.js';
@@ -78,4 +78,44 @@ test('the look for a daemon follows its pid file: a new daemon, a dead one, a re
   t.is(await daemonPid(gw), process.pid);
   unlinkSync(pidFile);
   t.is(await daemonPid(gw), undefined, 'pid file removed');
+});
+
+test('an unsafe configuration: the daemon will not start on it, and a reload keeps the old one', async (t) => {
+  const site = makeSite({ conf: { delivery_mode: 'queued', queue_interval: '1h' } });
+  const conf = path.join(site.config, 'uugate.conf');
+  chmodSync(conf, 0o666);
+  // (a timeout, so that a daemon which did start on it is stopped)
+  const refused = spawnSync(process.execPath, [UUGATE, 'daemon'], { env: site.env, encoding: 'utf8', timeout: 20_000 });
+  t.is(refused.status, 78);
+  t.true(refused.stderr.includes(`${conf}: owner/mode 0/0666 is unsafe`), refused.stderr);
+  chmodSync(conf, 0o644);
+
+  const d = startDaemon(site);
+  await d.ready;
+  // Others may now write uugate.conf, and aliases would send bob's mail to a program.
+  const mark = path.join(site.dir, 'ran');
+  writeFileSync(path.join(site.config, 'aliases'), `bob: "|/usr/bin/tee ${mark}"\n`);
+  chmodSync(conf, 0o646);
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(() => /reload failed, keeping the old configuration: .*uugate\.conf: owner\/mode 0\/0646 is unsafe/.test(d.output())), d.output());
+  // The same for the routing tables and uucp/: the old queue and router stay in charge.
+  chmodSync(conf, 0o644);
+  chmodSync(path.join(site.config, 'aliases'), 0o666);
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(() => /reload failed, keeping the old configuration: .*aliases: owner\/mode 0\/0666 is unsafe/.test(d.output())), d.output());
+  chmodSync(path.join(site.config, 'aliases'), 0o644);
+  chmodSync(path.join(site.uucp, 'sys'), 0o666);
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(() => /reload failed, keeping the old configuration: .*uucp\/sys: owner\/mode 0\/0666 is unsafe/.test(d.output())), d.output());
+  // Handed over through a copy of the (safe) configuration, bob's mail is delivered by the old configuration.
+  const other = path.join(site.dir, 'config2');
+  mkdirSync(other);
+  for (const f of ['uugate.conf', 'users']) copyFileSync(path.join(site.config, f), path.join(other, f));
+  const r = await run(site, ['rmail', 'bob'], 'From x Fri Nov 27 10:00:00 2026 remote from hub\nSubject: d\n\nx\n', { UUGATE_CONFIG: other });
+  t.is(r.code, 0, r.stderr);
+  t.true(await waitFor(() => maildirMessages(path.join(site.spool, 'mail/bob')).length === 1), 'still delivering, to the maildir');
+  t.false(existsSync(mark), 'not through the new aliases');
+  const exit = new Promise<number | null>((resolve) => d.child.on('exit', (code) => resolve(code)));
+  d.child.kill('SIGTERM');
+  t.is(await exit, 0);
 });
