@@ -13,6 +13,8 @@ export async function buildProgram(): Promise<Command> {
   const { registerUuxCommands } = await import('./uux-commands.js');
   const { registerRouteCommands } = await import('./route-commands.js');
   const { registerBsmtpCommands } = await import('./bsmtp-commands.js');
+  const { registerInstallCommands } = await import('./install-command.js');
+  const { registerCheckCommand } = await import('./check-command.js');
   const { usageExits } = await import('./command-flags.js');
   const program = new Program('uugate').description('UUCP-oriented store-and-forward mail gateway');
   registerMailCommands(program);
@@ -20,6 +22,8 @@ export async function buildProgram(): Promise<Command> {
   registerUuxCommands(program);
   registerRouteCommands(program);
   registerBsmtpCommands(program);
+  registerInstallCommands(program);
+  registerCheckCommand(program);
   return usageExits(program);
 }
 

@@ -64,6 +64,8 @@ const SPECS = {
   smtp_max_recipients: { parse: int, default: 100 },
   smtp_port: { parse: int, default: 25 },
   smtp_connect_timeout: { parse: duration, default: 30 },
+  // The account that handles mail on an installed host (docs/install.md); '' = whoever runs the command.
+  gateway_user: { parse: str, default: '' },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

@@ -250,7 +250,7 @@ export class CallScheduler implements DaemonService {
   }
 }
 
-function parseHostPort(v: string): { host: string; port: number } {
+export function parseHostPort(v: string): { host: string; port: number } {
   const m = /^(?:\[?([^\]]*?)\]?:)?(\d+)$/.exec(v.trim());
   if (!m) throw configError('uugate.conf', `uucp_listen wants [address:]port, not "${v}"`);
   return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
