@@ -12,10 +12,18 @@ export function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error('the install tests run as root (they create accounts and change owners)');
 }
 
-export async function tempRoot(): Promise<string> {
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'uuinst-'));
+const made: string[] = [];
+
+/** A directory others may enter (the installed commands run as other accounts); `removeTempRoots` deletes it. */
+export async function tempRoot(prefix = 'uuinst-'): Promise<string> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
   await fsp.chmod(root, 0o755);
+  made.push(root);
   return root;
+}
+
+export async function removeTempRoots(): Promise<void> {
+  await Promise.all(made.splice(0).map((d) => fsp.rm(d, { recursive: true, force: true })));
 }
 
 /** `uugate ARGS` from this package, with none of the caller's UUGATE_* settings. */
@@ -31,8 +39,9 @@ export function accountExists(name: string): boolean {
   return spawnSync('getent', ['passwd', name]).status === 0;
 }
 
+/** -f: a uid freed by another test and given to this account may still have a process running. */
 export function removeAccount(name: string): void {
-  if (accountExists(name)) execFileSync('userdel', [name]);
+  if (accountExists(name)) execFileSync('userdel', ['-f', name]);
 }
 
 export function uidOf(name: string): number {

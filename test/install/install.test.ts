@@ -8,11 +8,14 @@ import { existsSync, lstatSync, promises as fsp, readFileSync, readlinkSync, sta
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../helpers/site.js';
-import { accountExists, listTree, removeAccount, requireRoot, tempRoot, throwawayName, uidOf, uugate } from './helpers.js';
+import { accountExists, listTree, removeAccount, removeTempRoots, requireRoot, tempRoot, throwawayName, uidOf, uugate } from './helpers.js';
 
 const accounts: string[] = [];
 test.before(requireRoot);
-test.after.always(() => accounts.forEach(removeAccount));
+test.after.always(async () => {
+  accounts.forEach(removeAccount);
+  await removeTempRoots();
+});
 
 /** A fresh root installed with a new throwaway account (created by install itself). */
 async function installed(): Promise<{ root: string; user: string }> {

@@ -8,12 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, maildirMessages } from '../helpers/site.js';
-import { requireTaylor, runTaylor, SOCAT, spawnTaylor, taylorLog, taylorSite, tempRoot as taylorRoot, UUCICO, UUX, UUXQT, waitListening } from '../helpers/taylor.js';
+import { requireTaylor, runTaylor, SOCAT, spawnTaylor, taylorLog, taylorSite, UUCICO, UUX, UUXQT, waitListening } from '../helpers/taylor.js';
 import { parseWorkFile, spoolFilePath } from '../../src/uucp/spool.js';
 import { packageUnreadable } from '../../src/install/access.js';
 import { lookupAccount } from '../../src/install/accounts.js';
-import { tempRoot, uugate } from './helpers.js';
+import { removeTempRoots, tempRoot, uugate } from './helpers.js';
 
+test.after.always(removeTempRoots);
 test.before(() => {
   requireTaylor();
   // The wrappers run this checkout as uucp: a clone others cannot read cannot be tested this way.
@@ -37,7 +38,7 @@ const MESSAGE = 'From carol Sun Dec  6 10:00:00 2026 remote from hub\nSubject: t
 test.serial("Taylor's uuxqt, as uucp, runs the installed rmail; the mail lands in bob's mailbox", async (t) => {
   const root = await installForUucp();
   for (const p of ['uucico', 'uuxqt', 'uux', 'uustat']) t.false(existsSync(path.join(root, 'usr/sbin', p)) || existsSync(path.join(root, 'usr/bin', p)), `${p} is Taylor's, not installed`);
-  const sites = await taylorRoot('uuinst-taylor-');
+  const sites = await tempRoot('uuinst-taylor-');
   const hub = await taylorSite(sites, 'hub', { sys: 'system leaf\ntime any\n' });
   // Taylor is the UUCP side of leaf: its sys lets hub run rmail, found in the installed usr/sbin.
   const leaf = await taylorSite(sites, 'leaf', { sys: `system hub\ntime any\ncommands rmail\ncommand-path ${root}/usr/sbin\n` });
@@ -69,7 +70,7 @@ test.serial("Taylor's uuxqt, as uucp, runs the installed rmail; the mail lands i
  * sshd with a forced command, or systemd's uugate-uucp.socket.
  */
 async function callOverTcp(root: string, answer: string, hubSys: string): Promise<{ code: number | null; log: string }> {
-  const sites = await taylorRoot('uuinst-call-');
+  const sites = await tempRoot('uuinst-call-');
   const port = await freePort();
   const hub = await taylorSite(sites, 'hub', { sys: `system leaf\ntime any\nport type tcp\naddress 127.0.0.1\nport service ${port}\nprotocol g\n${hubSys}` });
   execFileSync('chown', ['-R', 'uucp', sites]);
