@@ -3,7 +3,7 @@
 // a second run finds nothing to do and --dry-run can print the plan alone.
 // Anything that must be refused (another MTA's sendmail without --replace) is
 // found while planning, before the first change.
-import { existsSync, lstatSync, promises as fsp, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readSync, promises as fsp, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config/locations.js';
 import { GatewayError, EX } from '../util/errors.js';
@@ -44,7 +44,14 @@ const lstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: f
 export function isOurs(file: string): boolean {
   const st = lstat(file);
   if (!st?.isFile()) return false;
-  return readFileSync(file, 'utf8').split('\n', 2).some((line) => line.startsWith(MARK));
+  // Only the head: another MTA's sendmail may be a large binary.
+  const head = Buffer.alloc(512);
+  const fd = openSync(file, 'r');
+  try {
+    return head.toString('utf8', 0, readSync(fd, head)).split('\n', 2).some((line) => line.startsWith(MARK));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function describeForeign(file: string): string {

@@ -175,16 +175,19 @@ test('check: all is well on a clean install; a world-writable configuration file
   t.is((await uugate(['check', '--root', root])).code, 0, 'free again');
 });
 
-test('check reports configuration errors with file:line and a spool file owned by another user', async (t) => {
+test('check reports configuration errors with file:line, a spool file owned by another user and a wrapper naming another root', async (t) => {
   const { root, user } = await installed();
   const conf = path.join(root, 'etc/uugate/uugate.conf');
   const lines = readFileSync(conf, 'utf8').split('\n').length;
   await fsp.appendFile(conf, 'queue_lifetime=soon\n');
   await fsp.appendFile(path.join(root, 'etc/uugate/uucp/sys'), 'system far\nbogus-keyword 1\n');
   await fsp.writeFile(path.join(root, 'var/spool/uugate/stray'), '');
+  const rmail = path.join(root, 'usr/sbin/rmail');
+  await fsp.writeFile(rmail, readFileSync(rmail, 'utf8').replaceAll(root, '/elsewhere'));
   const r = await uugate(['check', '--root', root]);
   t.is(r.code, 78);
   t.regex(r.stdout, new RegExp(`${conf}:${lines}: queue_lifetime: expected a duration`));
   t.regex(r.stdout, /etc\/uugate\/uucp\/sys:\d+: keyword "bogus-keyword" not supported/);
+  t.regex(r.stdout, new RegExp(`${rmail} runs another uugate or names other paths than ${root} \\(uugate install --root ${root} rewrites it\\)`));
   t.regex(r.stdout, new RegExp(`1 file\\(s\\) in ${root}/var/spool/uugate belong to another user, e\\.g\\. ${root}/var/spool/uugate/stray \\(root\\).*chown ${user}:`));
 });
