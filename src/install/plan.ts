@@ -67,11 +67,11 @@ export function managedFiles(l: Layout, user: string): Array<{ file: string; tex
   ];
 }
 
-/** Writes through a temporary name and a rename, so a command is never seen half-written. */
-async function writeAtomically(file: string, text: string, mode: number, uid = 0, gid = 0): Promise<void> {
+/** Writes as root through a temporary name and a rename, so a command is never seen half-written. */
+async function writeAtomically(file: string, text: string, mode: number): Promise<void> {
   const tmp = `${file}.uugate-new`;
   await fsp.writeFile(tmp, text, { mode });
-  await fsp.chown(tmp, uid, gid);
+  await fsp.chown(tmp, 0, 0);
   await fsp.chmod(tmp, mode);
   await fsp.rename(tmp, file);
 }
