@@ -37,7 +37,7 @@ import path from 'node:path';
 import { fsyncDir } from '../util/durable.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { processAlive } from '../deliver/mbox.js';
-import { bsmtpTransaction, dotStuff } from './bsmtp-writer.js';
+import { bsmtpTransaction, dotStuff } from '../bsmtp/writer.js';
 
 export interface FlushOptions {
   maildir: string;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { flags, makeSite, maildirMessages, run } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { readBsmtp, bsmtpExitCode } from '../../src/smtp/bsmtp-reader.js';
-import { bsmtpBatch, bsmtpTransaction, dotStuff } from '../../src/smtp/bsmtp-writer.js';
+import { bsmtpBatch, bsmtpTransaction, dotStuff } from '../../src/bsmtp/writer.js';
 import { writeSpoolData, formatExecFile } from '../../src/uucp/spool.js';
 
 const msg = (subject: string, body = 'hello\n'): string => `Subject: ${subject}\n\n${body}`;
