@@ -77,7 +77,7 @@ export async function rsmtpCommand(opts: LocationFlags): Promise<number> {
   const { loadGateway } = await import('../runtime/gateway.js');
   const { readBsmtp, bsmtpExitCode, formatProblems } = await import('../smtp/bsmtp-reader.js');
   const { deliverAccepted } = await import('../runtime/after-accept.js');
-  const { unpackBatch, MAX_UNPACKED_BATCH, batchTooBig } = await import('../smtp/bsmtp-gzip.js');
+  const { unpackBatch, MAX_UNPACKED_BATCH, batchTooBig } = await import('../bsmtp/gzip.js');
   const gw = await loadGateway(opts);
   const batch = await unpackBatch(await readStdin({ max: MAX_UNPACKED_BATCH, tooBig: batchTooBig }), 'standard input');
   const s = await readBsmtp(gw, batch, { origin: 'rsmtp', receivedFrom: process.env.UU_MACHINE });

@@ -31,7 +31,7 @@ import path from 'node:path';
 import { isNullAddress } from '../address/parse.js';
 import { fsyncDir, mkdirp, writeAll } from '../util/durable.js';
 import { badBsmtpAddress, bsmtpBatch, bsmtpTransaction } from '../bsmtp/writer.js';
-import { packBatch } from '../smtp/bsmtp-gzip.js';
+import { packBatch } from '../bsmtp/gzip.js';
 import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER, type UuxContext } from './uux.js';
 import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 import { carriable, findNeighbour } from './uucp-neighbour.js';

@@ -15,7 +15,7 @@
 //    the sender; the D. file streams into the queue, refused past
 //    message_size_limit) and the queue delivers it after the run; so does rsmtp, through
 //    smtp/bsmtp-reader.ts (see runRsmtp), and so do rgsmtp, rcsmtp and rbsmtp
-//    (gzip batches are unpacked by smtp/bsmtp-gzip.ts; a batch is read whole, so
+//    (gzip batches are unpacked by bsmtp/gzip.ts; a batch is read whole, so
 //    one over MAX_UNPACKED_BATCH is refused). Other commands run as programs from the system's
 //    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
 //    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
@@ -38,7 +38,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accept, type Gateway } from '../runtime/gateway.js';
-import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../smtp/bsmtp-gzip.js';
+import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../bsmtp/gzip.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { rmail } from '../inject/rmail.js';
 import { rfc5322Date } from '../message/date.js';
