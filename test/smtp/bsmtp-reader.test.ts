@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { flags, makeSite, maildirMessages, run } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { readBsmtp, bsmtpExitCode } from '../../src/smtp/bsmtp-reader.js';
+import { readBsmtp } from '../../src/inject/bsmtp-reader.js';
+import { bsmtpExitCode } from '../../src/bsmtp/reader.js';
 import { bsmtpBatch, bsmtpTransaction, dotStuff } from '../../src/bsmtp/writer.js';
 import { writeSpoolData, formatExecFile } from '../../src/uucp/spool.js';
 
