@@ -5,7 +5,7 @@ import os from 'node:os';
 import { bool, duration, int, list, oneOf, parseSettings, str, type Settings } from './conf-file.js';
 import { configError, GatewayError, EX } from '../util/errors.js';
 import { strictlyWithin } from '../util/paths.js';
-import { parseCidrList, parseListen, type ListenAddress } from '../smtp/cidr.js';
+import { parseCidrList, parseListen, type ListenAddress } from './cidr.js';
 
 const SPECS = {
   hostnames: { parse: list, default: [] as string[] },

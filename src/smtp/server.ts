@@ -38,7 +38,7 @@ import { openRouter, type OpenRouter } from '../runtime/routing.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { GatewayError } from '../util/errors.js';
 import type { Daemon, DaemonService } from '../daemon/daemon.js';
-import { netList, plainAddress, type ListenAddress } from './cidr.js';
+import { netList, plainAddress, type ListenAddress } from '../config/cidr.js';
 import { checkRecipient, isRelayClient, type Refusal, type RelayContext } from './relay.js';
 import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
 import { ClientClock } from './client-clock.js';
