@@ -1,6 +1,6 @@
 // The contract between the queue and every transport: a message, the recipients
 // routed to this transport (and next hop), and one result per recipient.
-import type { Envelope } from '../queue/spool.js';
+import type { Envelope } from '../message/envelope.js';
 
 export type Outcome = 'ok' | 'temp' | 'perm';
 
