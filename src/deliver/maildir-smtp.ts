@@ -11,15 +11,14 @@
 // never sees half a message. `ok` once the file is in new/.
 import { deliverToMaildir } from './maildir.js';
 import { findAutoturn, loadAutoturn } from '../route/autoturn.js';
-import { fsFailure, ok, perm, temp, type DeliveryJob, type DeliveryResult, type Transport } from './transport.js';
-import type { UuxContext } from './uux.js';
+import { fsFailure, ok, perm, temp, type DeliveryJob, type DeliveryResult, type Transport, type TransportContext } from './transport.js';
 
 /** The two lines maildir2smtp reads: sender, then prefix + recipient. */
 export function autoturnPrefix(sender: string, prefix: string, recipient: string): Buffer {
   return Buffer.from(`Return-Path: <${sender}>\nDelivered-To: ${prefix}${recipient}\n`, 'latin1');
 }
 
-export function createMaildirSmtpTransport(ctx: Pick<UuxContext, 'cfg'>): Transport {
+export function createMaildirSmtpTransport(ctx: Pick<TransportContext, 'cfg'>): Transport {
   return {
     name: 'maildir-smtp',
     world: 'inet',

@@ -1,6 +1,19 @@
 // The contract between the queue and every transport: a message, the recipients
 // routed to this transport (and next hop), and one result per recipient.
 import type { Envelope } from '../message/envelope.js';
+import type { MailConfig } from '../config/mail-config.js';
+import type { Locations } from '../config/locations.js';
+
+/**
+ * What a transport may use of the gateway it delivers for: the settings, where
+ * config and spool live, and the clock. runtime/ builds it (transportContext), so
+ * no transport reaches into the wiring.
+ */
+export interface TransportContext {
+  loc: Locations;
+  cfg: MailConfig;
+  clock: () => number;
+}
 
 export type Outcome = 'ok' | 'temp' | 'perm';
 

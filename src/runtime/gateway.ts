@@ -9,6 +9,7 @@ import { SpoolLayout } from '../queue/spool.js';
 import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, type StreamedRequest } from '../queue/accept.js';
 import { Logger } from '../log/logger.js';
 import { processAlive } from '../deliver/mbox.js';
+import type { TransportContext } from '../deliver/transport.js';
 
 export interface LocationFlags {
   config?: string;
@@ -32,6 +33,11 @@ export async function loadGateway(flags: LocationFlags, clock: () => number = Da
   const log = new Logger(spool.log, clock);
   if (cfg.log_json) await log.enableJson();
   return { loc, cfg, spool, log, clock };
+}
+
+/** What the transports get of this gateway (deliver/transport.ts). */
+export function transportContext(gw: Gateway): TransportContext {
+  return { loc: gw.loc, cfg: gw.cfg, clock: gw.clock };
 }
 
 export function acceptContext(gw: Gateway): AcceptContext {
