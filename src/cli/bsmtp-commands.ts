@@ -95,10 +95,11 @@ function gatewayBouncer(opts: LocationFlags) {
   return {
     async bounce(sender: string, original: Buffer, rcpt: string, reply: string): Promise<void> {
       const { loadGateway, accept } = await import('../runtime/gateway.js');
-      const { bounceRequest } = await import('../inject/bsmtp-reader.js');
+      const { bounceRequest } = await import('../queue/bounce-send.js');
       gw ??= await loadGateway(opts);
       const status = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(reply)?.[1] ?? (reply.startsWith('4') ? '4.0.0' : '5.0.0');
-      ids.push(await accept(gw, bounceRequest(gw, sender, original, [{ rcpt, status: status.replace(/^4/, '5'), reason: reply }])));
+      const now = gw.clock();
+      ids.push(await accept(gw, bounceRequest(gw.cfg, { to: sender, original, arrival: now, now, failed: [{ rcpt, status: status.replace(/^4/, '5'), reason: reply }] })));
     },
     async done(): Promise<void> {
       if (!gw || !ids.length) return;

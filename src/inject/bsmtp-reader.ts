@@ -31,9 +31,9 @@ import { SmtpSession, failureVerdict, type Transaction, type Verdict } from '../
 import { badRecipient } from '../smtp/relay.js';
 import { acceptContext, type Gateway } from '../runtime/gateway.js';
 import { openRouter } from '../runtime/routing.js';
-import { commitMessages, prepareMessage, type AcceptRequest, type PreparedMessage } from '../queue/accept.js';
-import { buildDsn, type FailedRecipient } from '../queue/bounce.js';
-import { DOUBLE_BOUNCE } from '../queue/bounce-send.js';
+import { commitMessages, prepareMessage, type PreparedMessage } from '../queue/accept.js';
+import type { FailedRecipient } from '../queue/bounce.js';
+import { bounceRequest } from '../queue/bounce-send.js';
 import { GatewayError } from '../util/errors.js';
 import { commandAt, lineCounter, type BsmtpProblem, type BsmtpSummary } from '../bsmtp/reader.js';
 
@@ -86,7 +86,8 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     groupProblems.push(p);
   };
   const bounce = (tx: Transaction, original: Buffer, list: FailedRecipient[]): string => {
-    const p = prepareMessage({ ...ctx, sizeLimit: Infinity }, bounceRequest(gw, tx.sender, original, list));
+    const now = gw.clock();
+    const p = prepareMessage({ ...ctx, sizeLimit: Infinity }, bounceRequest(gw.cfg, { to: tx.sender, original, arrival: now, failed: list, now }));
     group.push(p);
     groupBounces.push(p.id);
     groupStart ??= tx.offset;
@@ -167,20 +168,3 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
   }
   return summary;
 }
-
-/** A DSN about `failed` for `sender` (a null sender's goes to the postmaster, as a double bounce). */
-export function bounceRequest(gw: Gateway, sender: string, original: Buffer, failed: FailedRecipient[]): AcceptRequest {
-  const double = sender === '';
-  const data = buildDsn({
-    reportingMta: gw.cfg.visible_name,
-    fromAddress: `MAILER-DAEMON@${gw.cfg.visible_name}`,
-    to: double ? `postmaster@${gw.cfg.visible_name}` : sender,
-    original: original.length ? original : Buffer.from('\n'),
-    arrival: gw.clock(),
-    failed,
-    now: gw.clock(),
-    wholeOriginal: double,
-  });
-  return { sender: '', recipients: [double ? 'postmaster' : sender], data, origin: double ? DOUBLE_BOUNCE : 'bounce', noReceived: true };
-}
-
