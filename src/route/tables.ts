@@ -1,10 +1,10 @@
 // Loads everything routing consults: config/routers (order), config/paths,
 // config/hosts, config/qualify, config/aliases and the UUCP neighbours from
 // uucp/sys. Loaded once per command (and again on the daemon's SIGHUP).
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MailConfig } from '../config/mail-config.js';
 import { configError } from '../util/errors.js';
+import { readTableFile, tableLines } from '../config/table-file.js';
 import { PathsDb } from './paths.js';
 import { loadQualify, type Qualifier } from './qualify.js';
 import { parseAliases, type AliasTable } from './aliases.js';
@@ -34,30 +34,23 @@ export interface TableOptions {
   resolve?: (name: string) => Promise<boolean>;
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  return fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw configError(file, `cannot read: ${err.message}`);
-  });
-}
-
 export function parseRouterList(text: string, file: string): string[] {
   const names: string[] = [];
-  text.split('\n').forEach((raw, i) => {
-    for (const name of raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean)) {
-      if (!(ROUTER_NAMES as readonly string[]).includes(name)) throw configError(`${file}:${i + 1}`, `unknown router "${name}" (have ${ROUTER_NAMES.join(', ')})`);
+  for (const { fields, where } of tableLines(text, file)) {
+    for (const name of fields) {
+      if (!(ROUTER_NAMES as readonly string[]).includes(name)) throw configError(where, `unknown router "${name}" (have ${ROUTER_NAMES.join(', ')})`);
       names.push(name);
     }
-  });
+  }
   return names;
 }
 
 export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Promise<RoutingTables> {
   const file = (n: string): string => path.join(cfg.configDir, n);
-  const routersText = await readOptional(file('routers'));
+  const routersText = await readTableFile(file('routers'));
   const order = routersText === undefined ? DEFAULT_ROUTERS : parseRouterList(routersText, file('routers'));
   const qualify = await loadQualify(file('qualify'));
-  const aliasesText = (await readOptional(file('aliases'))) ?? '';
+  const aliasesText = (await readTableFile(file('aliases'))) ?? '';
   const aliases = parseAliases(aliasesText, file('aliases'));
   const closers: Array<() => Promise<void>> = [];
   const routers: RemoteRouter[] = [];
