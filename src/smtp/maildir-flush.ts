@@ -22,8 +22,8 @@
 //      breaks mid-flush is opened again for the rest as long as the last
 //      session decided at least one message (maildirserial's loop).
 //   4. The maildir is locked against a concurrent flush: `.maildir2smtp.lock` in
-//      the maildir, created O_EXCL, holding the pid; a lock whose process is gone
-//      is taken over.
+//      the maildir, holding the pid (util/pid-file.ts); a lock whose process is
+//      gone is taken over.
 //
 // The SMTP client here is our own (about a hundred lines) rather than
 // nodemailer's smtp-connection: serialsmtp's rules need the verbatim reply at
