@@ -33,7 +33,7 @@ export function registerBsmtpCommands(program: Command): void {
     .option('--lifetime <seconds>', 'bounce temporarily refused messages older than this (default 1209600)')
     .option('--timeout <seconds>', 'read/write timeout (default 81/73)')
     .action(async (maildir: string, prefix: string, hostPort: string, helo: string, opts: LocationFlags & { lifetime?: string; timeout?: string }) => {
-      const { flushMaildir, flushExitCode } = await import('../smtp/maildir-flush.js');
+      const { flushMaildir, flushExitCode } = await import('../deliver/maildir-flush.js');
       const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
       if (!m) throw usageError(`bad host "${hostPort}" (host or host:port)`);
       const ms = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
@@ -61,7 +61,7 @@ export function registerBsmtpCommands(program: Command): void {
     .option('--helo <name>', 'put HELO NAME ... QUIT around the batch')
     .option('--keep', 'leave the messages in the maildir')
     .action(async (maildir: string, prefix: string, opts: { helo?: string; keep?: boolean }) => {
-      const { lockMaildir, maildirToBsmtp, removeMessages } = await import('../smtp/maildir-flush.js');
+      const { lockMaildir, maildirToBsmtp, removeMessages } = await import('../deliver/maildir-flush.js');
       const lock = await lockMaildir(maildir);
       try {
         const { batch, messages } = await maildirToBsmtp(maildir, prefix, opts.helo);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { makeSite, run, UUGATE, freePort, type Site } from '../helpers/site.js';
 import { EXIM, makeExim, startEximDaemon, type EximDaemon, type EximSite } from '../helpers/exim-bsmtp.js';
 import { deliverToMaildir } from '../../src/deliver/maildir.js';
-import { LOCK_NAME, flushExitCode, flushMaildir } from '../../src/smtp/maildir-flush.js';
+import { LOCK_NAME, flushExitCode, flushMaildir } from '../../src/deliver/maildir-flush.js';
 
 const AUTOTURN = 'site.example autoturn/site/ autoturn-site-\n.site.example autoturn/site/ autoturn-site-\n';
 
