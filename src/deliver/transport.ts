@@ -33,9 +33,16 @@ export interface Route {
   /** Local destination: a maildir (ending '/'), mbox or file path, or a program argv. */
   destination?: string;
   argv?: string[];
+  /** AutoTURN (route/autoturn.ts): the maildir the message waits in, and the Delivered-To prefix its flush selects. */
+  autoturn?: AutoturnTarget;
   /** Router or director that decided, and the reasoning, for logs and `uugate route`. */
   router: string;
   why: string[];
+}
+
+export interface AutoturnTarget {
+  maildir: string;
+  prefix: string;
 }
 
 export interface RoutedRecipient {

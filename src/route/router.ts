@@ -69,5 +69,5 @@ function inAuthDomain(cfg: MailConfig, target: string): boolean {
 /** SMTP gets the domain form; UUCP the route after the neighbour plus the rest as a bang path. */
 function buildRoute(tables: RoutingTables, addr: string, first: ParsedAddress, m: RemoteMatch): Route {
   const address = DOMAIN_TRANSPORTS.has(m.transport) ? toSmtpRecipient(addr, tables.site) : rewriteForUucp(first, m, tables.site.parse).address;
-  return { transport: m.transport, nextHop: m.nextHop, router: m.router, why: m.why, address };
+  return { transport: m.transport, nextHop: m.nextHop, router: m.router, why: m.why, address, ...(m.autoturn && { autoturn: m.autoturn }) };
 }
