@@ -31,7 +31,7 @@ export function registerMailCommands(program: Command): void {
     .description('run the gateway: queue runner (and the services configured)')
     .action(async (opts: LocationFlags) => {
       const gw = await loadGateway(opts);
-      const services = gw.cfg.smtp_listen.length ? [(await import('../smtp/server.js')).smtpService(gw)] : [];
+      const services = gw.cfg.smtp_listen.length ? [(await import('../daemon/smtp-service.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
       await runDaemon(gw, services);
     });
