@@ -8,8 +8,8 @@
 //
 // A leading dot covers a whole domain; relative maildirs are under the spool
 // directory. The router offers transport `maildir-smtp` with the table key as
-// next hop and the entry's maildir and prefix in the route, which the transport
-// (deliver/maildir-smtp.ts) writes to.
+// next hop; the router (router.ts) puts the entry's maildir and prefix in every
+// maildir-smtp route, and the transport (deliver/maildir-smtp.ts) writes there.
 import path from 'node:path';
 import { configError } from '../util/errors.js';
 import { readTableFile, tableLines } from '../config/table-file.js';
@@ -63,7 +63,6 @@ export function autoturnRouter(entries: AutoturnEntry[], file: string): RemoteRo
         transport: 'maildir-smtp',
         nextHop: e.key,
         route: [],
-        autoturn: { maildir: e.maildir, prefix: e.prefix },
         why: [`${file}:${e.line}: ${e.key} → maildir ${e.maildir} (Delivered-To prefix ${e.prefix})`],
       };
     },

@@ -2,7 +2,6 @@
 // chain keeps the offer that matched the most characters of the target (smail's
 // rule): a full match ends the search, and on equal length the earlier router
 // keeps it.
-import type { AutoturnTarget } from '../deliver/transport.js';
 
 export interface RemoteMatch {
   router: string;
@@ -15,8 +14,6 @@ export interface RemoteMatch {
   /** Hosts after nextHop up to and including the target (UUCP routes). */
   route: string[];
   why: string[];
-  /** An AutoTURN entry: where the maildir-smtp transport keeps the message. */
-  autoturn?: AutoturnTarget;
   /** A partial match on a local (`%s`) paths entry: nothing else may take the address. */
   blocked?: boolean;
   /** A full match whose path is `%s`: the target names this host. */

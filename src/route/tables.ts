@@ -10,7 +10,7 @@ import { loadQualify, type Qualifier } from './qualify.js';
 import { parseAliases, type AliasTable } from './aliases.js';
 import { dnsRouter, hostsRouter, loadHosts, neighboursRouter } from './table-routers.js';
 import { pathsRouter } from './paths-router.js';
-import { autoturnRouter, loadAutoturn } from './autoturn.js';
+import { autoturnRouter, loadAutoturn, type AutoturnEntry } from './autoturn.js';
 import type { RemoteRouter } from './remote.js';
 import type { SiteNames } from '../address/rewrite.js';
 import { loadUucpConfig } from '../uucp/config.js';
@@ -25,6 +25,8 @@ export interface RoutingTables {
   aliasesFile: string;
   qualify: Qualifier;
   site: SiteNames;
+  /** config/autoturn's entries (none without the file): where maildir-smtp routes lead. */
+  autoturn: AutoturnEntry[];
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Pr
     aliasesFile: file('aliases'),
     qualify,
     site,
+    autoturn: autoturn ?? [],
     close: async () => { for (const c of closers) await c(); },
   };
 }
