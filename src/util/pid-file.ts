@@ -28,12 +28,15 @@ export function firstLinePid(buf: Buffer): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export interface PidFileOptions {
+export interface PidFileOptions extends LinkOptions {
   /** The private name the content is written to first (same directory; removed again). */
   tmp: string;
   mode?: number;
   /** fsync the content before linking it into place. */
   sync?: boolean;
+}
+
+export interface LinkOptions {
   /** The owner's pid in a lock file's content, null when there is none (default firstLinePid). */
   readPid?: (buf: Buffer) => number | null;
   /**
@@ -52,21 +55,28 @@ export interface PidFileOptions {
 /** `broken`: the lock was stale and is gone (or vanished meanwhile): try again. */
 export type PidFileTry = { ok: true } | { ok: false; pid: number | null; broken: boolean };
 
-/**
- * One try at creating `file` holding `content`. Errors writing the private file
- * carry its name as `path` (callers tell an unwritable directory apart that way).
- */
+/** One try at creating `file` holding `content`. */
 export async function tryPidFile(file: string, content: string, opts: PidFileOptions): Promise<PidFileTry> {
-  await fsp.writeFile(opts.tmp, content, { mode: opts.mode ?? 0o644, flag: 'wx', flush: opts.sync });
+  await writePrivate(opts.tmp, content, opts.mode ?? 0o644, opts.sync);
   try {
-    try {
-      await fsp.link(opts.tmp, file);
-      return { ok: true };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    return await linkPidFile(opts.tmp, file, opts);
   } finally {
     await fsp.unlink(opts.tmp).catch(() => undefined);
+  }
+}
+
+/** Step 1 alone, for a caller that tells a lock directory it cannot write apart (uucp/lock.ts). */
+export async function writePrivate(tmp: string, content: string, mode: number, sync = false): Promise<void> {
+  await fsp.writeFile(tmp, content, { mode, flag: 'wx', flush: sync });
+}
+
+/** Step 2 alone: `tmp` (already written) linked to `file`, or the lock there judged. `tmp` stays. */
+export async function linkPidFile(tmp: string, file: string, opts: LinkOptions = {}): Promise<PidFileTry> {
+  try {
+    await fsp.link(tmp, file);
+    return { ok: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   let buf: Buffer;
   let mtime = 0;

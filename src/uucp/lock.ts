@@ -12,7 +12,7 @@
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { GatewayError, EX } from '../util/errors.js';
-import { tryPidFile } from '../util/pid-file.js';
+import { linkPidFile, writePrivate } from '../util/pid-file.js';
 
 /** The HDB lock file contents for a PID: right-justified in 10 columns plus newline. */
 export function lockFileContent(pid: number): string {
@@ -160,27 +160,30 @@ export async function acquireLock(lockDir: string, name: string, opts: LockOptio
   const pid = opts.pid ?? process.pid;
   const file = path.join(lockDir, name);
   const tmp = path.join(lockDir, `LTMP.${process.pid}.${++tmpCounter}`);
-  const attempts = opts.attempts ?? 5;
-  for (let i = 0; ; i++) {
-    let r;
-    try {
-      r = await tryPidFile(file, lockFileContent(pid), { tmp, mode: 0o444, readPid: parseLockPid, breakStale: i < attempts });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).path !== tmp) throw err;
-      const msg = `cannot write lock file in ${lockDir}: ${(err as Error).message}`;
-      if (opts.flockProtects && unwritable(err)) {
-        const h = makeHandle('', pid);
-        return { ok: true, lock: h, warning: `${msg} (continuing: the device lock still protects ${name})` };
+  try {
+    await writePrivate(tmp, lockFileContent(pid), 0o444);
+  } catch (err) {
+    const msg = `cannot write lock file in ${lockDir}: ${(err as Error).message}`;
+    if (opts.flockProtects && unwritable(err)) {
+      const h = makeHandle('', pid);
+      return { ok: true, lock: h, warning: `${msg} (continuing: the device lock still protects ${name})` };
+    }
+    throw new GatewayError(msg, { exitCode: EX.CANTCREAT, temporary: true, where: file, cause: err });
+  }
+  try {
+    const attempts = opts.attempts ?? 5;
+    for (let i = 0; ; i++) {
+      const r = await linkPidFile(tmp, file, { readPid: parseLockPid, breakStale: i < attempts });
+      if (r.ok) {
+        const h = makeHandle(file, pid);
+        held.add(h);
+        installHooks();
+        return { ok: true, lock: h };
       }
-      throw new GatewayError(msg, { exitCode: EX.CANTCREAT, temporary: true, where: file, cause: err });
+      if (!r.broken) return { ok: false, busyPid: r.pid ?? 0, file };
     }
-    if (r.ok) {
-      const h = makeHandle(file, pid);
-      held.add(h);
-      installHooks();
-      return { ok: true, lock: h };
-    }
-    if (!r.broken) return { ok: false, busyPid: r.pid ?? 0, file };
+  } finally {
+    await fsp.unlink(tmp).catch(() => undefined);
   }
 }
 
