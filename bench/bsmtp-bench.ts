@@ -12,8 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { makeSite, flags } from '../test/helpers/site.js';
 import { loadGateway } from '../src/runtime/gateway.js';
 import { createBsmtpTransport } from '../src/deliver/bsmtp.js';
-import { readBsmtp } from '../src/smtp/bsmtp-reader.js';
-import { bsmtpBatch, bsmtpTransaction } from '../src/smtp/bsmtp-writer.js';
+import { readBsmtp } from '../src/inject/bsmtp-reader.js';
+import { bsmtpBatch, bsmtpTransaction } from '../src/bsmtp/writer.js';
 import { formatTable, type BenchResult, type Row } from './table.js';
 
 const BODY = `Subject: bench\n\n${`${'x'.repeat(71)}\n`.repeat(28)}.dot line\n`;

@@ -3,6 +3,5 @@ export * from './errors.js';
 export * from './parse.js';
 export * from './rewrite.js';
 export * from './headers.js';
-export * from './hop.js';
 export * from './local-part.js';
 export * from './unique.js';

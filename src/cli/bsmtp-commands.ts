@@ -33,7 +33,7 @@ export function registerBsmtpCommands(program: Command): void {
     .option('--lifetime <seconds>', 'bounce temporarily refused messages older than this (default 1209600)')
     .option('--timeout <seconds>', 'read/write timeout (default 81/73)')
     .action(async (maildir: string, prefix: string, hostPort: string, helo: string, opts: LocationFlags & { lifetime?: string; timeout?: string }) => {
-      const { flushMaildir, flushExitCode } = await import('../smtp/maildir-flush.js');
+      const { flushMaildir, flushExitCode } = await import('../deliver/maildir-flush.js');
       const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
       if (!m) throw usageError(`bad host "${hostPort}" (host or host:port)`);
       const ms = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
@@ -61,7 +61,7 @@ export function registerBsmtpCommands(program: Command): void {
     .option('--helo <name>', 'put HELO NAME ... QUIT around the batch')
     .option('--keep', 'leave the messages in the maildir')
     .action(async (maildir: string, prefix: string, opts: { helo?: string; keep?: boolean }) => {
-      const { lockMaildir, maildirToBsmtp, removeMessages } = await import('../smtp/maildir-flush.js');
+      const { lockMaildir, maildirToBsmtp, removeMessages } = await import('../deliver/maildir-flush.js');
       const lock = await lockMaildir(maildir);
       try {
         const { batch, messages } = await maildirToBsmtp(maildir, prefix, opts.helo);
@@ -75,17 +75,17 @@ export function registerBsmtpCommands(program: Command): void {
 
 export async function rsmtpCommand(opts: LocationFlags): Promise<number> {
   const { loadGateway } = await import('../runtime/gateway.js');
-  const { readBsmtp, bsmtpExitCode, formatProblems } = await import('../smtp/bsmtp-reader.js');
+  const { rsmtp } = await import('../inject/rsmtp.js');
+  const { bsmtpExitCode } = await import('../bsmtp/reader.js');
   const { deliverAccepted } = await import('../runtime/after-accept.js');
-  const { unpackBatch, MAX_UNPACKED_BATCH, batchTooBig } = await import('../smtp/bsmtp-gzip.js');
+  const { MAX_UNPACKED_BATCH, batchTooBig } = await import('../bsmtp/gzip.js');
   const gw = await loadGateway(opts);
-  const batch = await unpackBatch(await readStdin({ max: MAX_UNPACKED_BATCH, tooBig: batchTooBig }), 'standard input');
-  const s = await readBsmtp(gw, batch, { origin: 'rsmtp', receivedFrom: process.env.UU_MACHINE });
-  process.stderr.write(formatProblems(s));
-  for (const p of s.problems) gw.log.log({ event: 'failed', sender: p.sender, reason: `rsmtp line ${p.line}: ${p.what}` });
-  const ids = [...s.accepted, ...s.bounces];
-  if (ids.length) await deliverAccepted(gw, ids);
-  return bsmtpExitCode(s);
+  const input = await readStdin({ max: MAX_UNPACKED_BATCH, tooBig: batchTooBig });
+  const r = await rsmtp(gw, input, { where: 'standard input', receivedFrom: process.env.UU_MACHINE, logAs: 'rsmtp' });
+  if ('unreadable' in r) throw r.unreadable;
+  process.stderr.write(r.report);
+  if (r.ids.length) await deliverAccepted(gw, r.ids);
+  return bsmtpExitCode(r.summary);
 }
 
 /** Bounces through the gateway's queue, loaded on first use; `done` starts delivery. */
@@ -95,10 +95,11 @@ function gatewayBouncer(opts: LocationFlags) {
   return {
     async bounce(sender: string, original: Buffer, rcpt: string, reply: string): Promise<void> {
       const { loadGateway, accept } = await import('../runtime/gateway.js');
-      const { bounceRequest } = await import('../smtp/bsmtp-reader.js');
+      const { bounceRequest } = await import('../queue/bounce-send.js');
       gw ??= await loadGateway(opts);
       const status = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(reply)?.[1] ?? (reply.startsWith('4') ? '4.0.0' : '5.0.0');
-      ids.push(await accept(gw, bounceRequest(gw, sender, original, [{ rcpt, status: status.replace(/^4/, '5'), reason: reply }])));
+      const now = gw.clock();
+      ids.push(await accept(gw, bounceRequest(gw.cfg, { to: sender, original, arrival: now, now, failed: [{ rcpt, status: status.replace(/^4/, '5'), reason: reply }] })));
     },
     async done(): Promise<void> {
       if (!gw || !ids.length) return;

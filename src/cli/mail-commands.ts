@@ -31,7 +31,7 @@ export function registerMailCommands(program: Command): void {
     .description('run the gateway: queue runner (and the services configured)')
     .action(async (opts: LocationFlags) => {
       const gw = await loadGateway(opts);
-      const services = gw.cfg.smtp_listen.length ? [(await import('../smtp/server.js')).smtpService(gw)] : [];
+      const services = gw.cfg.smtp_listen.length ? [(await import('../daemon/smtp-service.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
       await runDaemon(gw, services);
     });
@@ -42,7 +42,7 @@ export function registerMailCommands(program: Command): void {
     .action(async (opts: LocationFlags & { listen?: string }) => {
       const gw = await loadGateway(opts);
       const { startSmtpServer } = await import('../smtp/server.js');
-      const { parseListen } = await import('../smtp/cidr.js');
+      const { parseListen } = await import('../config/cidr.js');
       const listen = opts.listen ? parseListen(opts.listen) : gw.cfg.smtp_listen;
       if (!listen.length) throw new GatewayError('smtp_listen is empty and no --listen was given', { exitCode: EX.CONFIG });
       const srv = await startSmtpServer(gw, { listen });

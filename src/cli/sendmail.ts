@@ -36,9 +36,10 @@ export async function sendmailMain(argv: string[]): Promise<void> {
       return;
     }
     case 'batch-smtp': {
-      // -bS: a BSMTP batch on stdin, read with Exim's -bS semantics (smtp/bsmtp-reader.ts).
-      const { readBsmtp, bsmtpExitCode, formatProblems } = await import('../smtp/bsmtp-reader.js');
-      const { MAX_UNPACKED_BATCH, batchTooBig } = await import('../smtp/bsmtp-gzip.js');
+      // -bS: a BSMTP batch on stdin, read with Exim's -bS semantics (inject/bsmtp-reader.ts).
+      const { readBsmtp } = await import('../inject/bsmtp-reader.js');
+      const { bsmtpExitCode, formatProblems } = await import('../bsmtp/reader.js');
+      const { MAX_UNPACKED_BATCH, batchTooBig } = await import('../bsmtp/gzip.js');
       const s = await readBsmtp(gw, await readStdin({ max: MAX_UNPACKED_BATCH, tooBig: batchTooBig }), { origin: 'sendmail-bS' });
       process.stderr.write(formatProblems(s));
       const ids = [...s.accepted, ...s.bounces];

@@ -5,7 +5,8 @@ import { bool, duration, int, list, oneOf, parseSettings, str, type Settings } f
 import { configError } from '../util/errors.js';
 import { strictlyWithin } from '../util/paths.js';
 import { readTrustedFile } from '../util/trusted-file.js';
-import { parseCidrList, parseListen, type ListenAddress } from '../smtp/cidr.js';
+import { parseCidrList, parseListen, type ListenAddress } from './cidr.js';
+import { tableLines } from './table-file.js';
 
 const SPECS = {
   hostnames: { parse: list, default: [] as string[] },
@@ -91,15 +92,12 @@ export function parseMailSettings(text: string, file: string): MailSettings {
 /** Parses `config/users`: `name destination` per line (destination/ = maildir). */
 export function parseUsers(text: string, file: string, spoolDir: string): Map<string, LocalUser> {
   const users = new Map<string, LocalUser>();
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return;
-    const parts = line.split(/\s+/);
-    if (parts.length !== 2) throw configError(`${file}:${i + 1}`, `expected "name destination", got "${line}"`);
+  for (const { fields: parts, text: line, where } of tableLines(text, file)) {
+    if (parts.length !== 2) throw configError(where, `expected "name destination", got "${line}"`);
     const user = localDestination(parts[0].toLowerCase(), parts[1], spoolDir);
-    if (!user) throw configError(`${file}:${i + 1}`, `"${parts[0]}" would lead outside the directory of "${parts[1]}"`);
+    if (!user) throw configError(where, `"${parts[0]}" would lead outside the directory of "${parts[1]}"`);
     users.set(user.name, user);
-  });
+  }
   return users;
 }
 

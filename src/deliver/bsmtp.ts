@@ -30,10 +30,10 @@ import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 import { isNullAddress } from '../address/parse.js';
 import { fsyncDir, mkdirp, writeAll } from '../util/durable.js';
-import { badBsmtpAddress, bsmtpBatch, bsmtpTransaction } from '../smtp/bsmtp-writer.js';
-import { packBatch } from '../smtp/bsmtp-gzip.js';
-import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER, type UuxContext } from './uux.js';
-import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
+import { badBsmtpAddress, bsmtpBatch, bsmtpTransaction } from '../bsmtp/writer.js';
+import { packBatch } from '../bsmtp/gzip.js';
+import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER } from './uux.js';
+import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
 import { carriable, findNeighbour } from './uucp-neighbour.js';
 
 export const BSMTP_COMMAND = 'rsmtp';
@@ -41,12 +41,12 @@ export const BSMTP_COMMAND = 'rsmtp';
 const listed = (names: string[], sys: string): boolean => names.some((n) => n.toLowerCase() === sys.toLowerCase());
 
 /** The envelope sender as written in MAIL FROM for a UUCP neighbour. */
-export function bsmtpSender(sender: string, cfg: UuxContext['cfg']): string {
+export function bsmtpSender(sender: string, cfg: TransportContext['cfg']): string {
   if (isNullAddress(sender)) return '';
   return `${cfg.uucp_name}!${fromLinePath(sender, cfg)}`;
 }
 
-export function bsmtpDir(ctx: Pick<UuxContext, 'loc'>): string {
+export function bsmtpDir(ctx: Pick<TransportContext, 'loc'>): string {
   return path.join(ctx.loc.spoolDir, 'bsmtp');
 }
 
@@ -61,7 +61,7 @@ export interface BsmtpTransport extends Transport {
   flushNeighbour(sys: string): Promise<string[]>;
 }
 
-export function createBsmtpTransport(ctx: UuxContext): BsmtpTransport {
+export function createBsmtpTransport(ctx: TransportContext): BsmtpTransport {
   const root = bsmtpDir(ctx);
   const locks = new Map<string, Promise<unknown>>();
   const counts = new Map<string, Pending>();

@@ -1,12 +1,13 @@
 // mbox delivery (mboxrd): `From sender asctime` line, `>`-quoting of `^>*From `
 // lines, a blank line after each message. Locked with a dot-lock (`file.lock`,
-// created O_EXCL) so other mail programs see it. The lock records the mailbox
+// util/pid-file.ts) so other mail programs see it. The lock records the mailbox
 // size before our append; a stale lock of ours (dead pid) lets the next writer
 // truncate away an append that a crash cut short, so no half message survives.
 import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 import { asctime } from '../message/date.js';
 import { mkdirp, writeAll } from '../util/durable.js';
+import { tryPidFile } from '../util/pid-file.js';
 
 export interface MboxOptions {
   lockTimeoutMs?: number; // give up (temporary failure) after this long
@@ -52,64 +53,23 @@ async function appendWhole(file: string, entry: Buffer): Promise<void> {
 async function lockMbox(file: string, opts: MboxOptions): Promise<() => Promise<void>> {
   const lock = `${file}.lock`;
   const deadline = Date.now() + (opts.lockTimeoutMs ?? 60_000);
+  // A dead owner's append may have been cut short: cut the mailbox back to the size it recorded.
+  const recover = async (content: Buffer, ownerDead: boolean): Promise<void> => {
+    const sizeText = content.toString('latin1').split('\n')[1];
+    if (ownerDead && /^\d+$/.test(sizeText ?? '')) await fsp.truncate(file, Number(sizeText)).catch(() => undefined);
+  };
   for (;;) {
     const size = await fsp.stat(file).then((s) => s.size, () => 0);
-    if (await takeLock(lock, `${process.pid}\n${size}\n`)) return () => fsp.unlink(lock);
-    if (await breakStaleLock(file, lock, opts.staleMs ?? 300_000)) continue;
+    const r = await tryPidFile(lock, `${process.pid}\n${size}\n`, {
+      tmp: `${lock}.${process.pid}.${Date.now()}`,
+      sync: true,
+      keepUnknown: true,
+      staleMs: opts.staleMs ?? 300_000,
+      onStale: recover,
+    });
+    if (r.ok) return () => fsp.unlink(lock);
+    if (r.broken) continue; // the size is read again: the stale owner's append may be gone
     if (Date.now() > deadline) throw new MailboxLockedError(`mailbox ${file} is locked (${lock})`);
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
-  }
-}
-
-/**
- * Creates the lock with its content already in it: written to a private name and
- * linked into place, so a writer killed at any moment never leaves an empty lock
- * that would look alive. Returns false when someone else holds it.
- */
-async function takeLock(lock: string, content: string): Promise<boolean> {
-  const tmp = `${lock}.${process.pid}.${Date.now()}`;
-  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fsp.link(tmp, lock);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return false;
-  } finally {
-    await fsp.unlink(tmp).catch(() => undefined);
-  }
-}
-
-/** Removes a lock whose owner died (recovering its partial append) or that is too old. */
-async function breakStaleLock(file: string, lock: string, staleMs: number): Promise<boolean> {
-  let text: string;
-  let mtime: number;
-  try {
-    text = await fsp.readFile(lock, 'latin1');
-    mtime = (await fsp.stat(lock)).mtimeMs;
-  } catch {
-    return true; // vanished meanwhile: try again
-  }
-  const [pidText, sizeText] = text.split('\n');
-  const pid = Number(pidText);
-  const dead = Number.isInteger(pid) && pid > 0 && !processAlive(pid);
-  if (!dead && Date.now() - mtime < staleMs) return false;
-  if (dead && /^\d+$/.test(sizeText ?? '')) await fsp.truncate(file, Number(sizeText)).catch(() => undefined);
-  await fsp.unlink(lock).catch(() => undefined);
-  return true;
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    await new Promise((res) => setTimeout(res, opts.pollMs ?? 100));
   }
 }

@@ -26,8 +26,7 @@
 import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { Gateway } from '../runtime/gateway.js';
-import { perm, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
+import { perm, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
 
 export interface MxRecord {
   exchange: string;
@@ -120,8 +119,8 @@ interface SmtpErrorLike extends Error {
   rejectedErrors?: SmtpErrorLike[];
 }
 
-export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}): SmtpTransport {
-  const cfg = () => gw.cfg;
+export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOptions = {}): SmtpTransport {
+  const cfg = () => ctx.cfg;
   const idleMs = opts.idleMs ?? 5000;
   const resolveMx = opts.resolveMx ?? ((n: string) => dnsp.resolveMx(n));
   const parked = new Map<string, Parked[]>();

@@ -1,6 +1,19 @@
 // The contract between the queue and every transport: a message, the recipients
 // routed to this transport (and next hop), and one result per recipient.
-import type { Envelope } from '../queue/spool.js';
+import type { Envelope } from '../message/envelope.js';
+import type { MailConfig } from '../config/mail-config.js';
+import type { Locations } from '../config/locations.js';
+
+/**
+ * What a transport may use of the gateway it delivers for: the settings, where
+ * config and spool live, and the clock. runtime/ builds it (transportContext), so
+ * no transport reaches into the wiring.
+ */
+export interface TransportContext {
+  loc: Locations;
+  cfg: MailConfig;
+  clock: () => number;
+}
 
 export type Outcome = 'ok' | 'temp' | 'perm';
 
@@ -20,9 +33,16 @@ export interface Route {
   /** Local destination: a maildir (ending '/'), mbox or file path, or a program argv. */
   destination?: string;
   argv?: string[];
+  /** AutoTURN (route/autoturn.ts): the maildir the message waits in, and the Delivered-To prefix its flush selects. */
+  autoturn?: AutoturnTarget;
   /** Router or director that decided, and the reasoning, for logs and `uugate route`. */
   router: string;
   why: string[];
+}
+
+export interface AutoturnTarget {
+  maildir: string;
+  prefix: string;
 }
 
 export interface RoutedRecipient {

@@ -27,7 +27,7 @@
 //   on uucico owns it. A neighbour missing from uucp/sys is a permanent failure; a
 //   spool that cannot be written is a temporary one.
 //
-// The queue builds it with createUuxTransport(gw), so jobs go to that gateway's spool.
+// The queue builds it with createUuxTransport(transportContext(gw)), so jobs go to that gateway's spool.
 import path from 'node:path';
 import { asctime } from '../message/date.js';
 import { lineEnding } from '../message/headers.js';
@@ -36,7 +36,7 @@ import { isNullAddress } from '../address/parse.js';
 import type { MailConfig } from '../config/mail-config.js';
 import type { Locations } from '../config/locations.js';
 import { GatewayError } from '../util/errors.js';
-import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
+import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
 import { carriable, findNeighbour } from './uucp-neighbour.js';
 
 /** Recipients carried by one rmail job at most (smail's max_addrs for uux is of this order). */
@@ -45,13 +45,6 @@ export const UUX_MAX_RECIPIENTS = 20;
 export const UUX_MAIL_GRADE = 'C';
 /** The U-line user of the jobs; the remote mails execution failures to `<uucp_name>!uucp`. */
 export const UUX_REQUESTER = 'uucp';
-
-/** What the transport needs from a gateway. */
-export interface UuxContext {
-  loc: Locations;
-  cfg: MailConfig;
-  clock: () => number;
-}
 
 export interface UuxTransportOptions {
   maxRecipients?: number;
@@ -100,7 +93,7 @@ function spoolFailure(rcpt: string, err: unknown, system: string): DeliveryResul
 }
 
 /** A uux transport writing into the UUCP spool of the gateway `ctx`. */
-export function createUuxTransport(ctx: UuxContext, opts: UuxTransportOptions = {}): Transport {
+export function createUuxTransport(ctx: TransportContext, opts: UuxTransportOptions = {}): Transport {
   const max = Math.max(1, opts.maxRecipients ?? UUX_MAX_RECIPIENTS);
   const grade = opts.grade ?? UUX_MAIL_GRADE;
   return {
@@ -122,7 +115,7 @@ export function createUuxTransport(ctx: UuxContext, opts: UuxTransportOptions = 
 }
 
 async function deliverToNeighbour(
-  ctx: UuxContext,
+  ctx: TransportContext,
   job: DeliveryJob,
   hop: string,
   rcpts: RoutedRecipient[],

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
 import { loadUucpConfig } from '../uucp/config.js';
 import { SpoolLayout } from '../queue/spool.js';
-import { processAlive } from '../deliver/mbox.js';
+import { pidAlive } from '../util/pid-file.js';
 import { parseHostPort } from '../daemon/call-scheduler.js';
 import { trustProblem } from '../util/trusted-file.js';
 import { accountName, lookupAccount, type Account } from './accounts.js';
@@ -124,7 +124,7 @@ async function checkPorts(cfg: MailConfig, spoolDir: string, add: (p: string) =>
   } catch {
     // no pid file: no daemon
   }
-  if (pid > 0 && processAlive(pid)) return void notes.push(`the daemon is running (pid ${pid}); the addresses it listens on were not tried`);
+  if (pid > 0 && pidAlive(pid)) return void notes.push(`the daemon is running (pid ${pid}); the addresses it listens on were not tried`);
   const wanted = cfg.smtp_listen.map((a) => ({ ...a, setting: 'smtp_listen' }));
   if (cfg.uucp_listen) wanted.push({ ...parseHostPort(cfg.uucp_listen), setting: 'uucp_listen' });
   for (const w of wanted) {

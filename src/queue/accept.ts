@@ -6,7 +6,8 @@
 // while the daemon owns LevelDB; the queue runner indexes incoming/ when it looks.
 import { promises as fsp, renameSync } from 'node:fs';
 import path from 'node:path';
-import { encodeQueueFile, newQueueId, queueFileHead, SpoolLayout, type Envelope } from './spool.js';
+import { encodeQueueFile, newQueueId, queueFileHead, SpoolLayout } from './spool.js';
+import type { Envelope } from '../message/envelope.js';
 import { fsyncDir, writeNewFilesSynced, writeNewFileStreamed } from '../util/durable.js';
 import { emptyMessage, validateMessage } from '../message/validate.js';
 import { joinMessage, lineEnding, splitMessage } from '../message/headers.js';

@@ -12,16 +12,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { mkdirp } from '../util/durable.js';
 import { GatewayError, EX } from '../util/errors.js';
-
-export interface Envelope {
-  id: string;
-  sender: string; // '' for the null sender
-  recipients: string[];
-  arrival: number; // ms since epoch
-  origin: string; // rmail, sendmail, smtp, bsmtp, bounce, ...
-  /** Envelope sender given by the mail's expansion (owner-list); bounces go here. */
-  errorsTo?: string;
-}
+import type { Envelope } from '../message/envelope.js';
 
 export const MAGIC = 'UUGATE1 ';
 

@@ -8,9 +8,11 @@
 //
 // A leading dot covers a whole domain; relative maildirs are under the spool
 // directory. The router offers transport `maildir-smtp` with the table key as
-// next hop; the transport (deliver/maildir-smtp.ts) looks the entry up again.
+// next hop; the router (router.ts) puts the entry's maildir and prefix in every
+// maildir-smtp route, and the transport (deliver/maildir-smtp.ts) writes there.
 import path from 'node:path';
 import { configError } from '../util/errors.js';
+import { tableLines } from '../config/table-file.js';
 import { readTrustedFile } from '../util/trusted-file.js';
 import type { RemoteMatch, RemoteRouter } from './remote.js';
 
@@ -23,14 +25,11 @@ export interface AutoturnEntry {
 
 export function parseAutoturn(text: string, file: string, spoolDir: string): AutoturnEntry[] {
   const out: AutoturnEntry[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return;
-    const parts = line.split(/\s+/);
+  for (const { fields: parts, text: line, where, line: n } of tableLines(text, file)) {
     if (parts.length !== 3 || !/^\.?[\w.-]+$/.test(parts[0]) || /[\s\0-\x1f]/.test(parts[2]))
-      throw configError(`${file}:${i + 1}`, `expected "domain maildir prefix", got "${line}"`);
-    out.push({ key: parts[0].toLowerCase(), maildir: path.resolve(spoolDir, parts[1]) + '/', prefix: parts[2], line: i + 1 });
-  });
+      throw configError(where, `expected "domain maildir prefix", got "${line}"`);
+    out.push({ key: parts[0].toLowerCase(), maildir: path.resolve(spoolDir, parts[1]) + '/', prefix: parts[2], line: n });
+  }
   return out;
 }
 

@@ -16,7 +16,7 @@ import type { ParsedAddress } from '../address/parse.js';
 import { unsafeLocalPart } from '../address/local-part.js';
 import { rewriteForUucp, stripLocalHops, toSmtpRecipient } from '../address/rewrite.js';
 import { bestMatch, type RemoteMatch } from './remote.js';
-import { neighbourTransport } from './autoturn.js';
+import { findAutoturn, neighbourTransport } from './autoturn.js';
 import { direct } from './directors.js';
 import { failRoute, type AddressRouter, type RouteDecision, type RouteRequest } from './types.js';
 import type { RoutingTables } from './tables.js';
@@ -69,5 +69,11 @@ function inAuthDomain(cfg: MailConfig, target: string): boolean {
 /** SMTP gets the domain form; UUCP the route after the neighbour plus the rest as a bang path. */
 function buildRoute(tables: RoutingTables, addr: string, first: ParsedAddress, m: RemoteMatch): Route {
   const address = DOMAIN_TRANSPORTS.has(m.transport) ? toSmtpRecipient(addr, tables.site) : rewriteForUucp(first, m, tables.site.parse).address;
-  return { transport: m.transport, nextHop: m.nextHop, router: m.router, why: m.why, address };
+  const route: Route = { transport: m.transport, nextHop: m.nextHop, router: m.router, why: m.why, address };
+  if (m.transport === 'maildir-smtp') {
+    // Whichever router chose maildir-smtp, the transport writes where config/autoturn says.
+    const e = findAutoturn(tables.autoturn, m.nextHop);
+    if (e) route.autoturn = { maildir: e.maildir, prefix: e.prefix };
+  }
+  return route;
 }

@@ -2,6 +2,7 @@
 // from config/hosts (`name host[:port]`, a leading dot covering a whole domain).
 import { configError } from '../util/errors.js';
 import { readTrustedFile } from '../util/trusted-file.js';
+import { tableLines } from '../config/table-file.js';
 import type { RemoteMatch, RemoteRouter } from './remote.js';
 
 /** `load` runs on first use: local mail (rmail to a user) never parses uucp/sys. */
@@ -34,14 +35,11 @@ export interface HostEntry {
 
 export function parseHosts(text: string, file: string): HostEntry[] {
   const out: HostEntry[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (!line) return;
-    const parts = line.split(/\s+/);
+  for (const { fields: parts, text: line, where, line: n } of tableLines(text, file)) {
     if (parts.length !== 2 || !/^\.?[\w.-]+$/.test(parts[0]) || !/^[\w.-]+(:\d+)?$|^\[[\d.:a-fA-F]+\](:\d+)?$/.test(parts[1]))
-      throw configError(`${file}:${i + 1}`, `expected "name host[:port]", got "${line}"`);
-    out.push({ key: parts[0].toLowerCase(), host: parts[1], line: i + 1 });
-  });
+      throw configError(where, `expected "name host[:port]", got "${line}"`);
+    out.push({ key: parts[0].toLowerCase(), host: parts[1], line: n });
+  }
   return out;
 }
 

@@ -5,12 +5,13 @@ import path from 'node:path';
 import type { MailConfig } from '../config/mail-config.js';
 import { configError } from '../util/errors.js';
 import { readTrustedFile } from '../util/trusted-file.js';
+import { tableLines } from '../config/table-file.js';
 import { PathsDb } from './paths.js';
 import { loadQualify, type Qualifier } from './qualify.js';
 import { parseAliases, type AliasTable } from './aliases.js';
 import { dnsRouter, hostsRouter, loadHosts, neighboursRouter } from './table-routers.js';
 import { pathsRouter } from './paths-router.js';
-import { autoturnRouter, loadAutoturn } from './autoturn.js';
+import { autoturnRouter, loadAutoturn, type AutoturnEntry } from './autoturn.js';
 import type { RemoteRouter } from './remote.js';
 import type { SiteNames } from '../address/rewrite.js';
 import { loadUucpConfig } from '../uucp/config.js';
@@ -25,6 +26,8 @@ export interface RoutingTables {
   aliasesFile: string;
   qualify: Qualifier;
   site: SiteNames;
+  /** config/autoturn's entries (none without the file): where maildir-smtp routes lead. */
+  autoturn: AutoturnEntry[];
   close(): Promise<void>;
 }
 
@@ -36,12 +39,12 @@ export interface TableOptions {
 
 export function parseRouterList(text: string, file: string): string[] {
   const names: string[] = [];
-  text.split('\n').forEach((raw, i) => {
-    for (const name of raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean)) {
-      if (!(ROUTER_NAMES as readonly string[]).includes(name)) throw configError(`${file}:${i + 1}`, `unknown router "${name}" (have ${ROUTER_NAMES.join(', ')})`);
+  for (const { fields, where } of tableLines(text, file)) {
+    for (const name of fields) {
+      if (!(ROUTER_NAMES as readonly string[]).includes(name)) throw configError(where, `unknown router "${name}" (have ${ROUTER_NAMES.join(', ')})`);
       names.push(name);
     }
-  });
+  }
   return names;
 }
 
@@ -88,6 +91,7 @@ export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Pr
     aliasesFile: file('aliases'),
     qualify,
     site,
+    autoturn: autoturn ?? [],
     close: async () => { for (const c of closers) await c(); },
   };
 }

@@ -8,7 +8,8 @@ import { resolveLocations, type Locations } from '../config/locations.js';
 import { SpoolLayout } from '../queue/spool.js';
 import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, type StreamedRequest } from '../queue/accept.js';
 import { Logger } from '../log/logger.js';
-import { processAlive } from '../deliver/mbox.js';
+import { pidAlive } from '../util/pid-file.js';
+import type { TransportContext } from '../deliver/transport.js';
 
 export interface LocationFlags {
   config?: string;
@@ -32,6 +33,11 @@ export async function loadGateway(flags: LocationFlags, clock: () => number = Da
   const log = new Logger(spool.log, clock);
   if (cfg.log_json) await log.enableJson();
   return { loc, cfg, spool, log, clock };
+}
+
+/** What the transports get of this gateway (deliver/transport.ts). */
+export function transportContext(gw: Gateway): TransportContext {
+  return { loc: gw.loc, cfg: gw.cfg, clock: gw.clock };
 }
 
 export function acceptContext(gw: Gateway): AcceptContext {
@@ -71,5 +77,5 @@ export async function daemonPid(gw: Gateway): Promise<number | undefined> {
     lastPidFile = { file, ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, pid };
   }
   // Checked every time: a killed daemon leaves its pid file behind.
-  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
+  return pidAlive(pid) ? pid : undefined;
 }

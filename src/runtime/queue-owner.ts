@@ -8,15 +8,16 @@ import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '.
 import { createUuxTransport } from '../deliver/uux.js';
 import { createSmtpTransport } from '../deliver/smtp.js';
 import { createBsmtpTransport } from '../deliver/bsmtp.js';
-import { createMaildirSmtpTransport } from '../deliver/maildir-smtp.js';
+import { maildirSmtpTransport } from '../deliver/maildir-smtp.js';
 import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
 import { rewriteForWorld } from '../route/world-rewrite.js';
 import type { AddressRouter } from '../route/types.js';
-import type { Gateway } from './gateway.js';
+import { transportContext, type Gateway } from './gateway.js';
 
 /** Every transport, bound to this gateway's spool and configuration. */
 export function defaultTransports(gw: Gateway): Transport[] {
-  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(gw), createSmtpTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw)];
+  const ctx = transportContext(gw);
+  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(ctx), createSmtpTransport(ctx), createBsmtpTransport(ctx), maildirSmtpTransport];
 }
 
 export interface OpenQueue {

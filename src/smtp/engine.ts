@@ -22,7 +22,7 @@
 //            LF also ends a line (commands and data), blanks around a command
 //            are dropped, and addresses may lack a domain (`bob`, `hub!zed`);
 //            the error limit holds.
-//   batch    BSMTP (bsmtp-reader.ts), as local, with Exim's -bS rules: nobody
+//   batch    BSMTP (inject/bsmtp-reader.ts), as local, with Exim's -bS rules: nobody
 //            reads the replies, so refusals go to the batch hooks; no HELO is
 //            needed, and HELO, EHLO, RSET or a second MAIL end an open
 //            transaction (reported as dropped); VRFY, EXPN, HELP and ETRN are

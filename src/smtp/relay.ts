@@ -17,7 +17,7 @@ import type { MailConfig } from '../config/mail-config.js';
 import type { ParsedAddress } from '../address/parse.js';
 import { isLocalHost, stripLocalHops, type SiteNames } from '../address/rewrite.js';
 import type { AddressRouter, RouteDecision } from '../route/types.js';
-import type { NetList } from './cidr.js';
+import type { NetList } from '../config/cidr.js';
 import type { Verdict } from './engine.js';
 
 export interface RelayContext {

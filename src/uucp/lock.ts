@@ -1,12 +1,9 @@
 // HDB/Taylor lock files: `LCK..<system>` and `LCK..<device basename>` in a lock
 // directory, holding the owner's PID as `%10d\n`.
 //
-// Taking a lock: write the PID to a private temp file, then link() it to the lock
-// name (atomic, fails if the name exists). If the name exists, read the PID in it:
-// kill(pid, 0) succeeding or failing with EPERM means the owner lives and the lock
-// is busy; otherwise the lock is stale, so remove it and try again. (Removing a
-// stale lock races with another process doing the same; like Taylor we accept that
-// window, which needs two callers finding the same stale lock at the same instant.)
+// Taking a lock is util/pid-file.ts's: the PID written to a private temp file and
+// linked to the lock name; a lock whose owner is dead (or whose contents are
+// unreadable) is stale, removed, and the lock tried again.
 //
 // Every lock taken here is registered and released on process 'exit', and on
 // SIGTERM and SIGINT when nobody else handles them (the signal is then
@@ -15,6 +12,7 @@
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { GatewayError, EX } from '../util/errors.js';
+import { linkPidFile, writePrivate } from '../util/pid-file.js';
 
 /** The HDB lock file contents for a PID: right-justified in 10 columns plus newline. */
 export function lockFileContent(pid: number): string {
@@ -28,17 +26,6 @@ export function parseLockPid(buf: Buffer): number | null {
   if (m) return Number.parseInt(m[1], 10);
   if (buf.length === 4) return buf.readInt32LE(0);
   return null;
-}
-
-/** True when a process with this PID exists (kill(pid, 0) succeeds or fails with EPERM). */
-export function isPidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Lock file name for a system. `short` keeps 8 characters as on 14-character file systems. */
@@ -174,7 +161,7 @@ export async function acquireLock(lockDir: string, name: string, opts: LockOptio
   const file = path.join(lockDir, name);
   const tmp = path.join(lockDir, `LTMP.${process.pid}.${++tmpCounter}`);
   try {
-    await fsp.writeFile(tmp, lockFileContent(pid), { mode: 0o444, flag: 'wx' });
+    await writePrivate(tmp, lockFileContent(pid), 0o444);
   } catch (err) {
     const msg = `cannot write lock file in ${lockDir}: ${(err as Error).message}`;
     if (opts.flockProtects && unwritable(err)) {
@@ -186,29 +173,14 @@ export async function acquireLock(lockDir: string, name: string, opts: LockOptio
   try {
     const attempts = opts.attempts ?? 5;
     for (let i = 0; ; i++) {
-      try {
-        await fsp.link(tmp, file);
+      const r = await linkPidFile(tmp, file, { readPid: parseLockPid, breakStale: i < attempts });
+      if (r.ok) {
         const h = makeHandle(file, pid);
         held.add(h);
         installHooks();
         return { ok: true, lock: h };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      let buf: Buffer;
-      try {
-        buf = await fsp.readFile(file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // just released: retry
-        throw err;
-      }
-      const other = parseLockPid(buf);
-      if (other !== null && isPidAlive(other)) return { ok: false, busyPid: other, file };
-      if (i >= attempts) return { ok: false, busyPid: other ?? 0, file };
-      // Stale (dead owner or unreadable contents): remove and retry.
-      await fsp.unlink(file).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
+      if (!r.broken) return { ok: false, busyPid: r.pid ?? 0, file };
     }
   } finally {
     await fsp.unlink(tmp).catch(() => undefined);

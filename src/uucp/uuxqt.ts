@@ -14,8 +14,8 @@
 // 5. rmail runs in-process: inject/rmail.ts accepts the message (From_ lines give
 //    the sender; the D. file streams into the queue, refused past
 //    message_size_limit) and the queue delivers it after the run; so does rsmtp, through
-//    smtp/bsmtp-reader.ts (see runRsmtp), and so do rgsmtp, rcsmtp and rbsmtp
-//    (gzip batches are unpacked by smtp/bsmtp-gzip.ts; a batch is read whole, so
+//    inject/bsmtp-reader.ts (see runRsmtp), and so do rgsmtp, rcsmtp and rbsmtp
+//    (gzip batches are unpacked by bsmtp/gzip.ts; a batch is read whole, so
 //    one over MAX_UNPACKED_BATCH is refused). Other commands run as programs from the system's
 //    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
 //    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
@@ -38,7 +38,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accept, type Gateway } from '../runtime/gateway.js';
-import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../smtp/bsmtp-gzip.js';
+import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../bsmtp/gzip.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { rmail } from '../inject/rmail.js';
 import { rfc5322Date } from '../message/date.js';
@@ -439,25 +439,19 @@ async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome>
 }
 
 /**
- * rsmtp (and rgsmtp & co.) in-process: the batch, unpacked if gzip'd, is read by smtp/bsmtp-reader.ts. Refused recipients
+ * rsmtp (and rgsmtp & co.) in-process: the batch, unpacked if gzip'd, is read by inject/bsmtp-reader.ts. Refused recipients
  * and messages were bounced to their own senders, so the request is done ("ok")
  * unless nothing in it could be read or reported (then the requester is told).
  * A temporary failure keeps only the unacknowledged rest of the batch: the I
  * file is replaced by it (durably) and the request waits for the next run.
  */
 async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
-  const { readBsmtp, formatProblems } = await import('../smtp/bsmtp-reader.js');
+  const { rsmtp } = await import('../inject/rsmtp.js');
   const input = await batchInput(job, x);
   if (!Buffer.isBuffer(input)) return input;
-  let data: Buffer;
-  try {
-    data = await unpackBatch(input, x.stdin);
-  } catch (err) {
-    return { kind: 'fail', reason: `${x.command![0]}: ${(err as Error).message}` };
-  }
-  const s = await readBsmtp(job.gw, data, { origin: 'rsmtp', receivedFrom: job.sys });
-  const ids = [...s.accepted, ...s.bounces];
-  for (const p of s.problems) job.gw.log.log({ event: 'failed', sender: p.sender, reason: `rsmtp from ${job.sys} (${job.name}) line ${p.line}: ${p.what}${p.bounce ? `; bounced as ${p.bounce}` : ''}` });
+  const r = await rsmtp(job.gw, input, { where: x.stdin ?? 'batch', receivedFrom: job.sys, logAs: `rsmtp from ${job.sys} (${job.name})` });
+  if ('unreadable' in r) return { kind: 'fail', reason: `${x.command![0]}: ${r.unreadable.message}` };
+  const { summary: s, batch: data, ids } = r;
   if (s.temporary) {
     if (s.restOffset && x.stdin !== undefined) {
       const { writeFileAtomic } = await import('../util/durable.js');
@@ -471,7 +465,7 @@ async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
   }
   const unreported = s.problems.filter((p) => !p.bounce);
   if (unreported.length && !s.accepted.length && !s.bounces.length)
-    return { kind: 'fail', reason: `rsmtp: nothing could be read from the batch:\n${formatProblems(s)}` };
+    return { kind: 'fail', reason: `rsmtp: nothing could be read from the batch:\n${r.report}` };
   const detail = `rsmtp: ${s.accepted.length} message(s) accepted${s.bounces.length ? `, ${s.bounces.length} bounce(s) sent` : ''}${s.truncated ? ', batch truncated' : ''}${unreported.length ? `, ${unreported.length} problem(s) logged` : ''}`;
   return { kind: 'ok', detail, ids };
 }

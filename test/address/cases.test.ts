@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AddressError } from '../../src/address/errors.js';
 import { parseAddress, routeList, type ParseOptions } from '../../src/address/parse.js';
 import { senderToSmtp, senderToUucp, toSmtpRecipient, type SiteNames } from '../../src/address/rewrite.js';
-import { routeByPaths, type RouteSite } from '../../src/address/hop.js';
+import { routeByPaths, type RouteSite } from '../helpers/hop.js';
 import { MemoryPaths } from '../../src/route/paths.js';
 import { Qualifier } from '../../src/route/qualify.js';
 

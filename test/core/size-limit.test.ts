@@ -11,7 +11,7 @@ import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt } from '../../src/uucp/uuxqt.js';
 import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
 import { readQueueFile } from '../../src/queue/spool.js';
-import { MAX_UNPACKED_BATCH } from '../../src/smtp/bsmtp-gzip.js';
+import { MAX_UNPACKED_BATCH } from '../../src/bsmtp/gzip.js';
 import { MessageChecker, validateMessage } from '../../src/message/validate.js';
 import { cutAtDot } from '../../src/inject/submission.js';
 

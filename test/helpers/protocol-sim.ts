@@ -5,7 +5,7 @@
 import type { ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import type { ManualClock } from '../../src/uucp/g/clock.js';
-import { drive, type LinkFaults, type SimLink } from '../../src/uucp/g/sim-link.js';
+import { drive, type LinkFaults, type SimLink } from './sim-link.js';
 import type { CloseInfo } from '../../src/uucp/protocol-base.js';
 import type { Protocol } from '../../src/uucp/protocol.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { ManualClock } from '../../src/uucp/g/clock.js';
 import { GProtocol, type GProtocolOptions } from '../../src/uucp/g/gprotocol.js';
 import { PacketDecoder } from '../../src/uucp/g/packet.js';
-import { SimLink, drive } from '../../src/uucp/g/sim-link.js';
+import { SimLink, drive } from '../helpers/sim-link.js';
 
 async function connected(a: GProtocolOptions = {}, b: GProtocolOptions = {}) {
   const clock = new ManualClock();

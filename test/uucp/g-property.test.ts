@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ManualClock } from '../../src/uucp/g/clock.js';
 import type { GStats } from '../../src/uucp/g/engine.js';
 import { GProtocol, type GProtocolOptions } from '../../src/uucp/g/gprotocol.js';
-import { SimLink, drive, seededRandom, type LinkFaults } from '../../src/uucp/g/sim-link.js';
+import { SimLink, drive, seededRandom, type LinkFaults } from '../helpers/sim-link.js';
 import { DAY, assertReplayable, faultsArb, itemArb, lossyTally, simulatePair, type Item, type Outcome } from '../helpers/protocol-sim.js';
 
 /** Both sides send their script while reading the other's, then shut down. */

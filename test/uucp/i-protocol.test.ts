@@ -7,7 +7,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ManualClock } from '../../src/uucp/g/clock.js';
-import { SimLink, drive, seededRandom, type FrameTraits, type LinkFaults } from '../../src/uucp/g/sim-link.js';
+import { SimLink, drive, seededRandom, type FrameTraits, type LinkFaults } from '../helpers/sim-link.js';
 import type { IStats } from '../../src/uucp/i/engine.js';
 import { IProtocol, type IProtocolOptions } from '../../src/uucp/i/iprotocol.js';
 import { HEADER_LEN, INTRO, PT, Scanner, parsePos, type Header } from '../../src/uucp/i/packet.js';

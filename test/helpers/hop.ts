@@ -8,9 +8,9 @@
 //   4. a UUCP route gives the neighbour and the bang path relative to it.
 // No smarthost, no SMTP transport choice: those belong to the real router.
 
-import { MemoryPaths, type PathMatch } from '../route/paths.js';
-import type { ParsedAddress } from './parse.js';
-import { rewriteForUucp, stripLocalHops, type SiteNames } from './rewrite.js';
+import { MemoryPaths, type PathMatch } from '../../src/route/paths.js';
+import type { ParsedAddress } from '../../src/address/parse.js';
+import { rewriteForUucp, stripLocalHops, type SiteNames } from '../../src/address/rewrite.js';
 
 export interface PathsLookup {
   lookup(name: string): PathMatch | null;

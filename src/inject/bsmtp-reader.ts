@@ -27,14 +27,15 @@
 // Exit status (bsmtpExitCode): 0 every message accepted; 65 something was
 // bounced, refused or cut off (the rest was accepted); 75 a temporary failure:
 // the messages from `restOffset` on were not acknowledged.
-import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
-import { badRecipient } from './relay.js';
+import { SmtpSession, failureVerdict, type Transaction, type Verdict } from '../smtp/engine.js';
+import { badRecipient } from '../smtp/relay.js';
 import { acceptContext, type Gateway } from '../runtime/gateway.js';
 import { openRouter } from '../runtime/routing.js';
-import { commitMessages, prepareMessage, type AcceptRequest, type PreparedMessage } from '../queue/accept.js';
-import { buildDsn, type FailedRecipient } from '../queue/bounce.js';
-import { DOUBLE_BOUNCE } from '../queue/bounce-send.js';
-import { GatewayError, EX } from '../util/errors.js';
+import { commitMessages, prepareMessage, type PreparedMessage } from '../queue/accept.js';
+import type { FailedRecipient } from '../queue/bounce.js';
+import { bounceRequest } from '../queue/bounce-send.js';
+import { GatewayError } from '../util/errors.js';
+import { commandAt, lineCounter, type BsmtpProblem, type BsmtpSummary } from '../bsmtp/reader.js';
 
 export interface BsmtpReadOptions {
   /** Envelope origin recorded in the queue (default `rsmtp`, which marks UUCP-world mail). */
@@ -43,40 +44,6 @@ export interface BsmtpReadOptions {
   receivedFrom?: string;
   /** Messages per group commit (default 256). */
   groupSize?: number;
-}
-
-export interface BsmtpProblem {
-  /** Line of the batch where the message (or the problem) starts, counting from 1. */
-  line: number;
-  sender?: string;
-  what: string;
-  /** Queue id of the bounce sent about it, if any. */
-  bounce?: string;
-}
-
-export interface BsmtpSummary {
-  /** Queue ids of the messages accepted (bounces not included). */
-  accepted: string[];
-  /** Queue ids of the bounces this batch caused. */
-  bounces: string[];
-  problems: BsmtpProblem[];
-  truncated: boolean;
-  /** Set when reading stopped at a temporary failure. */
-  temporary?: string;
-  /** Byte offset of the first unacknowledged message (with `temporary`). */
-  restOffset?: number;
-}
-
-export function bsmtpExitCode(s: BsmtpSummary): number {
-  if (s.temporary) return EX.TEMPFAIL;
-  return s.problems.length ? EX.DATAERR : EX.OK;
-}
-
-/** One line per problem, as `rsmtp` prints them on stderr. */
-export function formatProblems(s: BsmtpSummary): string {
-  const lines = s.problems.map((p) => `line ${p.line}: ${p.sender !== undefined ? `<${p.sender}>: ` : ''}${p.what}${p.bounce ? ` (bounced as ${p.bounce})` : ''}`);
-  if (s.temporary) lines.push(`temporary failure, nothing accepted from byte ${s.restOffset} on: ${s.temporary}`);
-  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** Recipients per message: a batch has nobody to retry the rest, so the limit is only a guard. */
@@ -119,7 +86,8 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
     groupProblems.push(p);
   };
   const bounce = (tx: Transaction, original: Buffer, list: FailedRecipient[]): string => {
-    const p = prepareMessage({ ...ctx, sizeLimit: Infinity }, bounceRequest(gw, tx.sender, original, list));
+    const now = gw.clock();
+    const p = prepareMessage({ ...ctx, sizeLimit: Infinity }, bounceRequest(gw.cfg, { to: tx.sender, original, arrival: now, failed: list, now }));
     group.push(p);
     groupBounces.push(p.id);
     groupStart ??= tx.offset;
@@ -200,43 +168,3 @@ export async function readBsmtp(gw: Gateway, input: Buffer, opts: BsmtpReadOptio
   }
   return summary;
 }
-
-/** The command line at `offset`, shortened for a report. */
-function commandAt(input: Buffer, offset: number): string {
-  const nl = input.indexOf(LF, offset);
-  const end = Math.min(nl < 0 ? input.length : nl, offset + 80);
-  return input.toString('latin1', offset, end).replace(/\r$/, '');
-}
-
-/** Line numbers (from 1) of byte offsets in `input`, counted from the offset asked for last. */
-function lineCounter(input: Buffer): (offset: number) => number {
-  let at = 0;
-  let line = 1;
-  const lfs = (from: number, to: number): number => {
-    let n = 0;
-    for (let i = input.indexOf(LF, from); i >= 0 && i < to; i = input.indexOf(LF, i + 1)) n++;
-    return n;
-  };
-  return (offset) => {
-    line += offset >= at ? lfs(at, offset) : -lfs(offset, at);
-    at = offset;
-    return line;
-  };
-}
-
-/** A DSN about `failed` for `sender` (a null sender's goes to the postmaster, as a double bounce). */
-export function bounceRequest(gw: Gateway, sender: string, original: Buffer, failed: FailedRecipient[]): AcceptRequest {
-  const double = sender === '';
-  const data = buildDsn({
-    reportingMta: gw.cfg.visible_name,
-    fromAddress: `MAILER-DAEMON@${gw.cfg.visible_name}`,
-    to: double ? `postmaster@${gw.cfg.visible_name}` : sender,
-    original: original.length ? original : Buffer.from('\n'),
-    arrival: gw.clock(),
-    failed,
-    now: gw.clock(),
-    wholeOriginal: double,
-  });
-  return { sender: '', recipients: [double ? 'postmaster' : sender], data, origin: double ? DOUBLE_BOUNCE : 'bounce', noReceived: true };
-}
-

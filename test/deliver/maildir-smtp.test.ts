@@ -10,7 +10,7 @@ import path from 'node:path';
 import { makeSite, run, UUGATE, freePort, type Site } from '../helpers/site.js';
 import { EXIM, makeExim, startEximDaemon, type EximDaemon, type EximSite } from '../helpers/exim-bsmtp.js';
 import { deliverToMaildir } from '../../src/deliver/maildir.js';
-import { LOCK_NAME, flushExitCode, flushMaildir } from '../../src/smtp/maildir-flush.js';
+import { LOCK_NAME, flushExitCode, flushMaildir } from '../../src/deliver/maildir-flush.js';
 
 const AUTOTURN = 'site.example autoturn/site/ autoturn-site-\n.site.example autoturn/site/ autoturn-site-\n';
 
@@ -48,6 +48,15 @@ test('uugate route shows the autoturn router and the maildir-smtp transport', as
   t.regex(r.stdout, /autoturn/);
   t.regex(r.stdout, /maildir-smtp/);
   t.regex(r.stdout, /user@site\.example/);
+});
+
+test('a smart host reached by maildir-smtp keeps its mail in the config/autoturn maildir of that next hop', async (t) => {
+  const s = makeSite({ files: { autoturn: AUTOTURN }, conf: { smart_path: 'site.example', smart_transport: 'maildir-smtp' } });
+  const r = await run(s, ['sendmail', '-oi', '-f', 'alice', 'zed@far.example'], 'Subject: via smart host\n\nx\n');
+  t.is(r.code, 0, r.stderr);
+  const got = files(path.join(s.spool, 'autoturn/site')).map((f) => readFileSync(f, 'latin1'));
+  t.is(got.length, 1);
+  t.regex(got[0], /^Return-Path: <alice@leaf\.example\.org>\nDelivered-To: autoturn-site-zed@far\.example\n/);
 });
 
 test('the maildir-smtp transport writes Return-Path then Delivered-To: PREFIX+recipient, one file per recipient', async (t) => {

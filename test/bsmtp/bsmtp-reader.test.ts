@@ -5,8 +5,9 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { flags, makeSite, maildirMessages, run } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { readBsmtp, bsmtpExitCode } from '../../src/smtp/bsmtp-reader.js';
-import { bsmtpBatch, bsmtpTransaction, dotStuff } from '../../src/smtp/bsmtp-writer.js';
+import { readBsmtp } from '../../src/inject/bsmtp-reader.js';
+import { bsmtpExitCode } from '../../src/bsmtp/reader.js';
+import { bsmtpBatch, bsmtpTransaction, dotStuff } from '../../src/bsmtp/writer.js';
 import { writeSpoolData, formatExecFile } from '../../src/uucp/spool.js';
 
 const msg = (subject: string, body = 'hello\n'): string => `Subject: ${subject}\n\n${body}`;
@@ -37,6 +38,17 @@ test('an unknown local user is bounced to the sender; the other recipients get t
   t.regex(bounce, /Final-Recipient: rfc822; nosuchuser\nAction: failed\nStatus: 5\.1\.1/);
   t.notRegex(bounce, /Final-Recipient: rfc822; bob/);
   t.regex(bounce, /Subject: partial/);
+});
+
+test('with error_copy_postmaster the postmaster gets a copy of a batch bounce, as of a queue bounce', async (t) => {
+  const site = makeSite({ conf: { error_copy_postmaster: true } });
+  const r = await run(site, ['rsmtp'], `HELO hub\n${txn('carol', ['bob', 'nosuchuser'], msg('copied'))}QUIT\n`);
+  t.is(r.code, 65);
+  t.regex(mbox(site, 'carol.mbox'), /Final-Recipient: rfc822; nosuchuser\nAction: failed\nStatus: 5\.1\.1/);
+  // postmaster is alice on a test site (see test/core/retry.test.ts).
+  const copies = maildirMessages(path.join(site.spool, 'mail/alice'));
+  t.is(copies.length, 1, 'postmaster copy');
+  t.regex(copies[0], /Final-Recipient: rfc822; nosuchuser[\s\S]*Subject: copied/);
 });
 
 test('a clean batch exits 0; LF or CRLF; no HELO needed; HELO/EHLO act as RSET; VRFY/EXPN/HELP are no-ops; QUIT stops reading', async (t) => {

@@ -14,7 +14,7 @@ import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt } from '../../src/uucp/uuxqt.js';
 import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
 import { readQueueFile } from '../../src/queue/spool.js';
-import { unpackBatch, MAX_UNPACKED_BATCH } from '../../src/smtp/bsmtp-gzip.js';
+import { unpackBatch, MAX_UNPACKED_BATCH } from '../../src/bsmtp/gzip.js';
 
 const MESSAGE = 'From: Alice <alice@leaf.example.org>\nSubject: caf\xe9\nMessage-ID: <gz1@leaf.example.org>\n\n.a leading dot\n\xff\x80 eight bit\n' + 'filler line\n'.repeat(200);
 const BODY = MESSAGE.slice(MESSAGE.indexOf('\n\n') + 2);

@@ -22,8 +22,8 @@
 //      breaks mid-flush is opened again for the rest as long as the last
 //      session decided at least one message (maildirserial's loop).
 //   4. The maildir is locked against a concurrent flush: `.maildir2smtp.lock` in
-//      the maildir, created O_EXCL, holding the pid; a lock whose process is gone
-//      is taken over.
+//      the maildir, holding the pid (util/pid-file.ts); a lock whose process is
+//      gone is taken over.
 //
 // The SMTP client here is our own (about a hundred lines) rather than
 // nodemailer's smtp-connection: serialsmtp's rules need the verbatim reply at
@@ -32,12 +32,12 @@
 // per-write timeouts; smtp-connection rewrites its input and folds several
 // failures into one error.
 import net from 'node:net';
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable.js';
 import { GatewayError, EX } from '../util/errors.js';
-import { processAlive } from '../deliver/mbox.js';
-import { bsmtpTransaction, dotStuff } from './bsmtp-writer.js';
+import { tryPidFile } from '../util/pid-file.js';
+import { bsmtpTransaction, dotStuff } from '../bsmtp/writer.js';
 
 export interface FlushOptions {
   maildir: string;
@@ -95,18 +95,15 @@ export interface MaildirLock {
 export async function lockMaildir(maildir: string): Promise<MaildirLock> {
   const file = path.join(maildir, LOCK_NAME);
   for (let attempt = 0; attempt < 2; attempt++) {
+    let r;
     try {
-      const fh = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return { release: () => fsp.unlink(file).catch(() => undefined) };
+      r = await tryPidFile(file, `${process.pid}\n`, { tmp: `${file}.${process.pid}`, mode: 0o600 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new GatewayError(`cannot lock ${maildir}: ${(err as Error).message}`, { exitCode: EX.TEMPFAIL });
-      const pid = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid))
-        throw new GatewayError(`${maildir} is being flushed by process ${pid} (${file})`, { exitCode: EX.TEMPFAIL });
-      await fsp.unlink(file).catch(() => undefined); // stale: its process is gone
+      throw new GatewayError(`cannot lock ${maildir}: ${(err as Error).message}`, { exitCode: EX.TEMPFAIL });
     }
+    if (r.ok) return { release: () => fsp.unlink(file).catch(() => undefined) };
+    // A stale lock (its process is gone) was removed: try again.
+    if (!r.broken) throw new GatewayError(`${maildir} is being flushed by process ${r.pid} (${file})`, { exitCode: EX.TEMPFAIL });
   }
   throw new GatewayError(`cannot lock ${maildir}: ${file} keeps reappearing`, { exitCode: EX.TEMPFAIL });
 }

@@ -24,9 +24,9 @@
  * order, ignoring its ack), and a duplicate follows its original at once.
  */
 
-import { seededRandom } from '../../util/seeded-random.js';
-import type { ManualClock } from './clock.js';
-import { DLE, HEADER_LEN, PacketDecoder } from './packet.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
+import type { ManualClock } from '../../src/uucp/g/clock.js';
+import { DLE, HEADER_LEN, PacketDecoder } from '../../src/uucp/g/packet.js';
 
 export { seededRandom };
 
