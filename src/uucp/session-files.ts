@@ -18,8 +18,9 @@
 // Damage g's checksum missed: from a peer that sends no digest, a file during
 // which the line damaged packets is refused when the chance that one slipped
 // through passes MAX_UNDETECTED_RISK (damageWatch). Not with CN: Taylor then
-// drops the job for good and mails the user; we hang up before the CY
-// instead, so the sender keeps the job and retries at its next call.
+// drops the job for good and mails the user; we close the protocol and hang
+// up before the CY instead, so the sender keeps the job and retries at its
+// next call.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { mkdirp } from '../util/durable.js';
@@ -259,6 +260,8 @@ export class Transfers {
       await fh.close().catch(() => undefined);
       await fsp.unlink(tempPath).catch(() => undefined);
       log(`${this.sys.name}: ${to} refused: ${refusal}; hanging up so that the sender keeps it`);
+      // Closed, not just dropped: g's CLOSE ends the peer's call at once (a pty line may never hang up).
+      await this.g.shutdown().catch(() => undefined);
       throw protocolError(`${to} refused: ${refusal}`);
     }
     // A uugate peer sends the file's SHA-256 next: damage g missed is refused here.
