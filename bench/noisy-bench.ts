@@ -10,7 +10,8 @@
 // uugate↔uugate (our uucico in this process). Login and handshake cross
 // undamaged (a seed that hits the login measures nothing else).
 //
-// Columns: intact/runs (the received file byte-identical); corrupt (a file in
+// Columns: intact/runs (the received file byte-identical); failed (no file
+// in place: the call failed or the receiver refused the file); corrupt (a file in
 // place with wrong bytes; "silently" when the sender also reported success);
 // throughput of the intact runs (file bytes over the time from the first to
 // the last data packet on the wire, median) in B/s and as a fraction of the
@@ -242,6 +243,7 @@ export async function run(): Promise<BenchResult[]> {
       protocol: c.proto,
       pairing: c.pairing,
       'intact/runs': `${ok.length}/${c.outcomes.length}`,
+      failed: c.outcomes.length - ok.length - corrupt.length || '',
       corrupt: corrupt.length ? `${corrupt.length}${silently.length ? ` (${silently.length} silently)` : ''}` : '',
       'cut at deadline': c.outcomes.filter((o) => o.cut).length || '',
       'B/s': Number.isFinite(rate) ? Math.round(rate) : '—',

@@ -24,6 +24,12 @@ export interface Protocol {
    * then the sink's error is thrown.
    */
   receiveFile(sink: (chunk: Uint8Array) => void | Promise<void>): Promise<number>;
+  /**
+   * Only for a protocol whose check can miss damage (g's 16-bit checksum; i
+   * has a CRC-32): damaged packets caught so far, and how likely it is that,
+   * with that many caught, one passed unseen.
+   */
+  readonly weakCheck?: { damaged(): number; risk(damaged: number): number };
   /** Orderly close of the protocol (not of the line). */
   shutdown(): Promise<void>;
 }

@@ -14,6 +14,13 @@
 // only then is CY sent: a file we acknowledged survives a crash. A file whose
 // acknowledgement may have been lost is remembered in `.Received` so a resend
 // gets SN8. Sending: a work command is marked done only after CY (or SN8).
+//
+// Damage g's checksum missed: from a peer that sends no digest, a file during
+// which the line damaged packets is refused when the chance that one slipped
+// through passes MAX_UNDETECTED_RISK (damageWatch). Not with CN: Taylor then
+// drops the job for good and mails the user; we close the protocol and hang
+// up before the CY instead, so the sender keeps the job and retries at its
+// next call.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { mkdirp, writeAll } from '../util/durable.js';
@@ -75,6 +82,31 @@ export interface TransferEnv {
 export type Outcome = 'done' | 'keep';
 
 const protocolError = (m: string): GatewayError => new GatewayError(m, { exitCode: EX.PROTOCOL, temporary: true });
+
+/**
+ * Above this chance that damage passed the protocol's check unseen, a file no
+ * digest protects is refused: a bad file in a thousand on a line that bad. For
+ * g (a miss rate of 2.5 % per damaged packet, g/packet.ts) one damaged packet
+ * is already past it: such a file crosses only on a clean run.
+ */
+export const MAX_UNDETECTED_RISK = 1e-3;
+
+/**
+ * Watches the damage caught while a file comes in over a protocol whose check
+ * can miss some (`weakCheck`), unless a digest will check the file: the
+ * returned function says why the file must be refused, or undefined.
+ */
+function damageWatch(p: Protocol, digest: boolean): () => string | undefined {
+  const check = digest ? undefined : p.weakCheck;
+  if (!check) return () => undefined;
+  const start = check.damaged();
+  return () => {
+    const n = check.damaged() - start;
+    const risk = check.risk(n);
+    if (risk <= MAX_UNDETECTED_RISK) return undefined;
+    return `${n} damaged packet${n === 1 ? '' : 's'} on the way: ${(risk * 100).toPrecision(2)} % likely that ${p.name}'s checksum let damage through`;
+  };
+}
 
 /** A size field: hex with 0x (Taylor ≥ 1.04), else decimal; -1 when absent or garbled. */
 function parseSize(s: string | undefined): number {
@@ -206,6 +238,7 @@ export class Transfers {
     if (repair) offset = repair.at;
     const fh = await fsp.open(tempPath, repair ? 'r+' : offset > 0 ? 'a' : 'w', 0o600);
     const out = bufferedWriter(fh, repair?.at);
+    const suspect = damageWatch(this.g, (this.features & FEATURE.DIGEST) !== 0);
     let n: number;
     try {
       await this.send(repair ? `${kind}Y 0x${repair.at.toString(16)} 0x${repair.length.toString(16)}` : offset > 0 ? `${kind}Y 0x${offset.toString(16)}` : `${kind}Y`);
@@ -215,11 +248,21 @@ export class Transfers {
       await out.flush();
       rx.done();
     } catch (err) {
-      // What arrived is a correct prefix (g delivers in order): keep it for a restart.
-      if (restartable) await out.flush().catch(() => undefined);
+      // What arrived came in order: keep it for a restart, unless damage g may have missed makes it suspect.
+      const keep = restartable && !suspect();
+      if (keep) await out.flush().catch(() => undefined);
       await fh.close().catch(() => undefined);
-      if (!restartable) await fsp.unlink(tempPath).catch(() => undefined);
+      if (!keep) await fsp.unlink(tempPath).catch(() => undefined);
       throw err;
+    }
+    const refusal = suspect();
+    if (refusal) {
+      await fh.close().catch(() => undefined);
+      await fsp.unlink(tempPath).catch(() => undefined);
+      log(`${this.sys.name}: ${to} refused: ${refusal}; hanging up so that the sender keeps it`);
+      // Closed, not just dropped: g's CLOSE ends the peer's call at once (a pty line may never hang up).
+      await this.g.shutdown().catch(() => undefined);
+      throw protocolError(`${to} refused: ${refusal}`);
     }
     // A uugate peer sends the file's SHA-256 next: damage g missed is refused here.
     const check = this.features & FEATURE.DIGEST ? await this.digestCheck(tempPath, to) : 'ok';
@@ -612,6 +655,7 @@ export class Transfers {
     const tempPath = receiveTempPath(this.env.spoolDir, this.sys.name);
     await mkdirp(path.dirname(tempPath), 0o755);
     const fh = await fsp.open(tempPath, 'w', 0o600);
+    const suspect = damageWatch(this.g, (this.features & FEATURE.DIGEST) !== 0);
     let n: number;
     try {
       const out = bufferedWriter(fh);
@@ -625,6 +669,14 @@ export class Transfers {
       throw err;
     }
     await fh.close();
+    // Our own request: CN5 leaves the job queued here, and the sender has nothing to lose.
+    const refusal = suspect();
+    if (refusal) {
+      await fsp.unlink(tempPath).catch(() => undefined);
+      log(`${this.sys.name}: R ${from} refused: ${refusal}; will retry`);
+      await this.send('CN5');
+      return 'keep';
+    }
     // R has no restart offset: a damaged file is asked for again from byte 0.
     if (this.features & FEATURE.DIGEST && (await this.digestCheck(tempPath, from)) !== 'ok') {
       await fsp.unlink(tempPath).catch(() => undefined);

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { ManualClock } from '../../src/uucp/g/clock.js';
 import { GEngine, type GEngineOptions, type GEvent } from '../../src/uucp/g/engine.js';
-import { Ctl, PacketDecoder, commandArea, dataArea, encodeControl, encodeData, kOfSize, type Decoded } from '../../src/uucp/g/packet.js';
+import { CHECKSUM_MISS_RATE, Ctl, PacketDecoder, checksum, commandArea, dataArea, encodeControl, encodeData, kOfSize, undetectedRisk, type Decoded } from '../../src/uucp/g/packet.js';
+import { MAX_UNDETECTED_RISK } from '../../src/uucp/session-files.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 
 /** One engine, with everything it writes decoded and every event recorded. */
 class Harness {
@@ -833,4 +835,53 @@ test('RRs: while errors are being paid back, every in-order packet gets its own 
   t.deepEqual(h.take(), ['RJ 0']);
   h.engine.receive(Buffer.concat([peerData(1, 0, 'a'), peerData(2, 0, 'b')]));
   t.deepEqual(h.take(), ['RR 1', 'RR 2']);
+});
+
+test('damaged data packets are counted once each: rescan hits no, those after our RJ and under a bad header\'s reach yes', (t) => {
+  const h = new Harness({ packetSize: 1024 }).startAsSlave(7, 64);
+  // A 1024-byte area full of DLEs: rescanning it finds hundreds of false headers.
+  const dles = encodeData(dataArea(Buffer.alloc(1000, 0x10), 1024), 1, 0);
+  dles[500]! ^= 0x01;
+  h.feed(dles);
+  t.is(h.engine.stats.damagedData, 1);
+  // The rest of the window after our RJ: no error against the budget, but damage all the same.
+  const late = peerData(2, 0, 'late');
+  late[30]! ^= 0x04;
+  h.feed(late);
+  t.is(h.engine.errors, 1);
+  t.is(h.engine.stats.damagedData, 2);
+  // A damaged header reaches over 1030 bytes (our size); the 64-byte packets there still count.
+  h.feed(resync());
+  const head = peerData(1, 0, 'a');
+  head[4]! ^= 0x08;
+  const next = peerData(2, 0, 'b');
+  next[40]! ^= 0x20;
+  h.feed(head, next);
+  t.is(h.engine.stats.damagedData, 3);
+  // Damaged control packets carry no data.
+  const rr = ctl(Ctl.RR, 0);
+  rr[2]! ^= 0x01;
+  h.feed(rr);
+  t.is(h.engine.stats.damagedData, 3);
+});
+
+test('g\'s checksum misses about 1 % of one-bit errors in a 64-byte area, not 2^-16: one damaged packet makes a missed one too likely', (t) => {
+  const rnd = seededRandom(7);
+  let missed = 0;
+  let flips = 0;
+  for (let n = 0; n < 200; n++) {
+    const area = Uint8Array.from({ length: 64 }, () => Math.floor(rnd() * 256));
+    const sum = checksum(area);
+    for (let bit = 0; bit < 512; bit++, flips++) {
+      area[bit >> 3]! ^= 1 << (bit & 7);
+      if (checksum(area) === sum) missed++;
+      area[bit >> 3]! ^= 1 << (bit & 7);
+    }
+  }
+  const rate = missed / flips;
+  t.log(`missed ${missed} of ${flips} one-bit errors (${(rate * 100).toFixed(2)} %)`);
+  t.true(rate > 100 / 65536 && rate <= CHECKSUM_MISS_RATE);
+  t.is(undetectedRisk(0), 0);
+  t.true(undetectedRisk(1) > MAX_UNDETECTED_RISK);
+  t.true(undetectedRisk(100) > 0.9 && undetectedRisk(100) < 1);
 });

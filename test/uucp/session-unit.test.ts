@@ -14,6 +14,8 @@ import { listPendingWork, listExecFiles, parseExecFile, writeSpoolData, writeWor
 import { lockFileContent } from '../../src/uucp/lock.js';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { duplexPair, ourEnv, type OurSite } from '../helpers/taylor.js';
+import { checksum, TT } from '../../src/uucp/g/packet.js';
+import { seededBytes } from '../helpers/noisy-cases.js';
 
 const LEAF_SYS = 'system hub\ntime any\nprotocol g\n';
 const HUB_SYS = 'system leaf\nprotocol g\n';
@@ -55,14 +57,14 @@ test('an idle call: handshake with -N features, g starts, H/HY, both sides compl
 });
 
 /** leaf's caller handshake against a scripted old-style peer: no -Yuugate, only g offered. */
-async function plainPeerAnswers(leaf: OurSite, system = 'hub', shere = 'hub', rok = 'ROKN07') {
+async function plainPeerAnswers(leaf: OurSite, system = 'hub', shere = 'hub', rok = 'ROKN07', offer = 'Pg') {
   const [a, b] = duplexPair();
   const peer = new LineReader(b);
   const done = callerHandshake(new LineReader(a), leaf.env.uucp.findSystem(system)!, { ...leaf.env, timeoutMs: 5000 });
   writeMessage(peer, `Shere=${shere}`);
   await readMessage(peer, 5000, 'S');
   writeMessage(peer, rok);
-  writeMessage(peer, 'Pg');
+  writeMessage(peer, offer);
   return { done, peer };
 }
 
@@ -76,6 +78,10 @@ test('no protocol configured: i is preferred when both sides have it, g otherwis
   const { done, peer } = await plainPeerAnswers(leaf);
   t.is((await done).protocol, 'g');
   t.is(await readMessage(peer, 5000, 'U'), 'Ug');
+  // A peer listing g before i (Taylor sends its own order) still gets i: its CRC-32 is what a bad line needs.
+  const both = await plainPeerAnswers(leaf, 'hub', 'hub', 'ROKN07', 'PgGi');
+  t.is((await both.done).protocol, 'i');
+  t.is(await readMessage(both.peer, 5000, 'U'), 'Ui');
 });
 
 test('uugate peers know each other (-Yuugate); others are not told', async (t) => {
@@ -372,4 +378,73 @@ test('a lost CY: the resent file is answered SN8 and the job is done without a d
   t.regex(hub.logs.join('\n'), /already received/);
   t.deepEqual(await listPendingWork(leaf.spool, 'hub'), []);
   t.is((await listExecFiles(hub.spool, 'leaf')).length, 1, 'one X. file, no duplicate');
+});
+
+/**
+ * Leaf's side of a call to a peer without the file digest (its S line loses
+ * `-Yuugate`, unless `digest`), damaging two of the file's 64-byte g packets once each: the
+ * `hidden`-th with a bit flip g's checksum does not see, the `caught`-th
+ * with one it does.
+ */
+function plainPeerDamage(body: Buffer, hidden: number, caught: number, digest = false): (c: Buffer) => Buffer {
+  let seen = 0;
+  let hiddenDone = hidden === 0;
+  return (c) => {
+    const s = c.toString('latin1');
+    if (!digest && s.includes(' -Yuugate\0')) return Buffer.from(s.replace(' -Yuugate\0', '\0'), 'latin1');
+    const d = Buffer.from(c);
+    for (let i = 0; i + 6 + 64 <= d.length; i++) {
+      // A full data packet (K 2, tt 2) whose area is a piece of the file.
+      if (d[i] !== 0x10 || d[i + 1] !== 2 || d[i + 4]! >> 6 !== TT.DATA || (d[i + 1]! ^ d[i + 2]! ^ d[i + 3]! ^ d[i + 4]!) !== d[i + 5]) continue;
+      const area = d.subarray(i + 6, i + 6 + 64);
+      if (body.indexOf(area) < 0) continue;
+      i += 6 + 63;
+      seen++;
+      // Not every packet has a bit whose flip g misses: the first from `hidden` on that has one.
+      const hide = !hiddenDone && seen >= hidden;
+      if (!hide && seen !== caught) continue;
+      const sum = checksum(area);
+      for (let bit = 0; bit < 512; bit++) {
+        area[bit >> 3]! ^= 1 << (bit & 7);
+        if ((checksum(area) === sum) === hide) {
+          if (hide) hiddenDone = true;
+          break;
+        }
+        area[bit >> 3]! ^= 1 << (bit & 7);
+      }
+    }
+    return d;
+  };
+}
+
+test('from a peer without a digest, a file g saw damaged in is refused by closing the call: the sender keeps it, a clean call delivers', async (t) => {
+  const { leaf, hub } = await sites();
+  const body = seededBytes(9, 20_000);
+  await writeSpoolData(leaf.spool, 'hub', 'D.0009', body);
+  await writeWorkFile(leaf.spool, 'hub', 'N', [{ type: 'S', from: 'D.0009', to: '~/f.bin', user: 'x', options: 'C', temp: 'D.0009', mode: 0o644, notify: '' }]);
+  // Packet 40 goes bad unseen, packet 100 is caught and resent: with g alone the file would arrive with a wrong bit.
+  const [m, s] = await call(leaf, hub, { filter: plainPeerDamage(body, 40, 100) });
+  t.false(s.ok);
+  t.regex(s.error!.message, /f\.bin refused: 1 damaged packet on the way/);
+  t.false(m.ok, 'no CY: the sender saw the call end');
+  t.regex(m.error!.message, /closed by the peer/);
+  await t.throwsAsync(fsp.stat(path.join(hub.pub, 'f.bin')), undefined, 'nothing delivered');
+  await t.throwsAsync(fsp.stat(path.join(hub.spool, '.Temp', 'leaf', 'D.0009')), undefined, 'no suspect prefix kept for a restart');
+  t.is((await listPendingWork(leaf.spool, 'hub')).length, 1, 'still queued at the sender');
+
+  const [m2, s2] = await call(leaf, hub, { filter: plainPeerDamage(body, 0, 0) });
+  t.true(m2.ok && s2.ok, m2.error?.message ?? s2.error?.message);
+  t.deepEqual(await fsp.readFile(path.join(hub.pub, 'f.bin')), body);
+  t.deepEqual(await listPendingWork(leaf.spool, 'hub'), []);
+});
+
+test('between uugate sites the digest guards the file: the damage g missed is repaired, the damage it caught refuses nothing', async (t) => {
+  const { leaf, hub } = await sites();
+  const body = seededBytes(10, 20_000);
+  await writeSpoolData(leaf.spool, 'hub', 'D.0010', body);
+  await writeWorkFile(leaf.spool, 'hub', 'N', [{ type: 'S', from: 'D.0010', to: '~/g.bin', user: 'x', options: 'C', temp: 'D.0010', mode: 0o644, notify: '' }]);
+  const [m, s] = await call(leaf, hub, { filter: plainPeerDamage(body, 40, 100, true) });
+  t.true(m.ok && s.ok, m.error?.message ?? s.error?.message);
+  t.regex(hub.logs.join('\n'), /g\.bin was damaged in transit \(SHA-256 differs/);
+  t.deepEqual(await fsp.readFile(path.join(hub.pub, 'g.bin')), body);
 });

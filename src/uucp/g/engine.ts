@@ -182,6 +182,12 @@ export interface GStats extends EngineStats {
   timeouts: number;
   /** Errors counted against the budget (one per damaged packet). */
   errors: number;
+  /**
+   * Data packets that arrived with a bad checksum or length, each once
+   * (rescan hits inside one are not counted): what the 16-bit check
+   * caught, from which what it missed is estimated (packet.ts).
+   */
+  damagedData: number;
   /** Send-size halvings and doublings. */
   shrinks: number;
   grows: number;
@@ -241,6 +247,7 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     rejectsSent: 0,
     timeouts: 0,
     errors: 0,
+    damagedData: 0,
     shrinks: 0,
     grows: 0,
   };
@@ -308,6 +315,8 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
   private errorLevel = 0;
   /** Bytes of the line up to which bad headers/checksums belong to an error already counted. */
   private damagedUntil = 0;
+  /** The same for stats.damagedData: the end of the last data packet with a bad checksum. */
+  private dataDamagedUntil = 0;
   private garbage = 0;
   private timeouts = 0;
   private heard = false;
@@ -634,12 +643,12 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
         return this.onBadPacket(TT.SHORT, d.seq, this.decoder.offset(), 0);
       case 'control':
         this.garbage = 0;
-        this.damagedUntil = 0;
+        this.damagedUntil = this.dataDamagedUntil = 0;
         this.heard = true;
         return this.phase === 'init' ? this.onInitPhaseControl(d.type, d.value) : this.onControl(d.type, d.value);
       case 'data':
         this.garbage = 0;
-        this.damagedUntil = 0;
+        this.damagedUntil = this.dataDamagedUntil = 0;
         if (this.phase === 'init') {
           // Data can only come from a peer that finished startup; its INITC got lost.
           if (this.step !== Ctl.INITC) return;
@@ -663,6 +672,12 @@ export class GEngine extends EngineCore<{ send: Direction; receive: Direction },
     this.stats.badChecksums++;
     this.addGarbage(1);
     const counted = at >= this.damagedUntil;
+    // Counted apart from the error budget: a bad header's extent (our packet
+    // size) may cover several smaller packets, whose damage must not hide.
+    if (tt !== TT.CONTROL && at >= this.dataDamagedUntil) {
+      this.stats.damagedData++;
+      this.dataDamagedUntil = at + extent;
+    }
     this.damaged(at, extent, 'bad checksum');
     if (!counted || this.phase !== 'running' || tt === TT.CONTROL) return;
     // A uugate peer resends a damaged packet alone, whichever it was.

@@ -12,13 +12,15 @@
  *   command spans packets, and the receiver collects data up to the packet
  *   that holds a NUL (anything after the NUL is ignored);
  * - a file is raw data in full packets, a short last packet, then a short
- *   packet with no data as end of file. g has no file checksum.
+ *   packet with no data as end of file. g has no file checksum, and its
+ *   packet checksum misses some damage: `weakCheck` lets the session weigh
+ *   the damage caught during a file (packet.ts, undetectedRisk).
  */
 
 import { PacketProtocol, type CloseInfo } from '../protocol-base.js';
 import type { Clock } from './clock.js';
 import { GEngine, TAYLOR_MAX_BYTES_IN_FLIGHT, type Direction, type GEngineOptions } from './engine.js';
-import type { DataFrame } from './packet.js';
+import { undetectedRisk, type DataFrame } from './packet.js';
 
 export interface GProtocolOptions extends GEngineOptions {
   /** The peer is Taylor UUCP 1.07: keep window × (packet + 6) ≤ 16 KiB. */
@@ -34,6 +36,7 @@ export type GCloseInfo = CloseInfo;
 
 export class GProtocol extends PacketProtocol<GEngine, GStartInfo, unknown> {
   readonly name: 'g' | 'G';
+  readonly weakCheck = { damaged: (): number => this.engine.stats.damagedData, risk: undetectedRisk };
   /** File packets built while the window was full, oldest first, waiting for acks. */
   private ready: DataFrame[] = [];
 
