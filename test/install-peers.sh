@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian peers the interop tests run against (Taylor UUCP, socat,
-# Exim, swaks; GNU time for the memory tests) when they are missing. Needs root
+# Exim, swaks; GNU time for the memory tests; Prometheus and Chromium for the
+# operator's view tests) when they are missing. Needs root
 # and Debian's package lists.
 need=""
 command -v uucico >/dev/null 2>&1 || [ -x /usr/sbin/uucico ] || need="$need uucp"
@@ -8,6 +9,8 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 [ -x /usr/sbin/exim4 ] || need="$need exim4-daemon-light"
 command -v swaks >/dev/null 2>&1 || need="$need swaks"
 [ -x /usr/bin/time ] || need="$need time"
+command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+[ -x /usr/bin/chromium ] || need="$need chromium"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "install-peers: missing$need and not root; install them: apt-get install -y$need" >&2

@@ -64,6 +64,10 @@ const SPECS = {
   smtp_max_recipients: { parse: int, default: 100 },
   smtp_port: { parse: int, default: 25 },
   smtp_connect_timeout: { parse: duration, default: 30 },
+  // The operator's view (docs/watching.md): metrics and status page; empty: off.
+  status_listen: { parse: parseListen, default: [] as ListenAddress[] },
+  status_show_addresses: { parse: bool, default: false, boolean: true },
+  status_password_file: { parse: str, default: '' },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

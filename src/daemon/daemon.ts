@@ -5,6 +5,7 @@
 import { watch, promises as fsp, type FSWatcher } from 'node:fs';
 import { daemonPid, type Gateway } from '../runtime/gateway.js';
 import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
+import type { QueueIndex } from '../queue/index-db.js';
 import { loadMailConfig } from '../config/mail-config.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';
@@ -44,6 +45,11 @@ export class Daemon {
     this.interval = setInterval(() => this.kick(), this.gw.cfg.queue_interval * 1000);
     this.watcher = watch(this.gw.spool.incoming, () => this.kick());
     this.kick();
+  }
+
+  /** The queue index while the daemon owns it (for the status page). */
+  get queueIndex(): QueueIndex | undefined {
+    return this.queue?.index;
   }
 
   /** Requests a queue run; runs coalesce, and a request during a run causes one more. */
