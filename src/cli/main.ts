@@ -13,6 +13,7 @@ export async function buildProgram(): Promise<Command> {
   const { registerUuxCommands } = await import('./uux-commands.js');
   const { registerRouteCommands } = await import('./route-commands.js');
   const { registerBsmtpCommands } = await import('./bsmtp-commands.js');
+  const { registerStatsCommand } = await import('./stats-command.js');
   const { usageExits } = await import('./command-flags.js');
   const program = new Program('uugate').description('UUCP-oriented store-and-forward mail gateway');
   registerMailCommands(program);
@@ -20,6 +21,7 @@ export async function buildProgram(): Promise<Command> {
   registerUuxCommands(program);
   registerRouteCommands(program);
   registerBsmtpCommands(program);
+  registerStatsCommand(program);
   return usageExits(program);
 }
 

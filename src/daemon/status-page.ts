@@ -2,6 +2,8 @@
 // JavaScript) with the chart data inline as JSON; status-client.ts draws the
 // charts with Chart.js and refreshes the tables and charts in place. The same
 // charts go into the self-contained report of `uugate stats --html`.
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { TrafficState, Volume } from '../log/traffic.js';
 import { reasonKey, top } from '../log/traffic.js';
 import type { OpsSnapshot } from './metrics.js';
@@ -114,3 +116,8 @@ ${o.scripts}
 
 /** JSON safe inside a <script> element. */
 export const jsonForScript = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
+
+/** Chart.js's browser build, from the installed package (never a CDN: a leaf site may be offline). */
+export function chartJsFile(): string {
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+}

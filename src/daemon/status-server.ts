@@ -10,12 +10,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { STATUS_CLIENT_JS } from './status-client.js';
-import { chartData, statusPage, tablesHtml } from './status-page.js';
+import { chartData, chartJsFile, statusPage, tablesHtml } from './status-page.js';
 import { metricsRegistry, type OpsSnapshot } from './metrics.js';
 import { neighbourView, queueView } from './ops-views.js';
 import { TrafficFeed } from './traffic-feed.js';
@@ -49,10 +48,6 @@ function authorised(header: string | undefined, users: Map<string, string>): boo
   const want = users.get(text.slice(0, colon));
   // Compared as digests: equal lengths, and the time says nothing of the password.
   return colon > 0 && want !== undefined && timingSafeEqual(digest(want), digest(text.slice(colon + 1)));
-}
-
-function chartJsFile(): string {
-  return path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
 }
 
 export function statusService(): DaemonService {

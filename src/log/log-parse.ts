@@ -27,11 +27,19 @@ const EVENTS: Record<string, LogEvent> = {
 const HEAD = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d): (?:\[([^\]\s]+)\] )?([A-Z][a-z]+)(?: |$)/;
 const FIELD = /^([A-Z][A-Z_]*):(<[^>]*>|\S*)(?: |$)/;
 
+let lastStamp = '';
+let lastTime = 0;
+
 export function parseLogLine(line: string): LogLine | undefined {
   const m = HEAD.exec(line);
   const event = m && EVENTS[m[8]!];
   if (!m || !event) return undefined;
-  const time = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!).getTime();
+  // Many lines share a second: building a local Date is the costliest step.
+  if (line.slice(0, 19) !== lastStamp) {
+    lastStamp = line.slice(0, 19);
+    lastTime = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!).getTime();
+  }
+  const time = lastTime;
   const f: Record<string, string> = {};
   let rest = line.slice(m[0].length);
   for (let fm = FIELD.exec(rest); fm; fm = FIELD.exec(rest)) {
