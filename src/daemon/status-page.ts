@@ -92,7 +92,7 @@ export function tablesHtml(s: OpsSnapshot, showAddresses: boolean): string {
     table(`Queue: ${s.queue.messages} messages, ${bytes(s.queue.bytes)}`, 'queue', ['Destination', 'Messages', 'Bytes', 'Oldest', 'Next attempt', 'Last error'],
       s.queue.rows.map((r) => [r.dest, r.messages, bytes(r.bytes), relative(r.oldest, now), relative(r.nextAttempt, now), hide(r.lastError) ?? '']), 'The queue is empty.'),
     table('UUCP neighbours', 'neighbours', ['System', 'Last call', 'Result', 'Last success', 'Next call', 'Jobs waiting', 'Bytes waiting', 'Line rate'],
-      s.neighbours.map((n) => [n.system, relative(n.lastCall, now), n.lastResult ?? '—', relative(n.lastSuccess, now), relative(n.nextCall, now), n.jobs, bytes(n.bytesWaiting), n.lineRate === undefined ? '—' : `${bytes(n.lineRate)}/s`]),
+      s.neighbours.map((n) => [n.system, relative(n.lastCall, now), n.lastResult ?? '—', relative(n.lastSuccess, now), n.nextCall && n.nextCall > now ? relative(n.nextCall, now) : 'when due', n.jobs, bytes(n.bytesWaiting), n.lineRate === undefined ? '—' : `${bytes(n.lineRate)}/s`]),
       'No systems in uucp/sys.'),
     table('SMTP refusals by reason', 'refusals', ['Reason', 'Count'], refusals, 'No refusals.'),
     table('Bounces by reason', 'bounces', ['Reason', 'Recipients'], top(t.bounceReasons, 15), 'No bounces.'),
