@@ -79,9 +79,17 @@ export function reasonKey(text: string | undefined): string {
     .slice(0, 120);
 }
 
-const bump = (t: Tally, k: string, n = 1): void => {
-  if (t[k] === undefined && Object.keys(t).length >= MAX_REASONS) k = 'other';
-  t[k] = (t[k] ?? 0) + n;
+/** Distinct keys per reason tally, so that the cap costs nothing per line. */
+const keyCounts = new WeakMap<Tally, number>();
+
+/** Counts `k`; a reason tally holds at most MAX_REASONS keys, the rest go to "other". */
+const bump = (t: Tally, k: string, max = MAX_REASONS): void => {
+  if (t[k] === undefined) {
+    const keys = keyCounts.get(t) ?? Object.keys(t).length;
+    if (keys >= max) k = 'other';
+    else keyCounts.set(t, keys + 1);
+  }
+  t[k] = (t[k] ?? 0) + 1;
 };
 
 const startOfDay = (t: number): number => new Date(t).setHours(0, 0, 0, 0);
@@ -89,8 +97,12 @@ const startOfDay = (t: number): number => new Date(t).setHours(0, 0, 0, 0);
 export class Traffic {
   state: TrafficState;
   readonly detail?: TrafficDetail;
-  private readonly sizes = new Map<string, number>();
+  private sizes = new Map<string, number>();
+  private olderSizes = new Map<string, number>();
   private lastReceived = '';
+  private hourFrom = -Infinity;
+  private hourOfDay = 0;
+  private dayKey = '';
   /** Hourly and daily buckets kept: the page shows 24 hours and 30 days; a report keeps every day. */
   private readonly keepHours: number;
   private readonly keepDays: number;
@@ -123,8 +135,15 @@ export class Traffic {
   }
 
   private volume(t: number): Volume[] {
-    const hour = String(new Date(t).setMinutes(0, 0, 0));
-    const day = String(startOfDay(t));
+    // Building local Dates is the costly part: lines come in time order, so the last hour is reused.
+    if (t < this.hourFrom || t >= this.hourFrom + 3600_000) {
+      const d = new Date(t);
+      this.hourFrom = d.setMinutes(0, 0, 0);
+      this.hourOfDay = d.getHours();
+      this.dayKey = String(startOfDay(t));
+    }
+    const hour = String(this.hourFrom);
+    const day = this.dayKey;
     const s = this.state;
     if (!s.hours[hour]) {
       s.hours[hour] = emptyVolume();
@@ -135,7 +154,7 @@ export class Traffic {
       this.trim(s.days, this.keepDays);
     }
     const v = [s.hours[hour]!, s.days[day]!];
-    if (this.detail) v.push(this.detail.hourOfDay[new Date(t).getHours()]!);
+    if (this.detail) v.push(this.detail.hourOfDay[this.hourOfDay]!);
     return v;
   }
 
@@ -147,8 +166,8 @@ export class Traffic {
   private received(l: LogLine): void {
     const d = this.detail;
     if (d && l.f.TO) {
-      bump(d.recipients, l.f.TO.toLowerCase());
-      bump(d.domains, domainOf(l.f.TO));
+      bump(d.recipients, l.f.TO.toLowerCase(), Infinity);
+      bump(d.domains, domainOf(l.f.TO), Infinity);
     }
     // One Received line per recipient, written together: the message counts once.
     if (!l.id || l.id === this.lastReceived) return;
@@ -161,9 +180,13 @@ export class Traffic {
       v.in++;
       v.bytesIn += size;
     }
-    if (d) bump(d.senders, (l.f.FROM || '<>').toLowerCase());
+    if (d) bump(d.senders, (l.f.FROM || '<>').toLowerCase(), Infinity);
+    // Two generations: the older is dropped whole, which costs nothing per line.
     this.sizes.set(l.id, size);
-    if (this.sizes.size > RECENT_IDS) this.sizes.delete(this.sizes.keys().next().value!);
+    if (this.sizes.size >= RECENT_IDS / 2) {
+      this.olderSizes = this.sizes;
+      this.sizes = new Map();
+    }
   }
 
   private delivery(l: LogLine): void {
@@ -180,7 +203,7 @@ export class Traffic {
       d.buckets[i < 0 ? DURATION_BUCKETS.length : i]!++;
     }
     if (result !== 'delivered') return;
-    const size = (l.id && this.sizes.get(l.id)) || 0;
+    const size = (l.id && (this.sizes.get(l.id) ?? this.olderSizes.get(l.id))) || 0;
     d.bytes += size;
     for (const v of this.volume(l.time)) {
       v.out++;
