@@ -74,7 +74,7 @@ export function emptyTraffic(): TrafficState {
 export function reasonKey(text: string | undefined): string {
   return (text ?? 'unknown')
     .replace(/<[^>]*>|\S+@\S+/g, '<…>')
-    .replace(/\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}(-\w+)?\b/g, 'ID')
+    .replace(/\b[0-9a-z]{6,}-[0-9a-z]{2,}-[0-9a-z]{2,}\b/g, 'ID')
     .replace(/\d+(\.\d+)*/g, (d) => (/^\d\.\d+\.\d+$/.test(d) ? d : 'N'))
     .slice(0, 120);
 }
