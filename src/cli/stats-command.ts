@@ -56,14 +56,15 @@ export function registerStatsCommand(program: Command): void {
       let last: number | undefined;
       for (const file of logs) {
         try {
-          for await (const text of readLogLines(file)) {
-            const l = parseLogLine(text);
-            if (!l || (from !== undefined && l.time < from) || (until !== undefined && l.time >= until)) continue;
-            lines++;
-            first ??= l.time;
-            last = l.time;
-            traffic.add(l);
-          }
+          for await (const batch of readLogLines(file))
+            for (const text of batch) {
+              const l = parseLogLine(text);
+              if (!l || (from !== undefined && l.time < from) || (until !== undefined && l.time >= until)) continue;
+              lines++;
+              first ??= l.time;
+              last = l.time;
+              traffic.add(l);
+            }
         } catch (err) {
           throw new GatewayError(`${file}: ${(err as Error).message}`, { exitCode: EX.NOINPUT, where: file });
         }
