@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TrafficState, Volume } from '../log/traffic.js';
-import { reasonKey, top } from '../log/traffic.js';
+import { blankAddresses, top } from '../log/traffic.js';
 import type { OpsSnapshot } from './metrics.js';
 
 export interface ChartData {
@@ -86,7 +86,7 @@ td.n{font-variant-numeric:tabular-nums}tbody tr:hover{background:#f6f8fa}.ok{col
 export function tablesHtml(s: OpsSnapshot, showAddresses: boolean): string {
   const now = s.now;
   const t = s.traffic;
-  const hide = (text: string | undefined): string | undefined => (showAddresses || !text ? text : reasonKey(text));
+  const hide = (text: string | undefined): string | undefined => (showAddresses || !text ? text : blankAddresses(text));
   const refusals = top(t.refusals, 20);
   return [
     table(`Queue: ${s.queue.messages} messages, ${bytes(s.queue.bytes)}`, 'queue', ['Destination', 'Messages', 'Bytes', 'Oldest', 'Next attempt', 'Last error'],

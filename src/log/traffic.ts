@@ -70,10 +70,12 @@ export function emptyTraffic(): TrafficState {
   return { received: {}, deliveries: {}, calls: {}, refusals: {}, deferReasons: {}, bounceReasons: {}, refusalTexts: {}, bounces: 0, hours: {}, days: {} };
 }
 
+/** The text with mail addresses (in <>, with an @ or a UUCP bang path) replaced by <…>. */
+export const blankAddresses = (text: string): string => text.replace(/<[^>]*>|\S+@\S+|[\w.-]+![\w.!%-]+/g, '<…>');
+
 /** A reason as a table key: addresses, queue ids and numbers would make every line its own row. */
 export function reasonKey(text: string | undefined): string {
-  return (text ?? 'unknown')
-    .replace(/<[^>]*>|\S+@\S+/g, '<…>')
+  return blankAddresses(text ?? 'unknown')
     .replace(/\b[0-9a-z]{6,}-[0-9a-z]{2,}-[0-9a-z]{2,}\b/g, 'ID')
     .replace(/\d+(\.\d+)*/g, (d) => (/^\d\.\d+\.\d+$/.test(d) ? d : 'N'))
     .slice(0, 120);
