@@ -66,6 +66,8 @@ export interface SessionResult {
   gReceive?: { window: number; packetSize: number };
   /** Packets the protocol sent again, and damaged ones it received (for the Call log line). */
   packets?: { resent: number; damaged: number };
+  /** When the line was let go (epoch ms): the call's length excludes the uuxqt run after it. */
+  endedAt?: number;
 }
 
 const asGatewayError = (err: unknown): GatewayError =>

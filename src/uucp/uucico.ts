@@ -115,7 +115,7 @@ export interface CallOptions {
 export async function callSystem(ctx: UucicoContext, name: string, o: CallOptions = {}): Promise<CallOutcome> {
   const t0 = Date.now();
   const r = await placeCall(ctx, name, o);
-  if (!r.skipped) ctx.gw?.log.log(callRecord(r, { system: r.system ?? name, dir: 'out', failedAt: r.failedAt ?? 'session', ms: Date.now() - t0 }));
+  if (!r.skipped) ctx.gw?.log.log(callRecord(r, { system: r.system ?? name, dir: 'out', failedAt: r.failedAt ?? 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
   return r;
 }
 
@@ -195,6 +195,7 @@ async function placeCall(ctx: UucicoContext, name: string, o: CallOptions): Prom
     await port?.close().catch(() => undefined);
     ctx.trace.log('port', 'closed');
     await locked.lock.release();
+    result.endedAt = Date.now();
   }
   await afterSession(ctx, result);
   return result;
@@ -236,7 +237,7 @@ export async function answerCall(ctx: UucicoContext, port: Port, o: AnswerOption
   const t0 = Date.now();
   const r = await answerOnce(ctx, port, o);
   // A caller that never named itself (a port scan, a failed login) is not a neighbour's call.
-  if (r.system && ctx.uucp.findSystem(r.system)) ctx.gw?.log.log(callRecord(r, { system: ctx.uucp.findSystem(r.system)!.name, dir: 'in', failedAt: 'session', ms: Date.now() - t0 }));
+  if (r.system && ctx.uucp.findSystem(r.system)) ctx.gw?.log.log(callRecord(r, { system: ctx.uucp.findSystem(r.system)!.name, dir: 'in', failedAt: 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
   return r;
 }
 
@@ -268,6 +269,7 @@ async function answerOnce(ctx: UucicoContext, port: Port, o: AnswerOptions): Pro
     } else if (!result.ok) ctx.log(`incoming call on ${port.name}: ${result.error?.message}`);
   } finally {
     await port.close().catch(() => undefined);
+    result.endedAt = Date.now();
   }
   await afterSession(ctx, result);
   return result;
