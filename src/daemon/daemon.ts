@@ -15,6 +15,8 @@ export interface DaemonService {
   start(d: Daemon): Promise<string>; // returns a one-line description for the start-up summary
   stop(): Promise<void>;
   reload?(gw: Gateway): Promise<void>;
+  /** Live figures for the metrics (e.g. open connections), by name. */
+  figures?(): Record<string, number>;
 }
 
 export class Daemon {
@@ -50,6 +52,11 @@ export class Daemon {
   /** The queue index while the daemon owns it (for the status page). */
   get queueIndex(): QueueIndex | undefined {
     return this.queue?.index;
+  }
+
+  /** Every service's live figures. */
+  figures(): Record<string, number> {
+    return Object.assign({}, ...this.services.map((s) => s.figures?.() ?? {}));
   }
 
   /** Requests a queue run; runs coalesce, and a request during a run causes one more. */

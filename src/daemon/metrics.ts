@@ -12,6 +12,8 @@ export interface OpsSnapshot {
   traffic: TrafficState;
   queue: QueueView;
   neighbours: NeighbourRow[];
+  /** The services' live figures (Daemon.figures()). */
+  live: Record<string, number>;
 }
 
 type Labels = Record<string, string>;
@@ -48,6 +50,7 @@ export function metricsRegistry(snapshot: () => Promise<OpsSnapshot>): Registry 
   metric('counter', 'uugate_bounces_total', 'Bounce messages (delivery status notifications) sent', [], (s) => [[{}, s.traffic.bounces]]);
   metric('counter', 'uugate_smtp_refusals_total', 'SMTP replies that turned a client down, by reason (relay, size, rate, timeout, syntax, unknown-user, no-route, other)', ['reason'], (s) =>
     each(s.traffic.refusals, (reason, n) => [[{ reason }, n]]));
+  metric('gauge', 'uugate_smtp_connections', 'SMTP client connections open now', [], (s) => (s.live.smtp_connections === undefined ? [] : [[{}, s.live.smtp_connections]]));
   metric('gauge', 'uugate_queue_messages', 'Messages in the queue with recipients still pending', [], (s) => [[{}, s.queue.messages]]);
   metric('gauge', 'uugate_queue_bytes', 'Bytes of the messages in the queue', [], (s) => [[{}, s.queue.bytes]]);
   metric('gauge', 'uugate_queue_oldest_age_seconds', 'Age of the oldest message in the queue (0 when empty)', [], (s) => [[{}, s.queue.oldest ? Math.round((s.now - s.queue.oldest) / 1000) : 0]]);

@@ -74,7 +74,7 @@ export function statusService(): DaemonService {
         await f.catchUp();
         const gw = d.gw;
         const [queue, neighbours] = await Promise.all([queueView(d.queueIndex), neighbourView(gw.loc.uucpDir, path.join(gw.loc.spoolDir, 'uucp'), f.traffic.state.calls)]);
-        return { now: gw.clock(), traffic: f.traffic.state, queue, neighbours };
+        return { now: gw.clock(), traffic: f.traffic.state, queue, neighbours, live: d.figures() };
       };
       const registry = metricsRegistry(snapshot);
       const host = d.gw.cfg.visible_name || os.hostname();

@@ -53,6 +53,7 @@ test.serial('/metrics counts both messages by entry point, the call and the refu
   t.true(sample(text, 'uugate_uucp_last_success_timestamp_seconds', { system: 'hub' })! > Date.now() / 1000 - 600);
   t.is(sample(text, 'uugate_smtp_refusals_total', { reason: 'no-route' }), 1);
   t.is(sample(text, 'uugate_queue_messages'), 0);
+  t.is(sample(text, 'uugate_smtp_connections'), 0, 'swaks has gone');
   t.is(sample(text, 'uugate_uucp_jobs_waiting', { system: 'hub' }), 1);
   t.true(sample(text, 'uugate_uucp_bytes_waiting', { system: 'hub' })! > 0);
   t.notRegex(text, /alice|dave|elsewhere/, 'no addresses in labels');

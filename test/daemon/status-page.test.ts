@@ -11,6 +11,7 @@ const snap: OpsSnapshot = {
   traffic: emptyTraffic(),
   queue: { messages: 1, bytes: 2048, oldest: now - 3 * 3600_000, rows: [{ dest: 'lan.example', messages: 1, bytes: 2048, oldest: now - 3 * 3600_000, nextAttempt: now + 600_000, lastError: '451 <bob@lan.example>: mailbox busy for hub!carol & "friends"' }] },
   neighbours: [],
+  live: {},
 };
 
 test('queue errors show addresses only with status_show_addresses, escaped either way', (t) => {
