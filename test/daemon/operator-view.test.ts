@@ -1,9 +1,11 @@
 // The operator's view end to end: a daemon takes one message from Taylor
 // UUCP (uux + uucico calling its UUCP listener) and one over SMTP, refuses a
-// relay attempt; then its /metrics pass `promtool check metrics`, a real
-// Prometheus scraping it answers a query with both counts, the status page
+// relay attempt and queues one for hub; then its /metrics pass `promtool
+// check metrics`, a real Prometheus scraping it answers a query with the
+// counts, the status page
 // in headless Chromium shows the right numbers and drawn charts and refreshes
-// in place, and the counters survive a restart over a rotated log.
+// in place; a call placed by a separate uucico process is counted; and the
+// counters survive a restart over a rotated log.
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { freePort, maildirMessages, ROOT, run } from '../helpers/site.js';
-import { requireTaylor } from '../helpers/taylor.js';
+import { requireTaylor, taylorListens } from '../helpers/taylor.js';
 import { fetchText, opsSite, sample, sendBySmtp, sendThroughTaylor, startOpsDaemon, until, type OpsSite, type RunningDaemon } from '../helpers/ops-site.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -158,6 +160,19 @@ test.serial('the status page in Chromium: right numbers, four drawn charts, no e
   }
 });
 
+test.serial('a call placed by a separate uugate uucico process (as cron would start it) reaches the daemon\'s metrics', async (t) => {
+  const taylor = await taylorListens(o.hub, o.hubPort);
+  const call = await run(o.site, ['uucico', '-S', 'hub']);
+  t.is(call.code, 0, call.stderr);
+  t.is(await taylor.done, 0);
+  const m = await until('the call in /metrics', async () => {
+    const text = await fetchText(`${o.base}metrics`);
+    return sample(text, 'uugate_uucp_calls_total', { system: 'hub', result: 'ok' }) === 2 ? text : undefined;
+  });
+  t.is(sample(m, 'uugate_uucp_files_total', { system: 'hub', direction: 'sent' }), 2, 'the data and execute files of the job for hub!bob');
+  t.is(sample(m, 'uugate_uucp_jobs_waiting', { system: 'hub' }), 0);
+});
+
 test.serial('counters go on after a restart, even when the log was rotated while the daemon was down', async (t) => {
   await daemon.stop();
   const log = path.join(o.site.spool, 'log');
@@ -166,5 +181,5 @@ test.serial('counters go on after a restart, even when the log was rotated while
   const m = await fetchText(`${o.base}metrics`);
   t.is(sample(m, 'uugate_messages_received_total', { entry: 'rmail' }), 1);
   t.is(sample(m, 'uugate_messages_received_total', { entry: 'smtp' }), 2);
-  t.is(sample(m, 'uugate_uucp_calls_total', { system: 'hub', result: 'ok' }), 1);
+  t.is(sample(m, 'uugate_uucp_calls_total', { system: 'hub', result: 'ok' }), 2);
 });

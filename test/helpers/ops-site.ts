@@ -12,11 +12,13 @@ export interface OpsSite {
   hub: TaylorSite;
   statusPort: number;
   smtpPort: number;
+  /** Where Taylor's hub answers when we call it (taylorListens). */
+  hubPort: number;
   base: string;
 }
 
 export async function opsSite(conf: Record<string, string | boolean> = {}): Promise<OpsSite> {
-  const [statusPort, smtpPort, uucpPort] = [await freePort(), await freePort(), await freePort()];
+  const [statusPort, smtpPort, uucpPort, hubPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const site = makeSite({
     conf: {
       delivery_mode: 'background',
@@ -27,15 +29,20 @@ export async function opsSite(conf: Record<string, string | boolean> = {}): Prom
       ...conf,
     },
   });
-  writeFileSync(path.join(site.uucp, 'sys'), 'system hub\ncalled-login Uhub\ncommands rmail\nprotocol g\ntime never\n');
+  // hub calls us (Uhub); we call hub only when told (uucico -S), at Taylor listening on hubPort.
+  writeFileSync(
+    path.join(site.uucp, 'sys'),
+    `system hub\ncalled-login Uhub\ncommands rmail\nprotocol g\ntime never\naddress 127.0.0.1\nport type tcp\nport service ${hubPort}\ncall-login Uleaf\ncall-password pwleaf\nchat ogin: \\L word: \\P\n`,
+  );
   writeFileSync(path.join(site.uucp, 'passwd'), 'Uhub pwops\n');
   const root = await tempRoot('uuops-');
   const hub = await taylorSite(root, 'hub', {
-    sys: `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password pwops\nchat ogin: \\L word: \\P\nprotocol g\n`,
+    sys: `system leaf\ntime any\nport TCPLEAF\naddress 127.0.0.1\ncall-login Uhub\ncall-password pwops\nchat ogin: \\L word: \\P\nprotocol g\ncalled-login Uleaf\ncommands rmail\ncommand-path ${path.join(root, 'hub/bin')}\n`,
     port: `port TCPLEAF\ntype tcp\nservice ${uucpPort}\n`,
+    passwd: 'Uleaf pwleaf\n',
   });
   giveToUucp(root);
-  return { site, hub, statusPort, smtpPort, base: `http://127.0.0.1:${statusPort}/` };
+  return { site, hub, statusPort, smtpPort, hubPort, base: `http://127.0.0.1:${statusPort}/` };
 }
 
 export interface RunningDaemon {
