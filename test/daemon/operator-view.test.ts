@@ -2,10 +2,9 @@
 // UUCP (uux + uucico calling its UUCP listener) and one over SMTP, refuses a
 // relay attempt and queues one for hub; then its /metrics pass `promtool
 // check metrics`, a real Prometheus scraping it answers a query with the
-// counts, the status page
-// in headless Chromium shows the right numbers and drawn charts and refreshes
-// in place; a call placed by a separate uucico process is counted; and the
-// counters survive a restart over a rotated log.
+// counts, the status page in headless Chromium shows the right numbers and
+// drawn charts and refreshes in place; a call placed by a separate uucico
+// process is counted; and the counters survive a restart over a rotated log.
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
