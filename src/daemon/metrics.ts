@@ -62,6 +62,8 @@ export function metricsRegistry(snapshot: () => Promise<OpsSnapshot>): Registry 
     each(calls(s), (system, c) => [[{ system, direction: 'sent' }, c.bytesSent], [{ system, direction: 'received' }, c.bytesReceived]]));
   metric('counter', 'uugate_uucp_files_total', 'Files moved over UUCP, by neighbour and direction', ['system', 'direction'], (s) =>
     each(calls(s), (system, c) => [[{ system, direction: 'sent' }, c.filesSent], [{ system, direction: 'received' }, c.filesReceived]]));
+  metric('counter', 'uugate_uucp_messages_total', 'Mail messages per neighbour: received (rmail run for it by uuxqt) and sent (uux jobs queued for it)', ['system', 'direction'], (s) =>
+    each(s.traffic.neighbours, (system, v) => [[{ system, direction: 'received' }, v.in], [{ system, direction: 'sent' }, v.out]]));
   metric('counter', 'uugate_uucp_packets_resent_total', 'g/i packets sent again (line noise, lost acknowledgements), by neighbour', ['system'], (s) => each(calls(s), (system, c) => [[{ system }, c.resent]]));
   metric('counter', 'uugate_uucp_packets_damaged_total', 'g/i packets received damaged (bad header or checksum), by neighbour', ['system'], (s) => each(calls(s), (system, c) => [[{ system }, c.damaged]]));
   metric('gauge', 'uugate_uucp_last_success_timestamp_seconds', 'When the last successful call with the neighbour ended (Unix time)', ['system'], (s) =>

@@ -67,6 +67,11 @@ export function reportSections(tr: Traffic): Section[] {
       }),
     },
     {
+      title: 'Mail per UUCP neighbour',
+      head: ['System', 'Messages in', 'Bytes in', 'Messages out', 'Bytes out'],
+      rows: Object.entries(t.neighbours).map(([k, v]) => [k, v.in, bytes(v.bytesIn), v.out, bytes(v.bytesOut)]),
+    },
+    {
       title: 'UUCP calls per neighbour',
       head: ['System', 'Calls', 'Succeeded', 'Mean length', 'Sent', 'Received', 'Files out/in', 'Throughput', 'Resent', 'Damaged'],
       rows: Object.entries(t.calls).map(([k, c]) => {

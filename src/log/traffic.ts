@@ -52,6 +52,8 @@ export interface TrafficState {
   bounceReasons: Tally;
   refusalTexts: Tally;
   bounces: number;
+  /** Mail per UUCP neighbour: in (rmail run by uuxqt), out (uux jobs queued for it). */
+  neighbours: Record<string, Volume>;
   /** Keyed by the bucket's start (epoch ms, local hours and days). */
   hours: Record<string, Volume>;
   days: Record<string, Volume>;
@@ -67,7 +69,7 @@ export interface TrafficDetail {
 const emptyVolume = (): Volume => ({ in: 0, out: 0, bytesIn: 0, bytesOut: 0 });
 
 export function emptyTraffic(): TrafficState {
-  return { received: {}, deliveries: {}, calls: {}, refusals: {}, deferReasons: {}, bounceReasons: {}, refusalTexts: {}, bounces: 0, hours: {}, days: {} };
+  return { received: {}, deliveries: {}, calls: {}, refusals: {}, deferReasons: {}, bounceReasons: {}, refusalTexts: {}, bounces: 0, neighbours: {}, hours: {}, days: {} };
 }
 
 /** The text with mail addresses (in <>, with an @ or a UUCP bang path) replaced by <…>. */
@@ -96,11 +98,29 @@ const bump = (t: Tally, k: string, max = MAX_REASONS): void => {
 
 const startOfDay = (t: number): number => new Date(t).setHours(0, 0, 0, 0);
 
+/** A map of the last RECENT_IDS keys, in two generations: the older is dropped whole, at no cost per line. */
+class Recent<T> {
+  private young = new Map<string, T>();
+  private old = new Map<string, T>();
+
+  set(k: string, v: T): void {
+    this.young.set(k, v);
+    if (this.young.size < RECENT_IDS / 2) return;
+    this.old = this.young;
+    this.young = new Map();
+  }
+
+  get(k: string): T | undefined {
+    return this.young.get(k) ?? this.old.get(k);
+  }
+}
+
 export class Traffic {
   state: TrafficState;
   readonly detail?: TrafficDetail;
-  private sizes = new Map<string, number>();
-  private olderSizes = new Map<string, number>();
+  /** Per queue id, for the last RECENT_IDS messages: size, and the neighbour it came from. */
+  private readonly sizes = new Recent<number>();
+  private readonly fromNeighbour = new Recent<string>();
   private lastReceived = '';
   private hourFrom = -Infinity;
   private hourOfDay = 0;
@@ -110,7 +130,8 @@ export class Traffic {
   private readonly keepDays: number;
 
   constructor(state: TrafficState = emptyTraffic(), o: { detail?: boolean; keepHours?: number; keepDays?: number } = {}) {
-    this.state = state;
+    // A snapshot from before a figure existed gets it empty.
+    this.state = { ...emptyTraffic(), ...state };
     if (o.detail) this.detail = { senders: {}, recipients: {}, domains: {}, hourOfDay: Array.from({ length: 24 }, emptyVolume) };
     this.keepHours = o.keepHours ?? 48;
     this.keepDays = o.keepDays ?? 40;
@@ -127,6 +148,12 @@ export class Traffic {
       case 'bounced':
         this.state.bounces++;
         return;
+      case 'info': {
+        // `uuxqt: X.hubN0002 from hub (rmail …): accepted as ID`: the message's neighbour, for its Received line.
+        const m = l.id && /^uuxqt: \S+ from (\S+) \(r/.exec(l.reason ?? '');
+        if (m) this.fromNeighbour.set(l.id!, m[1]!);
+        return;
+      }
       case 'call':
         return this.call(l);
       case 'refused':
@@ -183,11 +210,12 @@ export class Traffic {
       v.bytesIn += size;
     }
     if (d) bump(d.senders, (l.f.FROM || '<>').toLowerCase(), Infinity);
-    // Two generations: the older is dropped whole, which costs nothing per line.
     this.sizes.set(l.id, size);
-    if (this.sizes.size >= RECENT_IDS / 2) {
-      this.olderSizes = this.sizes;
-      this.sizes = new Map();
+    const from = this.fromNeighbour.get(l.id);
+    if (from) {
+      const n = (this.state.neighbours[from] ??= emptyVolume());
+      n.in++;
+      n.bytesIn += size;
     }
   }
 
@@ -205,7 +233,13 @@ export class Traffic {
       d.buckets[i < 0 ? DURATION_BUCKETS.length : i]!++;
     }
     if (result !== 'delivered') return;
-    const size = (l.id && (this.sizes.get(l.id) ?? this.olderSizes.get(l.id))) || 0;
+    const size = (l.id && this.sizes.get(l.id)) || 0;
+    const to = /^queued for (\S+) as UUCP job /.exec(l.reason ?? '');
+    if (to) {
+      const n = (this.state.neighbours[to[1]!] ??= emptyVolume());
+      n.out++;
+      n.bytesOut += size;
+    }
     d.bytes += size;
     for (const v of this.volume(l.time)) {
       v.out++;

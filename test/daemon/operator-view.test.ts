@@ -53,6 +53,8 @@ test.serial('/metrics counts both messages by entry point, the call and the refu
   t.is(sample(text, 'uugate_uucp_files_total', { system: 'hub', direction: 'received' }), 1, 'the data file (its execute file is not counted)');
   t.true(sample(text, 'uugate_uucp_last_success_timestamp_seconds', { system: 'hub' })! > Date.now() / 1000 - 600);
   t.is(sample(text, 'uugate_smtp_refusals_total', { reason: 'no-route' }), 1);
+  t.is(sample(text, 'uugate_uucp_messages_total', { system: 'hub', direction: 'received' }), 1);
+  t.is(sample(text, 'uugate_uucp_messages_total', { system: 'hub', direction: 'sent' }), 1);
   t.is(sample(text, 'uugate_queue_messages'), 0);
   t.is(sample(text, 'uugate_smtp_connections'), 0, 'swaks has gone');
   t.is(sample(text, 'uugate_uucp_jobs_waiting', { system: 'hub' }), 1);

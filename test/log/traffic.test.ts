@@ -86,6 +86,7 @@ test('SMTP refusal reasons', (t) => {
 });
 
 const DAY1 = [
+  '2026/12/01 08:59:59: [m1-aa-01] Info uuxqt: X.hubN0002 from hub (rmail alice): accepted as m1-aa-01',
   '2026/12/01 09:00:00: [m1-aa-01] Received FROM:<carol@hub> TO:<alice> SIZE:1000 VIA:rmail',
   '2026/12/01 09:00:01: [m1-aa-01] Delivered TO:<alice> ROUTER:user TRANSPORT:maildir STATUS:2.0.0 TIME:5 delivered',
   '2026/12/01 09:30:00: Call SYSTEM:hub DIR:in RESULT:ok TIME:4000 BYTES_SENT:0 BYTES_RECEIVED:1200 FILES_SENT:0 FILES_RECEIVED:1 RESENT:0 DAMAGED:0',
@@ -93,6 +94,7 @@ const DAY1 = [
 const DAY2 = [
   '2026/12/02 10:00:00: [m2-aa-01] Received FROM:<dave@lan> TO:<hub!zed> SIZE:3000 VIA:smtp',
   '2026/12/02 10:00:01: [m2-aa-01] Deferred TO:<hub!zed> ROUTER:smart TRANSPORT:uux STATUS:4.3.0 TIME:2 ERROR:(spool full)',
+  '2026/12/02 10:20:00: [m2-aa-01] Delivered TO:<hub!zed> ROUTER:smart TRANSPORT:uux STATUS:2.0.0 TIME:3 queued for hub as UUCP job hubN0003 (rmail zed)',
   '2026/12/02 10:05:00: Refused STATUS:5.7.1 REASON:relay CLIENT:192.0.2.9 ERROR:(550 relaying denied)',
 ];
 
@@ -106,16 +108,17 @@ test('uugate stats reads rotated and gzipped logs oldest first, honours --since/
   writeFileSync(path.join(log, 'logfile'), '');
   const all = await run(site, ['stats']);
   t.is(all.code, 0, all.stderr);
-  t.regex(all.stdout, /\(6 log lines\)/);
+  t.regex(all.stdout, /\(8 log lines\)/);
   t.regex(all.stdout, /Messages received +2 +3\.9 KiB/);
-  t.regex(all.stdout, /2026-12-01 +1 +1 +1000 B +1000 B\n +2026-12-02 +1 +0 +2\.9 KiB +0 B/);
+  t.regex(all.stdout, /2026-12-01 +1 +1 +1000 B +1000 B\n +2026-12-02 +1 +1 +2\.9 KiB +2\.9 KiB/);
+  t.regex(all.stdout, /Mail per UUCP neighbour\n-+\n +System +Messages in +Bytes in +Messages out +Bytes out\n +hub +1 +1000 B +1 +2\.9 KiB\n/);
   t.regex(all.stdout, /hub +1 +100\.0% +4\.0 s +0 B +1\.2 KiB +0\/1 +300 B\/s +0 +0/);
   t.regex(all.stdout, /carol@hub +1/);
   t.regex(all.stdout, /spool full +1/);
   t.regex(all.stdout, /relay +1/);
   const day2 = await run(site, ['stats', '--since', '2026-12-02', '--until', '2026-12-03', '--html', path.join(site.dir, 'r.html')]);
   t.is(day2.code, 0, day2.stderr);
-  t.regex(day2.stdout, /\(3 log lines\)/);
+  t.regex(day2.stdout, /\(4 log lines\)/);
   t.notRegex(day2.stdout, /carol/);
   const html = readFileSync(path.join(site.dir, 'r.html'), 'utf8');
   t.regex(html, /<canvas id="chart-hourly">/);
