@@ -161,6 +161,30 @@ test.serial('the status page in Chromium: right numbers, four drawn charts, no e
   }
 });
 
+test.serial('the uugate stats --html report draws its charts offline, from the file alone', async (t) => {
+  const file = path.join(o.site.dir, 'report.html');
+  const r = await run(o.site, ['stats', '--html', file]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /Mail per UUCP neighbour\n-+\n.*\n +hub +1 /);
+  const ctx = await browser();
+  try {
+    const page = await ctx.newPage();
+    const requests: string[] = [];
+    const problems: string[] = [];
+    page.on('request', (q) => requests.push(q.url()));
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`file://${file}`, { waitUntil: 'load' });
+    const charts = (await page.evaluate(CHART_STATE)) as Array<{ id: string; points: number; ink: number }>;
+    t.is(charts.length, 4);
+    for (const c of charts) t.true(c.points > 0 && c.ink > 500, `${c.id} drawn: ${JSON.stringify(c)}`);
+    t.deepEqual(requests, [`file://${file}`], 'nothing but the file itself');
+    t.deepEqual(problems, []);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test.serial('a call placed by a separate uugate uucico process (as cron would start it) reaches the daemon\'s metrics', async (t) => {
   const taylor = await taylorListens(o.hub, o.hubPort);
   const call = await run(o.site, ['uucico', '-S', 'hub']);
