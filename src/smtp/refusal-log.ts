@@ -20,6 +20,7 @@ export function logRefusals(log: Logger, text: string, client: string): void {
   for (const m of text.matchAll(/^([45]\d\d) (\d\.\d{1,3}\.\d{1,3})?\s*(.*?)\r?$/gm)) {
     const code = Number(m[1]);
     const status = m[2] ?? '';
+    if (status === '4.3.2') continue; // we are shutting down: no fault of the client's
     log.log({ event: 'refused', status: status || undefined, fields: { reason: refusalReason(code, status), client }, reason: `${code} ${m[3]}` });
   }
 }
