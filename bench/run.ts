@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult | Bench
   bsmtp: () => import('./bsmtp-bench.js'),
   smtp: () => import('./smtp-bench.js'),
   noisy: () => import('./noisy-bench.js'),
+  stats: () => import('./stats-bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

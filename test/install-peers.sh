@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian peers the interop tests run against (Taylor UUCP, socat,
 # Exim, swaks; GNU time for the memory tests; systemd-analyze for the unit
-# files uugate install writes) when they are missing. Needs root
+# files uugate install writes; Prometheus and Chromium for the operator's
+# view tests) when they are missing. Needs root
 # and Debian's package lists.
 need=""
 command -v uucico >/dev/null 2>&1 || [ -x /usr/sbin/uucico ] || need="$need uucp"
@@ -10,6 +11,8 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v swaks >/dev/null 2>&1 || need="$need swaks"
 [ -x /usr/bin/time ] || need="$need time"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+[ -x /usr/bin/chromium ] || need="$need chromium"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "install-peers: missing$need and not root; install them: apt-get install -y$need" >&2

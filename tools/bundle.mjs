@@ -14,7 +14,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['level', 'classic-level', 'serialport', '@serialport/*', 'nodemailer', 'nodemailer/*', 'pino', 'cli-progress', 'node-cron'],
+  external: ['level', 'classic-level', 'serialport', '@serialport/*', 'nodemailer', 'nodemailer/*', 'pino', 'cli-progress', 'node-cron', 'prom-client'],
   // Bundled CommonJS code (commander) calls require() for Node's own modules.
   banner: { js: "import { createRequire as __uugateRequire } from 'node:module'; const require = __uugateRequire(import.meta.url);" },
   sourcemap: true,

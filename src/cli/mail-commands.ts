@@ -33,6 +33,7 @@ export function registerMailCommands(program: Command): void {
       const gw = await loadGateway(opts);
       const services = gw.cfg.smtp_listen.length ? [(await import('../daemon/smtp-service.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
+      if (gw.cfg.status_listen.length) services.push((await import('../daemon/status-server.js')).statusService());
       await runDaemon(gw, services);
     });
 

@@ -15,6 +15,7 @@ export async function buildProgram(): Promise<Command> {
   const { registerBsmtpCommands } = await import('./bsmtp-commands.js');
   const { registerInstallCommands } = await import('./install-command.js');
   const { registerCheckCommand } = await import('./check-command.js');
+  const { registerStatsCommand } = await import('./stats-command.js');
   const { usageExits } = await import('./command-flags.js');
   const program = new Program('uugate').description('UUCP-oriented store-and-forward mail gateway');
   registerMailCommands(program);
@@ -24,6 +25,7 @@ export async function buildProgram(): Promise<Command> {
   registerBsmtpCommands(program);
   registerInstallCommands(program);
   registerCheckCommand(program);
+  registerStatsCommand(program);
   return usageExits(program);
 }
 

@@ -67,6 +67,10 @@ const SPECS = {
   smtp_connect_timeout: { parse: duration, default: 30 },
   // The account that handles mail on an installed host (docs/install.md); '' = whoever runs the command.
   gateway_user: { parse: str, default: '' },
+  // The operator's view (docs/watching.md): metrics and status page; empty: off.
+  status_listen: { parse: parseListen, default: [] as ListenAddress[] },
+  status_show_addresses: { parse: bool, default: false, boolean: true },
+  status_password_file: { parse: str, default: '' },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

@@ -6,6 +6,7 @@ import { watch, promises as fsp, type FSWatcher } from 'node:fs';
 import { daemonPid, type Gateway } from '../runtime/gateway.js';
 import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
 import { openRouter } from '../runtime/routing.js';
+import type { QueueIndex } from '../queue/index-db.js';
 import { loadMailConfig } from '../config/mail-config.js';
 import { loadUucpConfig } from '../uucp/config.js';
 import { GatewayError, EX } from '../util/errors.js';
@@ -16,6 +17,8 @@ export interface DaemonService {
   start(d: Daemon): Promise<string>; // returns a one-line description for the start-up summary
   stop(): Promise<void>;
   reload?(gw: Gateway): Promise<void>;
+  /** Live figures for the metrics (e.g. open connections), by name. */
+  figures?(): Record<string, number>;
 }
 
 export class Daemon {
@@ -48,6 +51,16 @@ export class Daemon {
     this.interval = setInterval(() => this.kick(), this.gw.cfg.queue_interval * 1000);
     this.watcher = watch(this.gw.spool.incoming, () => this.kick());
     this.kick();
+  }
+
+  /** The queue index while the daemon owns it (for the status page). */
+  get queueIndex(): QueueIndex | undefined {
+    return this.queue?.index;
+  }
+
+  /** Every service's live figures. */
+  figures(): Record<string, number> {
+    return Object.assign({}, ...this.services.map((s) => s.figures?.() ?? {}));
   }
 
   /** Requests a queue run; runs coalesce, and a request during a run causes one more. */

@@ -34,5 +34,6 @@ export function smtpService(gw: Gateway): DaemonService {
     async reload(next: Gateway): Promise<void> {
       await running?.reload(next);
     },
+    figures: () => ({ smtp_connections: running?.connections() ?? 0 }),
   };
 }

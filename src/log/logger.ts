@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-export type LogEvent = 'received' | 'delivered' | 'deferred' | 'failed' | 'bounced' | 'expanded' | 'info' | 'panic';
+export type LogEvent = 'received' | 'delivered' | 'deferred' | 'failed' | 'bounced' | 'expanded' | 'info' | 'panic' | 'call' | 'refused';
 
 export interface LogRecord {
   event: LogEvent;
@@ -16,6 +16,8 @@ export interface LogRecord {
   transport?: string;
   status?: string;
   reason?: string;
+  /** Figures for `uugate stats` and the metrics (src/log/log-parse.ts): written as KEY:value, values without spaces. */
+  fields?: Record<string, string | number>;
   [k: string]: unknown;
 }
 
@@ -57,7 +59,7 @@ export class Logger {
 
 const VERB: Record<LogEvent, string> = {
   received: 'Received', delivered: 'Delivered', deferred: 'Deferred', failed: 'Failed',
-  bounced: 'Bounced', expanded: 'Expanded', info: 'Info', panic: 'Panic',
+  bounced: 'Bounced', expanded: 'Expanded', info: 'Info', panic: 'Panic', call: 'Call', refused: 'Refused',
 };
 
 const PLAIN: ReadonlySet<LogEvent> = new Set(['delivered', 'info', 'expanded', 'bounced']);
@@ -69,6 +71,7 @@ export function formatRecord(r: LogRecord): string {
   if (r.router) parts.push(`ROUTER:${r.router}`);
   if (r.transport) parts.push(`TRANSPORT:${r.transport}`);
   if (r.status) parts.push(`STATUS:${r.status}`);
+  for (const [k, v] of Object.entries(r.fields ?? {})) parts.push(`${k.toUpperCase()}:${v}`);
   if (r.reason) parts.push(r.event === 'received' ? `VIA:${r.reason}` : PLAIN.has(r.event) ? r.reason : `ERROR:(${r.reason})`);
   return parts.filter(Boolean).join(' ');
 }

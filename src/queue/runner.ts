@@ -65,7 +65,7 @@ export class QueueRunner {
       rcpts: envelope.recipients.map((addr) => ({ addr, state: 'pending', attempts: 0 })),
     };
     await this.d.index.put(state);
-    for (const rcpt of envelope.recipients) this.d.log.log({ event: 'received', id, sender: envelope.sender, rcpt, reason: envelope.origin });
+    for (const rcpt of envelope.recipients) this.d.log.log({ event: 'received', id, sender: envelope.sender, rcpt, fields: { size: data.length }, reason: envelope.origin });
   }
 
   /**
@@ -170,8 +170,9 @@ export class QueueRunner {
       groups.get(key)!.rcpts.push(r);
     }
     for (const { transport, rcpts } of groups.values()) {
+      const t0 = this.clock();
       const out = await this.deliverGroup(transport, msg, rcpts, state);
-      results.push(...(await this.record(state, withCopies(out, copies), `${rcpts[0].route.router}/${transport.name}`)));
+      results.push(...(await this.record(state, withCopies(out, copies), `${rcpts[0].route.router}/${transport.name}`, this.clock() - t0)));
     }
     return results;
   }
@@ -226,7 +227,7 @@ export class QueueRunner {
    * msglog cannot take them (a full disk), the index alone records them, so a
    * delivery done is never done again, and the run stops with a temporary error.
    */
-  private async record(state: MessageState, results: DeliveryResult[], via: string): Promise<DeliveryResult[]> {
+  private async record(state: MessageState, results: DeliveryResult[], via: string, ms?: number): Promise<DeliveryResult[]> {
     const prev = { ...state };
     let unlogged: Error | undefined;
     for (const res of results) {
@@ -240,7 +241,7 @@ export class QueueRunner {
       const ev = res.outcome === 'ok' ? 'delivered' : res.outcome === 'temp' ? 'deferred' : 'failed';
       if (!unlogged) unlogged = await appendMsglog(this.d.spool.msglogFile(state.id), { t: this.clock(), ev, rcpt: res.rcpt, via, status: res.status, reason: res.reason }).then(() => undefined, (err: Error) => err);
       const [router, transport] = via.split('/');
-      this.d.log.log({ event: ev, id: state.id, rcpt: res.rcpt, router, transport, status: res.status, reason: res.reason });
+      this.d.log.log({ event: ev, id: state.id, rcpt: res.rcpt, router, transport, status: res.status, fields: ms === undefined ? undefined : { time: ms }, reason: res.reason });
     }
     try {
       await this.d.index.put(state, prev);

@@ -38,6 +38,7 @@ import { openRouter, type OpenRouter } from '../runtime/routing.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { GatewayError } from '../util/errors.js';
 import { netList, plainAddress, type ListenAddress } from '../config/cidr.js';
+import { logRefusals } from './refusal-log.js';
 import { checkRecipient, isRelayClient, type Refusal, type RelayContext } from './relay.js';
 import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
 import { ClientClock } from './client-clock.js';
@@ -152,16 +153,18 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
   const onConnection = (socket: net.Socket): void => {
     const { cfg } = state.gw;
     const ip = plainAddress(socket.remoteAddress ?? '');
+    const noted = (text: string): string => (logRefusals(state.gw.log, text, ip), text);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     const refusal = clients.admit(ip, cfg.smtp_max_connections, cfg.smtp_max_per_client);
-    if (refusal) return hangUp(socket, `421 4.7.0 ${cfg.visible_name} ${refusal}, try again later\r\n`);
+    if (refusal) return hangUp(socket, noted(`421 4.7.0 ${cfg.visible_name} ${refusal}, try again later\r\n`));
     const clock = new ClientClock({ timeoutMs: cfg.smtp_timeout * 1000, minDataRate: cfg.smtp_min_data_rate }, (why) => session.end('4.4.2', why));
     const session = new SmtpSession(
       { hostname: cfg.visible_name, client: `[${ip}]`, sizeLimit: dataLimit(state.gw), maxRecipients: cfg.smtp_max_recipients },
       {
         send: (text, close) => {
           if (socket.destroyed) return;
+          noted(text);
           if (close) hangUp(socket, text);
           else socket.write(text);
         },

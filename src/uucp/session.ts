@@ -64,6 +64,10 @@ export interface SessionResult {
   protocol?: string;
   gSend?: { window: number; packetSize: number };
   gReceive?: { window: number; packetSize: number };
+  /** Packets the protocol sent again, and damaged ones it received (for the Call log line). */
+  packets?: { resent: number; damaged: number };
+  /** When the line was let go (epoch ms): the call's length excludes the uuxqt run after it. */
+  endedAt?: number;
 }
 
 const asGatewayError = (err: unknown): GatewayError =>
@@ -168,6 +172,8 @@ async function converse(line: LineReader, hs: Handshake, role: Role, env: Sessio
     g.abort(result.error.message);
     await g.closed;
   }
+  const ps = g.stats;
+  result.packets = { resent: ps.resent, damaged: ps.badHeaders + ps.badChecksums };
   line.attach(g.leftover());
   if (result.ok) await hangup(line, role === 'master', env);
   return result;

@@ -24,6 +24,7 @@ import { openPort, type Port } from './port/port.js';
 import { socketPort } from './port/tcp.js';
 import { DEFAULT_TIMEOUTS, runCalledSession, runCallerSession, type SessionEnv, type SessionResult } from './session.js';
 import { emptyStats } from './session-files.js';
+import { callRecord, type CallStep } from './call-log.js';
 import { LineReader } from './session-io.js';
 import { listPendingWork, listSpoolSystems } from './spool.js';
 import { STATUS, mayCall, readStatus, recordCall } from './status.js';
@@ -100,6 +101,8 @@ export function mayCallNow(sys: UucpSystem, when = new Date()): boolean {
 export interface CallOutcome extends SessionResult {
   /** Not called at all: the reason (wrong time, retry wait, lock held). */
   skipped?: string;
+  /** Where a failed call stopped: dialling, the login chat, or the session. */
+  failedAt?: CallStep;
 }
 
 export interface CallOptions {
@@ -110,6 +113,13 @@ export interface CallOptions {
 }
 
 export async function callSystem(ctx: UucicoContext, name: string, o: CallOptions = {}): Promise<CallOutcome> {
+  const t0 = Date.now();
+  const r = await placeCall(ctx, name, o);
+  if (!r.skipped) ctx.gw?.log.log(callRecord(r, { system: r.system ?? name, dir: 'out', failedAt: r.failedAt ?? 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
+  return r;
+}
+
+async function placeCall(ctx: UucicoContext, name: string, o: CallOptions): Promise<CallOutcome> {
   const sys = ctx.uucp.findSystem(name);
   if (!sys) throw new GatewayError(`unknown system "${name}"`, { exitCode: EX.NOHOST });
   const base: CallOutcome = { system: sys.name, ok: false, stage: 'handshake', stats: emptyStats() };
@@ -150,7 +160,7 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
       // A configuration error (bad dialer, chat syntax) is not a failed call: report it as such.
       if (e.exitCode === EX.CONFIG) throw e;
       await record(STATUS.DIAL_FAILED, base, `Dial failed: ${e.message}`.slice(0, 200));
-      return { ...base, error: e };
+      return { ...base, error: e, failedAt: 'dial' };
     }
     ctx.trace.log('port', `opened ${port.name}`);
     if (o.signal?.aborted) cut();
@@ -169,7 +179,7 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
       const e = err as GatewayError;
       ctx.log(`${sys.name}: login failed: ${e.message}`);
       await record(STATUS.LOGIN_FAILED, base);
-      return { ...base, error: e };
+      return { ...base, error: e, failedAt: 'login' };
     }
     const portEntry = sys.inlinePort ?? (sys.port ? ctx.uucp.ports.get(sys.port) : undefined);
     result = await runCallerSession(line, sys, ctx, portEntry?.protocol);
@@ -185,6 +195,7 @@ export async function callSystem(ctx: UucicoContext, name: string, o: CallOption
     await port?.close().catch(() => undefined);
     ctx.trace.log('port', 'closed');
     await locked.lock.release();
+    result.endedAt = Date.now();
   }
   await afterSession(ctx, result);
   return result;
@@ -223,6 +234,14 @@ export interface AnswerOptions {
 }
 
 export async function answerCall(ctx: UucicoContext, port: Port, o: AnswerOptions): Promise<SessionResult> {
+  const t0 = Date.now();
+  const r = await answerOnce(ctx, port, o);
+  // A caller that never named itself (a port scan, a failed login) is not a neighbour's call.
+  if (r.system && ctx.uucp.findSystem(r.system)) ctx.gw?.log.log(callRecord(r, { system: ctx.uucp.findSystem(r.system)!.name, dir: 'in', failedAt: 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
+  return r;
+}
+
+async function answerOnce(ctx: UucicoContext, port: Port, o: AnswerOptions): Promise<SessionResult> {
   const line = new LineReader(ctx.trace.tap(port.stream));
   let result: SessionResult = { ok: false, stage: 'handshake', stats: emptyStats() };
   try {
@@ -250,6 +269,7 @@ export async function answerCall(ctx: UucicoContext, port: Port, o: AnswerOption
     } else if (!result.ok) ctx.log(`incoming call on ${port.name}: ${result.error?.message}`);
   } finally {
     await port.close().catch(() => undefined);
+    result.endedAt = Date.now();
   }
   await afterSession(ctx, result);
   return result;

@@ -148,7 +148,7 @@ test('uuxqt runs an rsmtp request in-process: the batch is delivered, refusals b
   // zed is on hub: the bounce goes back over UUCP (an rmail job for hub).
   const log = readFileSync(path.join(site.spool, 'log/logfile'), 'latin1');
   t.regex(log, /rsmtp from hub \(X\.hubX0001\) line \d+: .*<nosuch>.*bounced as/);
-  t.regex(log, /Received FROM:<> TO:<hub!zed> VIA:bounce/);
+  t.regex(log, /Received FROM:<> TO:<hub!zed> SIZE:\d+ VIA:bounce/);
 });
 
 test('uuxqt: rsmtp not in the commands list is refused as before', async (t) => {
