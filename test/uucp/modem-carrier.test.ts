@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ptyPair, tempRoot } from '../helpers/taylor.js';
 import { ModemEmulator } from '../helpers/modem-emulator.js';
 import { lockFiles } from '../helpers/modem-sites.js';
+import { waitFor } from '../helpers/site.js';
 import { parseDialFile, parsePortFile } from '../../src/uucp/config.js';
 import { openModemPort, type ModemOptions } from '../../src/uucp/port/modem.js';
 import { DialError } from '../../src/uucp/dial.js';
@@ -63,7 +64,8 @@ test.serial('no carrier within carrier-wait after CONNECT: the dial fails (NO CA
   t.regex(err!.message, /no carrier \(DCD\) 1 s after the dial chat/);
   t.true(reads > 1, 'polled while waiting');
   t.true(modem.log.includes('> CONNECT 9600'));
-  t.true(modem.log.includes('< ATH'), modem.log.join('\n'));
+  // The emulator logs ATH when it reads it, which on a loaded machine may be a moment after our write.
+  t.true(await waitFor(() => modem.log.includes('< ATH'), 5_000), modem.log.join('\n'));
   t.deepEqual(lockFiles(lockDir), []);
 });
 
