@@ -30,10 +30,12 @@ export function registerMailCommands(program: Command): void {
   withLocationFlags(program.command('daemon'))
     .description('run the gateway: queue runner (and the services configured)')
     .action(async (opts: LocationFlags) => {
-      const gw = await loadGateway(opts);
+      const gw = await loadGateway(opts, undefined, { stayRoot: true });
+      const afterListen = await (await import('../daemon/run-as.js')).privilegeDrop(gw);
       const services = gw.cfg.smtp_listen.length ? [(await import('../smtp/server.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
-      await runDaemon(gw, services);
+      services.push((await import('../daemon/pickup.js')).pickupService());
+      await runDaemon(gw, services, afterListen);
     });
 
   withLocationFlags(program.command('smtpd'))

@@ -64,6 +64,12 @@ const SPECS = {
   smtp_max_recipients: { parse: int, default: 100 },
   smtp_port: { parse: int, default: 25 },
   smtp_connect_timeout: { parse: duration, default: 30 },
+  // Who runs what (docs/privileges.md): '' is the user running the command.
+  gateway_user: { parse: str, default: '' },
+  // May set the envelope sender with sendmail -f (root and gateway_user always may).
+  trusted_users: { parse: list, default: [] as string[] },
+  // The account programs named in config/aliases run as.
+  alias_user: { parse: str, default: 'nobody' },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

@@ -20,6 +20,10 @@ export interface SubmitRequest {
   fullName?: string; // -F
   /** Ignore dots: -i / -oi. Without it a line with a single dot ends the input. */
   ignoreDots: boolean;
+  /** Who submits (the maildrop's pickup: the drop's owner); default the invoking user. */
+  user?: string;
+  /** Header fields to add (the pickup's X-Authentication-Warning). */
+  addFields?: string[];
 }
 
 export function currentUser(): string {
@@ -31,7 +35,7 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
   try {
     const h = await readHeader(input);
     const eol = h.eol;
-    const user = currentUser();
+    const user = req.user ?? currentUser();
     const sender = req.sender ?? `${user}@${gw.cfg.visible_name}`;
     let header = h.header && !h.header.endsWith('\n') ? h.header + eol : h.header;
     const recipients = [...req.recipients];
@@ -41,7 +45,7 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
     }
     if (recipients.length === 0) throw usageError(req.fromHeaders ? 'no recipients in To:, Cc: or Bcc:' : 'no recipients given (use -t to take them from the header)');
     await refuseUnknownLocalUsers(gw, recipients);
-    const add: string[] = [];
+    const add: string[] = [...(req.addFields ?? [])];
     if (!hasField(header, 'From')) add.push(`From: ${req.fullName ? `${quoteName(req.fullName)} ` : ''}<${user}@${gw.cfg.visible_name}>`);
     if (!hasField(header, 'Date')) add.push(`Date: ${rfc5322Date(new Date(gw.clock()))}`);
     if (!hasField(header, 'Message-ID')) add.push(`Message-ID: <${gw.clock().toString(36)}.${randomBytes(5).toString('hex')}@${gw.cfg.visible_name}>`);

@@ -9,6 +9,7 @@ import { SpoolLayout } from '../queue/spool.js';
 import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, type StreamedRequest } from '../queue/accept.js';
 import { Logger } from '../log/logger.js';
 import { processAlive } from '../deliver/mbox.js';
+import { claimSpool, dropPrivileges, gatewayAccount, runningAsRoot } from '../util/privileges.js';
 
 export interface LocationFlags {
   config?: string;
@@ -24,9 +25,22 @@ export interface Gateway {
   clock: () => number;
 }
 
-export async function loadGateway(flags: LocationFlags, clock: () => number = Date.now): Promise<Gateway> {
+/** The spool directories root hands over to the gateway user (the ones made before it can drop privileges). */
+export const CLAIMED_SPOOL_DIRS = ['tmp', 'incoming', 'queue', 'msglog', 'log', 'uucp'];
+
+/**
+ * Reads the configuration and opens the spool. Started by root with a
+ * gateway_user, the command becomes that user first (docs/privileges.md);
+ * `stayRoot` is for the daemon, which binds its ports before it drops.
+ */
+export async function loadGateway(flags: LocationFlags, clock: () => number = Date.now, opts: { stayRoot?: boolean } = {}): Promise<Gateway> {
   const loc = resolveLocations(flags);
   const cfg = await loadMailConfig(loc.configDir, loc.spoolDir);
+  if (runningAsRoot() && cfg.gateway_user) {
+    const account = await gatewayAccount(cfg.gateway_user);
+    await claimSpool(loc.spoolDir, CLAIMED_SPOOL_DIRS, account);
+    if (!opts.stayRoot) dropPrivileges(account);
+  }
   const spool = new SpoolLayout(loc.spoolDir);
   await spool.ensure();
   const log = new Logger(spool.log, clock);
