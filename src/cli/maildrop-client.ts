@@ -2,11 +2,10 @@
 // gateway user (nor root) leaves the message in spool/maildrop/ for the daemon's
 // pickup (docs/privileges.md "The maildrop"). It is started once per message by
 // mail programs and cron, so it loads no logger, no LevelDB and no routing: only
-// the argument parser, the drop format and Node's fs/os/crypto.
+// the argument parser, the drop format and Node's fs/os/path.
 import fs, { constants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parseRmailArgs, parseSendmailArgs } from './sendmail-args.js';
 import { resolveLocations } from '../config/locations.js';
 import { dropHead, dropTrailer, MAILDROP, PICKUP_PID, type DropRequest } from '../inject/maildrop-format.js';
@@ -58,7 +57,8 @@ function configuredGatewayUser(file: string): string {
  * that follows means the message is on disk.
  */
 function writeDrop(dir: string, req: DropRequest): string {
-  const name = `${Date.now().toString(36)}.${process.pid}.${randomBytes(9).toString('base64url')}`;
+  // Unique is enough (O_EXCL settles any clash): nobody else can list or read drops.
+  const name = `${Date.now().toString(36)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   const file = path.join(dir, name);
   let fd: number;
   try {
