@@ -6,10 +6,10 @@ import { deliverToMbox, mboxEntry, MailboxLockedError } from './mbox.js';
 import { deliveryPrefix, isDeliveryLoop } from './local-headers.js';
 import { fsFailure, ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 
-type Writer = (job: DeliveryJob, r: RoutedRecipient, parts: Buffer[]) => Promise<string>;
+export type Writer = (job: DeliveryJob, r: RoutedRecipient, parts: Buffer[]) => Promise<string>;
 
 /** Runs `write` once per recipient with the loop check and error classification. */
-function localTransport(name: string, write: Writer): Transport {
+export function localTransport(name: string, write: Writer): Transport {
   return {
     name,
     retryFactor: 10,
@@ -47,7 +47,8 @@ const mboxWriter: Writer = async (job, r, parts) => {
 export const mboxTransport = localTransport('mbox', mboxWriter);
 export const fileTransport = localTransport('file', mboxWriter);
 
-class ProgramError extends Error {
+/** A delivery that ran elsewhere (a program, a child as another user) and said how it failed. */
+export class ProgramError extends Error {
   constructor(message: string, readonly temporary: boolean) {
     super(message);
   }

@@ -20,6 +20,8 @@ export interface Route {
   /** Local destination: a maildir (ending '/'), mbox or file path, or a program argv. */
   destination?: string;
   argv?: string[];
+  /** The Unix account a system mailbox belongs to: the delivery runs as it (deliver/lspawn.ts). */
+  account?: string;
   /** Router or director that decided, and the reasoning, for logs and `uugate route`. */
   router: string;
   why: string[];

@@ -1,13 +1,13 @@
 // Local submission (the sendmail command): recipients from arguments or, with -t,
 // from To/Cc/Bcc (Bcc removed); Date, Message-ID and From added when missing,
 // as a submission agent does.
-import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { getFields, hasField, removeFields } from '../message/headers.js';
 import { MessageInput, readHeader } from '../message/input.js';
 import { rfc5322Date } from '../message/date.js';
 import { acceptStreamed, type Gateway } from '../runtime/gateway.js';
 import { usageError } from '../util/errors.js';
+import { invokingUser } from '../util/privileges.js';
 import { addressesOf } from '../message/header-addresses.js';
 import { refuseUnknownLocalUsers } from '../runtime/recipient-check.js';
 
@@ -27,7 +27,7 @@ export interface SubmitRequest {
 }
 
 export function currentUser(): string {
-  return process.env.USER ?? process.env.LOGNAME ?? os.userInfo().username;
+  return process.env.USER ?? process.env.LOGNAME ?? invokingUser();
 }
 
 export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {

@@ -9,6 +9,7 @@ import { createUuxTransport } from '../deliver/uux.js';
 import { createSmtpTransport } from '../deliver/smtp.js';
 import { createBsmtpTransport } from '../deliver/bsmtp.js';
 import { createMaildirSmtpTransport } from '../deliver/maildir-smtp.js';
+import { accountTransport } from '../deliver/lspawn.js';
 import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
 import { rewriteForWorld } from '../route/world-rewrite.js';
 import type { AddressRouter } from '../route/types.js';
@@ -16,7 +17,7 @@ import type { Gateway } from './gateway.js';
 
 /** Every transport, bound to this gateway's spool and configuration. */
 export function defaultTransports(gw: Gateway): Transport[] {
-  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(gw), createSmtpTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw)];
+  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(gw), createSmtpTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw), accountTransport];
 }
 
 export interface OpenQueue {

@@ -4,6 +4,7 @@
 // gateway_user empty the gateway user is whoever runs the command (a one-user
 // set-up), which root may only be for commands that run and end, never the daemon.
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { lookupAccount, type Account } from './accounts.js';
 import { configError, GatewayError, EX } from './errors.js';
@@ -36,9 +37,14 @@ export async function claimSpool(spoolDir: string, subdirs: readonly string[], a
   }
 }
 
+let invoker: string | undefined;
+/** Who started this command, whoever it runs as now (root's sendmail still sends as root). */
+export const invokingUser = (): string => invoker ?? os.userInfo().username;
+
 /** Becomes `a` for good: supplementary groups, group, then user (the order setuid allows). */
 export function dropPrivileges(a: Account): void {
   if (a.uid === 0) return;
+  invoker ??= os.userInfo().username;
   // initgroups keeps the account's own supplementary groups (uucp's dialout for modem lines).
   (process as unknown as { initgroups(user: string, group: number): void }).initgroups(a.name, a.gid);
   process.setgid!(a.gid);

@@ -1,0 +1,31 @@
+// Between the daemon (the gateway user) and the lspawn helper (root), over the
+// helper's IPC channel (docs/privileges.md "System accounts"). A request names
+// an account, the kind of mailbox and its path; the message bytes are already
+// framed for that mailbox (Return-Path, mbox From_ line), so the helper only
+// starts a child as the account and hands them over: it reads no mail.
+
+export interface LspawnRequest {
+  id: number;
+  account: string;
+  kind: 'maildir' | 'mbox';
+  /** Absolute, or `~/...` inside the account's home directory. */
+  path: string;
+  data: Buffer;
+}
+
+export interface LspawnReply {
+  id: number;
+  ok: boolean;
+  temporary: boolean;
+  text: string;
+}
+
+/** The request's fields have the right types (the helper trusts nothing else about it). */
+export function isLspawnRequest(m: unknown): m is LspawnRequest {
+  const r = m as LspawnRequest;
+  return (
+    typeof r === 'object' && r !== null && Number.isInteger(r.id) && typeof r.account === 'string' && /^[a-z_][a-z0-9_.-]*\$?$/i.test(r.account) &&
+    (r.kind === 'maildir' || r.kind === 'mbox') && typeof r.path === 'string' && (r.path.startsWith('/') || r.path.startsWith('~/')) && !r.path.split('/').includes('..') &&
+    (r.data as unknown) instanceof Uint8Array
+  );
+}

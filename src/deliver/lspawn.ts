@@ -1,0 +1,59 @@
+// Deliveries into system accounts' mailboxes (local_delivery=~/Maildir/ or
+// /var/mail/%s), written as the account through the lspawn helper: started by
+// root before a command gives root up (startLspawn), then asked per delivery
+// over its IPC channel. Without a helper (the command was not started by root)
+// such a delivery waits in the queue.
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../config/locations.js';
+import { localTransport, ProgramError } from './local.js';
+import { mboxEntry } from './mbox.js';
+import type { LspawnReply, LspawnRequest } from './lspawn-protocol.js';
+
+let helper: ChildProcess | undefined;
+let nextId = 0;
+const pending = new Map<number, (r: LspawnReply) => void>();
+
+/** Forks the helper; call as root, before dropping privileges. */
+export function startLspawn(): void {
+  if (helper) return;
+  // The plain build's file: the bundle holds this module but not the helper.
+  const h = fork(path.join(PACKAGE_ROOT, 'dist/src/deliver/lspawn-helper.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  h.on('message', (r: LspawnReply) => {
+    pending.get(r.id)?.(r);
+    pending.delete(r.id);
+    if (!pending.size) h.channel?.unref();
+  });
+  h.on('exit', () => {
+    helper = undefined;
+    for (const [id, done] of pending) done({ id, ok: false, temporary: true, text: 'the lspawn helper exited' });
+    pending.clear();
+  });
+  h.channel?.unref(); // an idle helper keeps no command alive
+  h.unref();
+  helper = h;
+}
+
+function ask(req: Omit<LspawnRequest, 'id'>): Promise<LspawnReply> {
+  const h = helper;
+  if (!h) return Promise.resolve({ id: -1, ok: false, temporary: true, text: 'delivery as a system account needs the lspawn helper: the daemon or runq started by root' });
+  const id = ++nextId;
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    h.channel?.ref();
+    h.send({ ...req, id });
+  });
+}
+
+/** `local_delivery` names system accounts' mailboxes: in their home (~/) or an absolute path outside the spool. */
+export const isAccountMailbox = (dest: string, spoolDir: string): boolean =>
+  dest.startsWith('~/') || (path.isAbsolute(dest) && path.relative(spoolDir, dest).startsWith('..'));
+
+export const accountTransport = localTransport('account', async (job, r, parts) => {
+  const dest = r.route.destination!;
+  const kind = dest.endsWith('/') ? 'maildir' : 'mbox';
+  const data = kind === 'mbox' ? mboxEntry(job.envelope.sender, parts, new Date()) : Buffer.concat(parts);
+  const reply = await ask({ account: r.route.account!, kind, path: dest, data });
+  if (!reply.ok) throw new ProgramError(reply.text, reply.temporary);
+  return reply.text;
+});

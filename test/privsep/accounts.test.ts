@@ -1,0 +1,75 @@
+// System accounts' mailboxes (local_delivery=~/Maildir/ or /var/mail/%s): root's
+// runq and the root-started daemon, both running as the gateway user, deliver
+// through the lspawn helper, so the files belong to the account; another user
+// cannot read them; root and unknown accounts are refused.
+import test from 'ava';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { makeSite, run, waitFor } from '../helpers/site.js';
+import { addAccount, isRoot, removeAccount, runAs, type TestAccount } from '../helpers/accounts.js';
+
+const skip = !isRoot();
+if (skip) console.log('test/privsep/accounts: skipped, needs root to create accounts');
+const maybe = skip ? test.skip : test.serial;
+
+let gw: TestAccount, alice: TestAccount, bob: TestAccount;
+test.before(() => {
+  if (skip) return;
+  gw = addAccount('uugw', { system: true });
+  alice = addAccount('uua', { home: true });
+  bob = addAccount('uub', { home: true });
+});
+test.after.always(() => {
+  if (skip) return;
+  for (const a of [gw, alice, bob]) if (a) removeAccount(a);
+});
+
+function site(localDelivery: string) {
+  const s = makeSite({ conf: { gateway_user: gw.name, local_delivery: localDelivery, delivery_mode: 'queued' }, users: '' });
+  chmodSync(s.dir, 0o755);
+  return s;
+}
+
+maybe('~/Maildir/: runq started by root delivers as the account; another user cannot read it', async (t) => {
+  const s = site('~/Maildir/');
+  const r = await run(s, ['sendmail', alice.name], 'Subject: to the account\n\nhello\n');
+  t.is(r.code, 0, r.stderr);
+  const q = await run(s, ['runq']);
+  t.is(q.code, 0, q.stderr);
+  t.regex(q.stdout, /1 delivered/);
+  const newDir = path.join(alice.home, 'Maildir/new');
+  const [file] = readdirSync(newDir);
+  const st = statSync(path.join(newDir, file));
+  t.deepEqual([st.uid, st.gid, st.mode & 0o777], [alice.uid, alice.gid, 0o600]);
+  t.is(statSync(path.join(alice.home, 'Maildir')).uid, alice.uid);
+  t.regex(readFileSync(path.join(newDir, file), 'latin1'), new RegExp(`^Return-Path: <root@leaf.example.org>\nDelivered-To: ${alice.name}@leaf.example.org\n`));
+  const peek = await runAs(bob, 'cat', [path.join(newDir, file)]);
+  t.not(peek.code, 0, 'bob cannot read alice\'s mail');
+});
+
+maybe('/var/mail/%s from the daemon: the mbox is the account\'s; root and unknown accounts are refused', async (t) => {
+  const s = site('/var/mail/%s');
+  const mbox = `/var/mail/${bob.name}`;
+  t.teardown(() => rmSync(mbox, { force: true }));
+  const d = spawn(process.execPath, [path.resolve('bin/uugate'), 'daemon'], { env: s.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => d.kill('SIGKILL'));
+  let out = '';
+  d.stderr.on('data', (b) => (out += b));
+  t.true(await waitFor(() => /queue run every/.test(out)), out);
+  t.regex(out, new RegExp(`running as ${gw.name}`));
+  const r = await run(s, ['sendmail', bob.name], 'Subject: mbox\n\nFrom here\n');
+  t.is(r.code, 0, r.stderr);
+  t.true(await waitFor(() => existsSync(mbox) && statSync(mbox).size > 0), out);
+  const st = statSync(mbox);
+  t.is(st.uid, bob.uid);
+  t.regex(readFileSync(mbox, 'latin1'), /^From root@leaf.example.org .*\n[^]*\n>From here\n/);
+  // root's mail is never written as root; an account that does not exist gets nothing.
+  for (const who of ['root', 'nosuchaccount']) {
+    const x = await run(s, ['sendmail', who], 'Subject: no\n\nx\n');
+    t.is(x.code, 0, x.stderr);
+  }
+  const log = (): string => readdirSync(path.join(s.spool, 'log')).map((f) => readFileSync(path.join(s.spool, 'log', f), 'utf8')).join('');
+  t.true(await waitFor(() => /will not deliver as root/.test(log()) && /no Unix account "nosuchaccount"/.test(log())), log());
+  t.false(existsSync('/var/mail/nosuchaccount'));
+});
