@@ -3,14 +3,16 @@
 // mailbox as the account that owns it. It trusts the daemon (its parent, over
 // the IPC channel) to name the account, mailbox kind and path; it checks that
 // the account exists and is not root, and runs the delivery child
-// (lspawn-deliver.ts) with that account's uid and gid, so the child can write
-// only what the account itself may. It never parses a message or an address.
+// (lspawn-deliver.ts), or the alias program, with that account's uid and gid,
+// so the child can do only what the account itself may. It never parses a
+// message or an address.
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lookupAccount } from '../util/accounts.js';
 import { isLspawnRequest, type LspawnReply, type LspawnRequest } from './lspawn-protocol.js';
+import { ProgramError, runProgram } from './local.js';
 
 const DELIVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lspawn-deliver.js');
 
@@ -19,7 +21,13 @@ async function handle(req: LspawnRequest): Promise<LspawnReply> {
   const a = await lookupAccount(req.account);
   if (!a) return fail(`no Unix account "${req.account}"`, false);
   if (a.uid === 0) return fail(`will not deliver as root ("${req.account}")`, false);
-  const file = req.path.startsWith('~/') ? path.join(a.home, req.path.slice(2)) + (req.path.endsWith('/') ? '/' : '') : req.path;
+  if (req.kind === 'program')
+    return runProgram(req.argv!, req.env!, [req.data], { uid: a.uid, gid: a.gid }).then(
+      (text): LspawnReply => ({ id: req.id, ok: true, temporary: false, text }),
+      (err: unknown) => fail((err as Error).message, err instanceof ProgramError && err.temporary),
+    );
+  const path_ = req.path!;
+  const file = path_.startsWith('~/') ? path.join(a.home, path_.slice(2)) + (path_.endsWith('/') ? '/' : '') : path_;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [DELIVER, req.kind, file], { uid: a.uid, gid: mailGroup(req.kind, file) ?? a.gid, cwd: '/', env: { PATH: '/usr/bin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';

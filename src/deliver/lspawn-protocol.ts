@@ -7,9 +7,12 @@
 export interface LspawnRequest {
   id: number;
   account: string;
-  kind: 'maildir' | 'mbox';
-  /** Absolute, or `~/...` inside the account's home directory. */
-  path: string;
+  kind: 'maildir' | 'mbox' | 'program';
+  /** maildir, mbox: absolute, or `~/...` inside the account's home directory. */
+  path?: string;
+  /** program: what to run (no shell) and its SENDER/RECIPIENT environment. */
+  argv?: string[];
+  env?: Record<string, string>;
   data: Buffer;
 }
 
@@ -20,12 +23,13 @@ export interface LspawnReply {
   text: string;
 }
 
+const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
 /** The request's fields have the right types (the helper trusts nothing else about it). */
 export function isLspawnRequest(m: unknown): m is LspawnRequest {
   const r = m as LspawnRequest;
-  return (
-    typeof r === 'object' && r !== null && Number.isInteger(r.id) && typeof r.account === 'string' && /^[a-z_][a-z0-9_.-]*\$?$/i.test(r.account) &&
-    (r.kind === 'maildir' || r.kind === 'mbox') && typeof r.path === 'string' && (r.path.startsWith('/') || r.path.startsWith('~/')) && !r.path.split('/').includes('..') &&
-    (r.data as unknown) instanceof Uint8Array
-  );
+  if (typeof r !== 'object' || r === null || !Number.isInteger(r.id) || !((r.data as unknown) instanceof Uint8Array)) return false;
+  if (typeof r.account !== 'string' || !/^[a-z_][a-z0-9_.-]*\$?$/i.test(r.account)) return false;
+  if (r.kind === 'program') return strings(r.argv) && r.argv!.length > 0 && typeof r.env === 'object' && r.env !== null && strings(Object.values(r.env));
+  return (r.kind === 'maildir' || r.kind === 'mbox') && typeof r.path === 'string' && (r.path.startsWith('/') || r.path.startsWith('~/')) && !r.path.split('/').includes('..');
 }

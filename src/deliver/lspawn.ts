@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config/locations.js';
-import { localTransport, ProgramError } from './local.js';
+import { localTransport, programEnv, ProgramError, runProgram } from './local.js';
 import { mboxEntry } from './mbox.js';
 import type { LspawnReply, LspawnRequest } from './lspawn-protocol.js';
 
@@ -57,3 +57,15 @@ export const accountTransport = localTransport('account', async (job, r, parts) 
   if (!reply.ok) throw new ProgramError(reply.text, reply.temporary);
   return reply.text;
 });
+
+/**
+ * Programs named in config/aliases: run as alias_user through the helper when
+ * there is one (a command root started); otherwise as whoever runs the queue.
+ */
+export const aliasPipeTransport = (aliasUser: string) =>
+  localTransport('pipe', async (job, r, parts) => {
+    if (!helper) return runProgram(r.route.argv!, programEnv(job, r), parts);
+    const reply = await ask({ account: aliasUser, kind: 'program', argv: r.route.argv!, env: programEnv(job, r), data: Buffer.concat(parts) });
+    if (!reply.ok) throw new ProgramError(reply.text, reply.temporary);
+    return `${reply.text} as ${aliasUser}`;
+  });

@@ -10,7 +10,7 @@ import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, ty
 import { Logger } from '../log/logger.js';
 import { processAlive } from '../deliver/mbox.js';
 import { claimSpool, dropPrivileges, gatewayAccount, runningAsRoot } from '../util/privileges.js';
-import { isAccountMailbox, startLspawn } from '../deliver/lspawn.js';
+import { startLspawn } from '../deliver/lspawn.js';
 
 export interface LocationFlags {
   config?: string;
@@ -40,8 +40,9 @@ export async function loadGateway(flags: LocationFlags, clock: () => number = Da
   if (runningAsRoot() && cfg.gateway_user) {
     const account = await gatewayAccount(cfg.gateway_user);
     await claimSpool(loc.spoolDir, CLAIMED_SPOOL_DIRS, account);
-    // Writing as a mailbox's owner is the one thing that keeps needing root.
-    if (isAccountMailbox(cfg.local_delivery, loc.spoolDir)) startLspawn();
+    // Starting a delivery as another account (a mailbox's owner, alias_user) is
+    // the one thing that keeps needing root: the helper keeps it.
+    if (account.uid !== 0) startLspawn();
     if (!opts.stayRoot) dropPrivileges(account);
   }
   const spool = new SpoolLayout(loc.spoolDir);

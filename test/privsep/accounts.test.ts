@@ -1,11 +1,13 @@
 // System accounts' mailboxes (local_delivery=~/Maildir/ or /var/mail/%s): root's
 // runq and the root-started daemon, both running as the gateway user, deliver
 // through the lspawn helper, so the files belong to the account; another user
-// cannot read them; root and unknown accounts are refused.
+// cannot read them; root and unknown accounts are refused. Programs named in
+// config/aliases run as alias_user.
 import test from 'ava';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import { makeSite, run, waitFor } from '../helpers/site.js';
 import { addAccount, isRoot, removeAccount, runAs, type TestAccount } from '../helpers/accounts.js';
 
@@ -72,4 +74,21 @@ maybe('/var/mail/%s from the daemon: the mbox is the account\'s; root and unknow
   const log = (): string => readdirSync(path.join(s.spool, 'log')).map((f) => readFileSync(path.join(s.spool, 'log', f), 'utf8')).join('');
   t.true(await waitFor(() => /will not deliver as root/.test(log()) && /no Unix account "nosuchaccount"/.test(log())), log());
   t.false(existsSync('/var/mail/nosuchaccount'));
+});
+
+maybe('a program in config/aliases runs as alias_user, not as the gateway user', async (t) => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'uugate-alias-'));
+  chmodSync(out, 0o777);
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const s = makeSite({
+    conf: { gateway_user: gw.name, alias_user: bob.name, delivery_mode: 'queued' },
+    files: { aliases: `prog: "|/bin/sh -c 'id -u > ${out}/who; cat > ${out}/msg'"\n` },
+  });
+  chmodSync(s.dir, 0o755);
+  t.is((await run(s, ['sendmail', 'prog'], 'Subject: to a program\n\nx\n')).code, 0);
+  const q = await run(s, ['runq']);
+  t.regex(q.stdout, /1 delivered/, q.stderr);
+  t.is(readFileSync(path.join(out, 'who'), 'utf8').trim(), String(bob.uid));
+  t.is(statSync(path.join(out, 'msg')).uid, bob.uid);
+  t.regex(readFileSync(path.join(out, 'msg'), 'latin1'), /Subject: to a program/);
 });

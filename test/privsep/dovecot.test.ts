@@ -109,7 +109,12 @@ service pop3-login {
   const server = spawn(dovecot, ['-c', file, '-F'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   server.stderr.on('data', (d) => (out += d));
-  t.teardown(() => server.kill('SIGTERM'));
+  // (teardowns run last first: Dovecot is gone before its directory is removed)
+  t.teardown(async () => {
+    if (server.exitCode !== null) return;
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+  });
   t.true(await waitFor(() => spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${imapPort}`], { stdio: 'ignore' }).status === 0 || server.exitCode !== null), out);
 
   // Byte for byte over both protocols.
