@@ -96,6 +96,14 @@ export function pickupService(o: { scanIntervalMs?: number } = {}): DaemonServic
  */
 async function prepareMaildrop(spool: string, dir: string, rejected: string): Promise<void> {
   await fsp.chmod(spool, ((await fsp.stat(spool)).mode & 0o7777) | 0o711);
+  // Passable by all, the spool's own directories must then be the gateway's
+  // alone (uucp/ is made 0755 for Taylor's habits); uucppublic/ is public by intent.
+  for (const e of await fsp.readdir(spool, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name === MAILDROP || e.name === 'uucppublic') continue;
+    const d = path.join(spool, e.name);
+    const mode = (await fsp.lstat(d)).mode & 0o7777;
+    if (mode & 0o077) await fsp.chmod(d, mode & 0o700);
+  }
   await mkdirp(rejected);
   await fsp.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;

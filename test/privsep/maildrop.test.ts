@@ -153,7 +153,7 @@ maybe('a root-started daemon runs as the gateway user; -f is honoured for truste
     t.is(st.uid, gwUser.uid);
     t.is(st.mode & 0o777, 0o600);
   }
-  for (const dir of ['queue', 'msglog', 'incoming', 'mail', 'mail/bob', 'db']) {
+  for (const dir of ['queue', 'msglog', 'incoming', 'mail', 'mail/bob', 'db', 'uucp', 'log', 'tmp', 'maildrop-rejected']) {
     const st = statSync(path.join(site.spool, dir));
     t.is(st.uid, gwUser.uid, dir);
     t.is(st.mode & 0o777, 0o700, dir);
@@ -162,6 +162,25 @@ maybe('a root-started daemon runs as the gateway user; -f is honoured for truste
     const r = await runAs(alice, probe[0], probe.slice(1));
     t.not(r.code, 0, `${probe.join(' ')} as an ordinary user`);
   }
+  t.is(await stopDaemon(d), 0);
+});
+
+maybe('rmail through the maildrop: From_ lines name the sender only for a trusted user', async (t) => {
+  const d = startDaemon(t, site);
+  await d.ready;
+  const before = maildirMessages(mailbox('alice')).length;
+  const env = { UUGATE_CONFIG: site.config, UUGATE_UUCP: site.uucp, UUGATE_SPOOL: site.spool };
+  const from = 'From president Fri Nov 27 10:00:00 2026 remote from evil\n';
+  for (const [who, subject] of [[bob, 'rmail untrusted'], [boss, 'rmail trusted']] as const) {
+    const r = await runAs(who, process.execPath, [programFor(who), 'rmail', 'alice'], `${from}Subject: ${subject}\n\nx\n`, env);
+    t.is(r.code, 0, r.stderr);
+  }
+  t.true(await waitFor(() => maildirMessages(mailbox('alice')).length === before + 2));
+  const got = maildirMessages(mailbox('alice'));
+  const untrusted = got.find((m) => m.includes('Subject: rmail untrusted'))!;
+  t.regex(untrusted, new RegExp(`^Return-Path: <${bob.name}@leaf.example.org>`));
+  t.true(untrusted.includes(`X-Authentication-Warning: leaf: ${bob.name} set sender to evil!president`), untrusted);
+  t.regex(got.find((m) => m.includes('Subject: rmail trusted'))!, /^Return-Path: <evil!president>/);
   t.is(await stopDaemon(d), 0);
 });
 
