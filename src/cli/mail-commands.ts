@@ -42,12 +42,15 @@ export function registerMailCommands(program: Command): void {
     .description('run only the SMTP server in the foreground (accepted mail is delivered per delivery_mode)')
     .option('--listen <addr>', 'host:port or [v6]:port instead of smtp_listen')
     .action(async (opts: LocationFlags & { listen?: string }) => {
-      const gw = await loadGateway(opts);
+      const gw = await loadGateway(opts, undefined, { stayRoot: true });
+      const afterListen = await (await import('../daemon/run-as.js')).privilegeDrop(gw);
       const { startSmtpServer } = await import('../smtp/server.js');
       const { parseListen } = await import('../smtp/cidr.js');
       const listen = opts.listen ? parseListen(opts.listen) : gw.cfg.smtp_listen;
       if (!listen.length) throw new GatewayError('smtp_listen is empty and no --listen was given', { exitCode: EX.CONFIG });
       const srv = await startSmtpServer(gw, { listen });
+      const dropped = afterListen?.(); // bound as root if need be; the mail is the gateway user's
+      if (dropped) process.stderr.write(`uugate smtpd: ${dropped}\n`);
       process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${srv.addresses.map((a) => `${a.address}:${a.port}`).join(', ')}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
