@@ -7,7 +7,8 @@
 import fs, { constants, promises as fsp, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Daemon, DaemonService } from './daemon.js';
-import type { Gateway } from '../runtime/gateway.js';
+import { accept as acceptMessage, type Gateway } from '../runtime/gateway.js';
+import { buildDsn } from '../queue/bounce.js';
 import { submit } from '../inject/submission.js';
 import { rmail } from '../inject/rmail.js';
 import { decodeDrop, MAILDROP, MAILDROP_REJECTED, PICKUP_PID, type DropRequest } from '../inject/maildrop-format.js';
@@ -167,7 +168,9 @@ async function pickUp(gw: Gateway, dir: string, name: string): Promise<boolean> 
     id = await accept(gw, drop.req, drop.message, account);
   } catch (err) {
     if (err instanceof GatewayError && err.temporary) throw err; // stays for the next scan
-    return aside(`refused for ${account.name}: ${(err as Error).message}`);
+    // The user's sendmail said 0 long ago: the refusal goes back as a bounce.
+    const bounce = await returnToSender(gw, account, drop.req, drop.message, err);
+    return aside(`refused for ${account.name}: ${(err as Error).message}; bounce ${bounce}`);
   }
   await fsp.unlink(file);
   gw.log.log({ event: 'info', reason: `pickup: ${name} from ${account.name} queued as ${id}` });
@@ -193,4 +196,21 @@ async function accept(gw: Gateway, req: DropRequest, message: Buffer, a: Account
     return rmail(gw, { recipients: req.recipients, input, defaultSender: a.name, senderPolicy: trusted ? undefined : (claimed) => ownSender(gw, a, claimed) });
   const policy = trusted ? { sender: req.sender === '<>' ? '' : req.sender, addFields: [] } : ownSender(gw, a, req.sender);
   return submit(gw, { recipients: req.recipients, input, fromHeaders: !!req.fromHeaders, ignoreDots: !!req.ignoreDots, fullName: req.fullName, user: a.name, ...policy });
+}
+
+/** Queues a bounce to the drop's owner for a drop refused for good; returns its queue id. */
+function returnToSender(gw: Gateway, a: Account, req: DropRequest, message: Buffer, err: unknown): Promise<string> {
+  const now = gw.clock();
+  const status = err instanceof GatewayError ? err.status : '5.0.0';
+  const reason = (err as Error).message;
+  const data = buildDsn({
+    reportingMta: gw.cfg.visible_name,
+    fromAddress: `MAILER-DAEMON@${gw.cfg.visible_name}`,
+    to: `${a.name}@${gw.cfg.visible_name}`,
+    original: message,
+    arrival: now,
+    failed: (req.recipients.length ? req.recipients : ['(no recipients)']).map((rcpt) => ({ rcpt, status, reason })),
+    now,
+  });
+  return acceptMessage(gw, { sender: '', recipients: [a.name], data, origin: 'bounce', noReceived: true });
 }

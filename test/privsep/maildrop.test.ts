@@ -184,10 +184,23 @@ maybe('rmail through the maildrop: From_ lines name the sender only for a truste
   t.is(await stopDaemon(d), 0);
 });
 
+maybe('a drop refused for good at pickup comes back as a bounce', async (t) => {
+  const d = startDaemon(t, site);
+  await d.ready;
+  const r = await sendmailAs(alice, ['nosuchuser'], 'Subject: to nobody\n\nx\n');
+  t.is(r.code, 0, r.stderr);
+  // The bounce goes to alice's account; it has no mailbox here, so it reaches the postmaster (alice's mailbox).
+  t.true(await waitFor(() => maildirMessages(mailbox('alice')).some((m) => m.includes('nosuchuser') && m.includes('Subject: to nobody'))), d.output());
+  t.deepEqual(drops(), []);
+  t.is(await stopDaemon(d), 0);
+});
+
 maybe('what is not a drop is moved aside and never followed or delivered', async (t) => {
   const d = startDaemon(t, site);
   await d.ready;
   const md = path.join(site.spool, 'maildrop');
+  const rejected = path.join(site.spool, 'maildrop-rejected');
+  const earlier = new Set(readdirSync(rejected)); // drops refused by the tests before
   const before = maildirMessages(mailbox('bob')).length;
   const head = dropHead({ command: 'sendmail', recipients: ['bob'] }).toString();
   const body = 'Subject: sneaky\n\nx\n';
@@ -196,13 +209,13 @@ maybe('what is not a drop is moved aside and never followed or delivered', async
   t.is((await sh(alice, 'mkfifo "$MD/fifo"')).code, 0);
   t.is((await sh(alice, 'mkdir "$MD/dir"')).code, 0);
   // A drop cut short: the header line, part of the message, no end marker.
-  t.is((await sh(alice, `umask 027; printf '%s' '${head}Subject: cut' > "$MD/cut"`)).code, 0);
+  // (each written under a dot name, which the pickup skips, and renamed in whole)
+  t.is((await sh(alice, `umask 027; printf '%s' '${head}Subject: cut' > "$MD/.cut"; mv "$MD/.cut" "$MD/cut"`)).code, 0);
   // A drop whose end marker counts more than is there.
-  t.is((await sh(alice, `umask 027; printf '%s' '${head}${body}' > "$MD/short"; printf '\\nuugate-end 999\\n' >> "$MD/short"`)).code, 0);
+  t.is((await sh(alice, `umask 027; printf '%s' '${head}${body}' > "$MD/.short"; printf '\\nuugate-end 999\\n' >> "$MD/.short"; mv "$MD/.short" "$MD/short"`)).code, 0);
   // A well-formed drop, but made by root: root never uses the maildrop.
   writeFileSync(path.join(md, 'rootfile'), Buffer.concat([dropHead({ command: 'sendmail', recipients: ['bob'] }), Buffer.from(body), dropTrailer(body.length)]), { mode: 0o640 });
-  const rejected = path.join(site.spool, 'maildrop-rejected');
-  const asideNames = (): string[] => [...readdirSync(rejected), ...readdirSync(md).filter((n) => n.startsWith('.rejected.')).map((n) => n.slice('.rejected.'.length))].sort();
+  const asideNames = (): string[] => [...readdirSync(rejected).filter((n) => !earlier.has(n)), ...readdirSync(md).filter((n) => n.startsWith('.rejected.')).map((n) => n.slice('.rejected.'.length))].sort();
   t.true(await waitFor(() => asideNames().length === 6, 15_000), asideNames().join(' '));
   t.deepEqual(asideNames(), ['cut', 'dir', 'fifo', 'link', 'rootfile', 'short']);
   t.true(lstatSync(path.join(rejected, 'link')).isSymbolicLink(), 'the link itself was moved, not what it names');
