@@ -46,8 +46,9 @@ function configuredGatewayUser(file: string): string {
   } catch {
     return ''; // the full command reports an unreadable configuration
   }
-  const m = /^[ \t]*gateway_user[ \t]*=[ \t]*("?)([^"#\n]*?)\1[ \t]*(?:#.*)?$/m.exec(text);
-  return m?.[2] ?? '';
+  // The last setting wins, as in the full parser.
+  const all = [...text.matchAll(/^[ \t]*gateway_user[ \t]*=[ \t]*("?)([^"#\n]*?)\1[ \t]*(?:#.*)?$/gm)];
+  return all.at(-1)?.[2] ?? '';
 }
 
 /**
