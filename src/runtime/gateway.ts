@@ -3,11 +3,13 @@
 // server reach the same accept code in-process. Taking the queue (index, router,
 // transports) is in queue-owner.ts, which per-message commands never load.
 import { promises as fsp, statSync } from 'node:fs';
+import os from 'node:os';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
 import { resolveLocations, type Locations } from '../config/locations.js';
 import { SpoolLayout } from '../queue/spool.js';
 import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, type StreamedRequest } from '../queue/accept.js';
 import { Logger } from '../log/logger.js';
+import { GatewayError, EX } from '../util/errors.js';
 import { processAlive } from '../deliver/mbox.js';
 import { claimSpool, dropPrivileges, gatewayAccount, runningAsRoot } from '../util/privileges.js';
 import { startLspawn } from '../deliver/lspawn.js';
@@ -37,6 +39,8 @@ export const CLAIMED_SPOOL_DIRS = ['tmp', 'incoming', 'queue', 'msglog', 'log', 
 export async function loadGateway(flags: LocationFlags, clock: () => number = Date.now, opts: { stayRoot?: boolean } = {}): Promise<Gateway> {
   const loc = resolveLocations(flags);
   const cfg = await loadMailConfig(loc.configDir, loc.spoolDir);
+  if (cfg.gateway_user && !runningAsRoot() && cfg.gateway_user !== os.userInfo().username)
+    throw new GatewayError(`only root and gateway_user (${cfg.gateway_user}) may use the spool ${loc.spoolDir}; other users send mail with sendmail or rmail (docs/privileges.md)`, { exitCode: EX.NOPERM });
   if (runningAsRoot() && cfg.gateway_user) {
     const account = await gatewayAccount(cfg.gateway_user);
     await claimSpool(loc.spoolDir, CLAIMED_SPOOL_DIRS, account);

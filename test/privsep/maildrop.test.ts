@@ -162,6 +162,9 @@ maybe('a root-started daemon runs as the gateway user; -f is honoured for truste
     const r = await runAs(alice, probe[0], probe.slice(1));
     t.not(r.code, 0, `${probe.join(' ')} as an ordinary user`);
   }
+  const mailq = await runAs(alice, process.execPath, [programFor(alice), 'mailq'], undefined, { UUGATE_CONFIG: site.config, UUGATE_SPOOL: site.spool });
+  t.is(mailq.code, 77, mailq.stderr);
+  t.regex(mailq.stderr, new RegExp(`only root and gateway_user \\(${gwUser.name}\\) may use the spool`));
   t.is(await stopDaemon(d), 0);
 });
 
