@@ -3,7 +3,8 @@
 // mailbox as the account that owns it. It trusts the daemon (its parent, over
 // the IPC channel) to name the account, mailbox kind and path; it checks that
 // the account exists and is not root, and runs the delivery child
-// (lspawn-deliver.ts), or the alias program, with that account's uid and gid,
+// (lspawn-deliver.ts), or the alias program, with that account's uid and gid
+// (a home it does not own alone gets nothing, as with qmail-getpw),
 // so the child can do only what the account itself may. It never parses a
 // message or an address.
 import { spawn } from 'node:child_process';
@@ -27,6 +28,12 @@ async function handle(req: LspawnRequest): Promise<LspawnReply> {
       (err: unknown) => fail((err as Error).message, err instanceof ProgramError && err.temporary),
     );
   const path_ = req.path!;
+  // As qmail-getpw: a home the account does not own, or that others may write, is no place for its mail.
+  if (path_.startsWith('~/')) {
+    const home = statSync(a.home, { throwIfNoEntry: false });
+    if (!home?.isDirectory()) return fail(`${a.name}'s home ${a.home} is not a directory`, true);
+    if (home.uid !== a.uid || home.mode & 0o022) return fail(`${a.name}'s home ${a.home} is not ${a.name}'s alone (owner uid ${home.uid}, mode ${(home.mode & 0o777).toString(8)})`, false);
+  }
   const file = path_.startsWith('~/') ? path.join(a.home, path_.slice(2)) + (path_.endsWith('/') ? '/' : '') : path_;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [DELIVER, req.kind, file], { uid: a.uid, gid: mailGroup(req.kind, file) ?? a.gid, cwd: '/', env: { PATH: '/usr/bin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -48,6 +48,13 @@ maybe('~/Maildir/: runq started by root delivers as the account; another user ca
   t.regex(readFileSync(path.join(newDir, file), 'latin1'), new RegExp(`^Return-Path: <root@leaf.example.org>\nDelivered-To: ${alice.name}@leaf.example.org\n`));
   const peek = await runAs(bob, 'cat', [path.join(newDir, file)]);
   t.not(peek.code, 0, 'bob cannot read alice\'s mail');
+
+  // daemon's home (/usr/sbin) is root's: nothing is written there as daemon.
+  t.is((await run(s, ['sendmail', 'daemon'], 'Subject: to daemon\n\nx\n')).code, 0);
+  await run(s, ['runq']);
+  const log = readdirSync(path.join(s.spool, 'log')).map((f) => readFileSync(path.join(s.spool, 'log', f), 'utf8')).join('');
+  t.regex(log, /daemon's home \/usr\/sbin is not daemon's alone \(owner uid 0/);
+  t.false(existsSync('/usr/sbin/Maildir'));
 });
 
 maybe('/var/mail/%s from the daemon: the mbox is the account\'s; root and unknown accounts are refused', async (t) => {
