@@ -34,7 +34,8 @@ export function registerMailCommands(program: Command): void {
       const afterListen = await (await import('../daemon/run-as.js')).privilegeDrop(gw);
       const services = gw.cfg.smtp_listen.length ? [(await import('../smtp/server.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
-      services.push((await import('../daemon/pickup.js')).pickupService());
+      // Local users' drops exist only where they are not the gateway user (docs/privileges.md).
+      if (gw.cfg.gateway_user) services.push((await import('../daemon/pickup.js')).pickupService());
       await runDaemon(gw, services, afterListen);
     });
 
