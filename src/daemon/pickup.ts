@@ -21,7 +21,7 @@ const SCAN_INTERVAL_MS = 30_000;
 /** A drop still unreadable (its writer never finished) after this long is moved aside. */
 const ABANDONED_MS = 24 * 3600_000;
 
-export function pickupService(o: { scanIntervalMs?: number } = {}): DaemonService {
+export function pickupService(): DaemonService {
   let gw: Gateway;
   let dir = '';
   let watcher: FSWatcher | undefined;
@@ -72,9 +72,9 @@ export function pickupService(o: { scanIntervalMs?: number } = {}): DaemonServic
       await fsp.chmod(pidFile, 0o644); // readable by the users' sendmail whatever the umask
       watcher = watch(dir, () => scan());
       watcher.on('error', (err) => gw.log.log({ event: 'info', reason: `pickup: watch ${dir}: ${err.message}` }));
-      timer = setInterval(scan, o.scanIntervalMs ?? SCAN_INTERVAL_MS);
+      timer = setInterval(scan, SCAN_INTERVAL_MS);
       scan();
-      return `picking up ${dir} (watched, and scanned every ${(o.scanIntervalMs ?? SCAN_INTERVAL_MS) / 1000}s)`;
+      return `picking up ${dir} (watched, and scanned every ${SCAN_INTERVAL_MS / 1000}s)`;
     },
     async stop(): Promise<void> {
       stopping = true;
