@@ -1,10 +1,10 @@
 // Throwaway Unix accounts for the privilege tests (run as root, as CI does):
 // created with useradd, removed with userdel; commands run as them by uid/gid.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, type RunResult } from './site.js';
+import { ROOT, runProgram, type RunResult, type Site } from './site.js';
 
 export interface TestAccount {
   name: string;
@@ -57,6 +57,7 @@ function copyPackage(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'uugate-pkg-'));
   for (const e of ['bin', 'dist', 'node_modules', 'package.json']) cpSync(path.join(ROOT, e), path.join(dir, e), { recursive: true, dereference: true });
   chmodSync(dir, 0o755);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -89,3 +90,10 @@ export function procUids(pid: number): number[] {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return (/^Uid:\s+(.*)$/m.exec(status)?.[1] ?? '').split(/\s+/).map(Number);
 }
+
+/**
+ * Runs uugate as root against `site` from a package `a` can read: a command
+ * that becomes the gateway user loads the rest of itself as that user.
+ */
+export const runReadable = (a: TestAccount, site: Site, args: string[], input?: string | Buffer): Promise<RunResult> =>
+  runProgram(process.execPath, [programFor(a), ...args], input, site.env);

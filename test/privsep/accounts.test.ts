@@ -8,8 +8,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { makeSite, run, waitFor } from '../helpers/site.js';
-import { addAccount, isRoot, removeAccount, runAs, type TestAccount } from '../helpers/accounts.js';
+import { makeSite, waitFor, type Site } from '../helpers/site.js';
+import { addAccount, isRoot, programFor, removeAccount, runAs, runReadable, type TestAccount } from '../helpers/accounts.js';
 
 const skip = !isRoot();
 if (skip) console.log('test/privsep/accounts: skipped, needs root to create accounts');
@@ -26,6 +26,10 @@ test.after.always(() => {
   if (skip) return;
   for (const a of [gw, alice, bob]) if (a) removeAccount(a);
 });
+
+// Root's commands run from a package the accounts can read (a copy when the
+// checkout is closed to them): the gateway user and the delivery children load it too.
+const run = (s: Site, args: string[], input?: string) => runReadable(alice, s, args, input);
 
 function site(localDelivery: string) {
   const s = makeSite({ conf: { gateway_user: gw.name, local_delivery: localDelivery, delivery_mode: 'queued' }, users: '' });
@@ -61,7 +65,7 @@ maybe('/var/mail/%s from the daemon: the mbox is the account\'s; root and unknow
   const s = site('/var/mail/%s');
   const mbox = `/var/mail/${bob.name}`;
   t.teardown(() => rmSync(mbox, { force: true }));
-  const d = spawn(process.execPath, [path.resolve('bin/uugate'), 'daemon'], { env: s.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const d = spawn(process.execPath, [programFor(alice), 'daemon'], { env: s.env, stdio: ['ignore', 'ignore', 'pipe'] });
   t.teardown(() => d.kill('SIGKILL'));
   let out = '';
   d.stderr.on('data', (b) => (out += b));

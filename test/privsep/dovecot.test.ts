@@ -7,8 +7,8 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { freePort, makeSite, run, waitFor, ROOT } from '../helpers/site.js';
-import { addAccount, isRoot, removeAccount, type TestAccount } from '../helpers/accounts.js';
+import { freePort, makeSite, waitFor, ROOT } from '../helpers/site.js';
+import { addAccount, isRoot, removeAccount, runReadable, type TestAccount } from '../helpers/accounts.js';
 
 const dovecot = spawnSync('sh', ['-c', 'command -v dovecot || ls /usr/sbin/dovecot'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
 const why = !isRoot() ? 'needs root' : !dovecot ? 'dovecot is not installed (test/install-peers.sh installs it)' : '';
@@ -99,7 +99,7 @@ service pop3-login {
 
   // uugate delivers first (the spool and maildir are made by the gateway user).
   const body = 'Subject: read me\n\nfirst line\n.\n..leading dots\nlast line\n';
-  t.is((await run(site, ['sendmail', '-i', 'alice'], body)).code, 0);
+  t.is((await runReadable(gw, site, ['sendmail', '-i', 'alice'], body)).code, 0);
   const maildir = path.join(site.spool, 'mail/alice');
   const [delivered] = readdirSync(path.join(maildir, 'new'));
   const stored = readFileSync(path.join(maildir, 'new', delivered));
@@ -131,7 +131,7 @@ service pop3-login {
   t.is(before.uid, gw.uid, 'Dovecot worked as the gateway user');
 
   // Another delivery leaves Dovecot's file alone and both messages are served.
-  t.is((await run(site, ['sendmail', 'alice'], 'Subject: second\n\nx\n')).code, 0);
+  t.is((await runReadable(gw, site, ['sendmail', 'alice'], 'Subject: second\n\nx\n')).code, 0);
   t.deepEqual(readdirSync(path.join(maildir, 'cur')), [seen]);
   const after = statSync(path.join(maildir, 'cur', seen));
   t.deepEqual([after.ino, after.mtimeMs, after.size], [before.ino, before.mtimeMs, before.size]);

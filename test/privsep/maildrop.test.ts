@@ -8,8 +8,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { makeSite, maildirMessages, run, UUGATE, waitFor, type Site } from '../helpers/site.js';
-import { addAccount, isRoot, openUp, procUids, programFor, removeAccount, runAs, type TestAccount } from '../helpers/accounts.js';
+import { makeSite, maildirMessages, waitFor, type Site } from '../helpers/site.js';
+import { addAccount, isRoot, openUp, procUids, programFor, removeAccount, runAs, runReadable, type TestAccount } from '../helpers/accounts.js';
 import { dropHead, dropTrailer } from '../../src/inject/maildrop-format.js';
 
 const skip = !isRoot();
@@ -51,8 +51,11 @@ test.after.always(() => {
   for (const a of [gwUser, alice, bob, boss]) if (a) removeAccount(a);
 });
 
+// Root's commands run from a package the gateway user can read (a copy when the checkout is closed to others).
+const run = (s: Site, args: string[], input?: string) => runReadable(gwUser, s, args, input);
+
 function startDaemon(t: { teardown(fn: () => void): void }, s: Site): { child: ChildProcess; output: () => string; ready: Promise<void> } {
-  const child = spawn(process.execPath, [UUGATE, 'daemon'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [programFor(gwUser), 'daemon'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
   const ready = new Promise<void>((resolve, reject) => {
@@ -78,7 +81,7 @@ const drops = (): string[] => readdirSync(path.join(site.spool, 'maildrop')).fil
 
 maybe('root without gateway_user: the daemon refuses to start (78)', (t) => {
   const s = makeSite({ conf: { gateway_user: '', smtp_listen: '' } });
-  const r = spawnSync(process.execPath, [UUGATE, 'daemon'], { env: s.env, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [programFor(gwUser), 'daemon'], { env: s.env, encoding: 'utf8', timeout: 20_000 });
   t.is(r.status, 78, r.stderr);
   t.regex(r.stderr, /running as root needs gateway_user/);
 });
