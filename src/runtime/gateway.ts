@@ -41,12 +41,12 @@ export async function loadGateway(flags: LocationFlags, clock: () => number = Da
   const cfg = await loadMailConfig(loc.configDir, loc.spoolDir);
   if (cfg.gateway_user && !runningAsRoot() && cfg.gateway_user !== os.userInfo().username)
     throw new GatewayError(`only root and gateway_user (${cfg.gateway_user}) may use the spool ${loc.spoolDir}; other users send mail with sendmail or rmail (docs/privileges.md)`, { exitCode: EX.NOPERM });
-  if (runningAsRoot() && cfg.gateway_user) {
-    const account = await gatewayAccount(cfg.gateway_user);
+  const account = runningAsRoot() && cfg.gateway_user ? await gatewayAccount(cfg.gateway_user) : undefined;
+  if (account && account.uid !== 0) {
     await claimSpool(loc.spoolDir, CLAIMED_SPOOL_DIRS, account);
     // Starting a delivery as another account (a mailbox's owner, alias_user) is
     // the one thing that keeps needing root: the helper keeps it.
-    if (account.uid !== 0) startLspawn();
+    startLspawn();
     if (!opts.stayRoot) dropPrivileges(account);
   }
   const spool = new SpoolLayout(loc.spoolDir);

@@ -33,7 +33,7 @@ export async function claimSpool(spoolDir: string, subdirs: readonly string[], a
       if (st.isDirectory() && st.uid === 0) await fsp.lchown(d, a.uid, a.gid);
     }
   } catch (err) {
-    throw new GatewayError(`cannot prepare spool ${spoolDir} for ${a.name}: ${(err as Error).message}`, { exitCode: EX.CANTCREAT, temporary: true });
+    throw new GatewayError(`cannot create spool directories under ${spoolDir} for ${a.name}: ${(err as Error).message}`, { exitCode: EX.CANTCREAT, temporary: true });
   }
 }
 
@@ -41,9 +41,8 @@ let invoker: string | undefined;
 /** Who started this command, whoever it runs as now (root's sendmail still sends as root). */
 export const invokingUser = (): string => invoker ?? os.userInfo().username;
 
-/** Becomes `a` for good: supplementary groups, group, then user (the order setuid allows). */
+/** Becomes `a` (not root) for good: supplementary groups, group, then user (the order setuid allows). */
 export function dropPrivileges(a: Account): void {
-  if (a.uid === 0) return;
   invoker ??= os.userInfo().username;
   // initgroups keeps the account's own supplementary groups (uucp's dialout for modem lines).
   (process as unknown as { initgroups(user: string, group: number): void }).initgroups(a.name, a.gid);
