@@ -1,21 +1,27 @@
 // The lspawn helper (after qmail-lspawn): the only part of uugate that keeps
 // root once the daemon has dropped it, with one job: start a delivery into a
-// mailbox as the account that owns it. It trusts the daemon (its parent, over
+// mailbox as the account that owns it (runtime/lspawn-deliver.ts, which also
+// obeys the account's .forward). It trusts the daemon (its parent, over
 // the IPC channel) to name the account, mailbox kind and path; it checks that
 // the account exists and is not root, and runs the delivery child
-// (lspawn-deliver.ts), or the alias program, with that account's uid and gid
+// or the alias program, with that account's uid and gid
 // (a home it does not own alone gets nothing, as with qmail-getpw),
 // so the child can do only what the account itself may. It never parses a
 // message or an address.
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../config/locations.js';
 import { lookupAccount } from '../util/accounts.js';
 import { isLspawnRequest, type LspawnReply, type LspawnRequest } from './lspawn-protocol.js';
 import { ProgramError, runProgram } from './local.js';
 
-const DELIVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lspawn-deliver.js');
+// A separate entry point (above this layer: it reads the account's .forward), run by file name.
+const DELIVER = path.join(PACKAGE_ROOT, 'dist/src/runtime/lspawn-deliver.js');
+
+/** Only these reach a child: the message's sender and recipient, and where the gateway is (for its sendmail). */
+const PASSED = ['SENDER', 'RECIPIENT', 'UUGATE_CONFIG', 'UUGATE_UUCP', 'UUGATE_SPOOL'];
+const childEnv = (req: LspawnRequest): Record<string, string> => ({ PATH: '/usr/bin:/bin', ...Object.fromEntries(PASSED.filter((k) => k in req.env).map((k) => [k, req.env[k]])) });
 
 async function handle(req: LspawnRequest): Promise<LspawnReply> {
   const fail = (text: string, temporary: boolean): LspawnReply => ({ id: req.id, ok: false, temporary, text });
@@ -23,7 +29,7 @@ async function handle(req: LspawnRequest): Promise<LspawnReply> {
   if (!a) return fail(`no Unix account "${req.account}"`, false);
   if (a.uid === 0) return fail(`will not deliver as root ("${req.account}")`, false);
   if (req.kind === 'program')
-    return runProgram(req.argv!, req.env!, [req.data], { uid: a.uid, gid: a.gid }).then(
+    return runProgram(req.argv!, childEnv(req), [req.data], { uid: a.uid, gid: a.gid }).then(
       (text): LspawnReply => ({ id: req.id, ok: true, temporary: false, text }),
       (err: unknown) => fail((err as Error).message, err instanceof ProgramError && err.temporary),
     );
@@ -36,7 +42,7 @@ async function handle(req: LspawnRequest): Promise<LspawnReply> {
   }
   const file = path_.startsWith('~/') ? path.join(a.home, path_.slice(2)) + (path_.endsWith('/') ? '/' : '') : path_;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DELIVER, req.kind, file], { uid: a.uid, gid: mailGroup(req.kind, file) ?? a.gid, cwd: '/', env: { PATH: '/usr/bin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [DELIVER, req.kind, file], { uid: a.uid, gid: mailGroup(req.kind, file) ?? a.gid, cwd: '/', env: childEnv(req), stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));

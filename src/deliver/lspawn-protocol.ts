@@ -1,8 +1,9 @@
 // Between the daemon (the gateway user) and the lspawn helper (root), over the
 // helper's IPC channel (docs/privileges.md "System accounts"). A request names
-// an account, the kind of mailbox and its path; the message bytes are already
-// framed for that mailbox (Return-Path, mbox From_ line), so the helper only
-// starts a child as the account and hands them over: it reads no mail.
+// an account, the kind of mailbox and its path (or a program), the sender and
+// recipient as opaque strings, and carries the message with its Return-Path
+// and Delivered-To: the helper only starts a child as the account and hands
+// them over; it reads no mail.
 
 export interface LspawnRequest {
   id: number;
@@ -10,9 +11,10 @@ export interface LspawnRequest {
   kind: 'maildir' | 'mbox' | 'program';
   /** maildir, mbox: absolute, or `~/...` inside the account's home directory. */
   path?: string;
-  /** program: what to run (no shell) and its SENDER/RECIPIENT environment. */
+  /** program: what to run (no shell). */
   argv?: string[];
-  env?: Record<string, string>;
+  /** SENDER and RECIPIENT, for a program or the account's own .forward. */
+  env: Record<string, string>;
   data: Buffer;
 }
 
@@ -30,6 +32,7 @@ export function isLspawnRequest(m: unknown): m is LspawnRequest {
   const r = m as LspawnRequest;
   if (typeof r !== 'object' || r === null || !Number.isInteger(r.id) || !((r.data as unknown) instanceof Uint8Array)) return false;
   if (typeof r.account !== 'string' || !/^[a-z_][a-z0-9_.-]*\$?$/i.test(r.account)) return false;
-  if (r.kind === 'program') return strings(r.argv) && r.argv!.length > 0 && typeof r.env === 'object' && r.env !== null && strings(Object.values(r.env));
+  if (typeof r.env !== 'object' || r.env === null || !strings(Object.values(r.env))) return false;
+  if (r.kind === 'program') return strings(r.argv) && r.argv!.length > 0;
   return (r.kind === 'maildir' || r.kind === 'mbox') && typeof r.path === 'string' && (r.path.startsWith('/') || r.path.startsWith('~/')) && !r.path.split('/').includes('..');
 }

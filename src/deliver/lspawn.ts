@@ -7,7 +7,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config/locations.js';
 import { localTransport, programEnv, ProgramError, runProgram } from './local.js';
-import { mboxEntry } from './mbox.js';
 import type { LspawnReply, LspawnRequest } from './lspawn-protocol.js';
 
 let helper: ChildProcess | undefined;
@@ -49,23 +48,27 @@ function ask(req: Omit<LspawnRequest, 'id'>): Promise<LspawnReply> {
 export const isAccountMailbox = (dest: string, spoolDir: string): boolean =>
   dest.startsWith('~/') || (path.isAbsolute(dest) && path.relative(spoolDir, dest).startsWith('..'));
 
-export const accountTransport = localTransport('account', async (job, r, parts) => {
-  const dest = r.route.destination!;
-  const kind = dest.endsWith('/') ? 'maildir' : 'mbox';
-  const data = kind === 'mbox' ? mboxEntry(job.envelope.sender, parts, new Date()) : Buffer.concat(parts);
-  const reply = await ask({ account: r.route.account!, kind, path: dest, data });
-  if (!reply.ok) throw new ProgramError(reply.text, reply.temporary);
-  return reply.text;
-});
+/** Where this gateway's configuration and spool are: an account's .forward sends on through them. */
+export type GatewayPlaces = { configDir: string; uucpDir: string; spoolDir: string };
+const placesEnv = (p: GatewayPlaces): Record<string, string> => ({ UUGATE_CONFIG: p.configDir, UUGATE_UUCP: p.uucpDir, UUGATE_SPOOL: p.spoolDir });
+
+export const createAccountTransport = (places: GatewayPlaces) =>
+  localTransport('account', async (job, r, parts) => {
+    const dest = r.route.destination!;
+    const kind = dest.endsWith('/') ? 'maildir' : 'mbox';
+    const reply = await ask({ account: r.route.account!, kind, path: dest, env: { ...programEnv(job, r), ...placesEnv(places) }, data: Buffer.concat(parts) });
+    if (!reply.ok) throw new ProgramError(reply.text, reply.temporary);
+    return reply.text;
+  });
 
 /**
  * Programs named in config/aliases: run as alias_user through the helper when
  * there is one (a command root started); otherwise as whoever runs the queue.
  */
-export const aliasPipeTransport = (aliasUser: string) =>
+export const aliasPipeTransport = (aliasUser: string, places: GatewayPlaces) =>
   localTransport('pipe', async (job, r, parts) => {
     if (!helper) return runProgram(r.route.argv!, programEnv(job, r), parts);
-    const reply = await ask({ account: aliasUser, kind: 'program', argv: r.route.argv!, env: programEnv(job, r), data: Buffer.concat(parts) });
+    const reply = await ask({ account: aliasUser, kind: 'program', argv: r.route.argv!, env: { ...programEnv(job, r), ...placesEnv(places) }, data: Buffer.concat(parts) });
     if (!reply.ok) throw new ProgramError(reply.text, reply.temporary);
     return `${reply.text} as ${aliasUser}`;
   });

@@ -9,7 +9,7 @@ import { createUuxTransport } from '../deliver/uux.js';
 import { createSmtpTransport } from '../deliver/smtp.js';
 import { createBsmtpTransport } from '../deliver/bsmtp.js';
 import { createMaildirSmtpTransport } from '../deliver/maildir-smtp.js';
-import { accountTransport, aliasPipeTransport } from '../deliver/lspawn.js';
+import { createAccountTransport, aliasPipeTransport } from '../deliver/lspawn.js';
 import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
 import { rewriteForWorld } from '../route/world-rewrite.js';
 import type { AddressRouter } from '../route/types.js';
@@ -17,7 +17,7 @@ import type { Gateway } from './gateway.js';
 
 /** Every transport, bound to this gateway's spool and configuration. */
 export function defaultTransports(gw: Gateway): Transport[] {
-  return [maildirTransport, mboxTransport, fileTransport, aliasPipeTransport(gw.cfg.alias_user), createUuxTransport(gw), createSmtpTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw), accountTransport];
+  return [maildirTransport, mboxTransport, fileTransport, aliasPipeTransport(gw.cfg.alias_user, gw.loc), createUuxTransport(gw), createSmtpTransport(gw), createBsmtpTransport(gw), createMaildirSmtpTransport(gw), createAccountTransport(gw.loc)];
 }
 
 export interface OpenQueue {

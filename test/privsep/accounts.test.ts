@@ -2,11 +2,11 @@
 // runq and the root-started daemon, both running as the gateway user, deliver
 // through the lspawn helper, so the files belong to the account; another user
 // cannot read them; root and unknown accounts are refused. Programs named in
-// config/aliases run as alias_user.
+// config/aliases run as alias_user, those in an account's ~/.forward as the account.
 import test from 'ava';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { makeSite, waitFor, type Site } from '../helpers/site.js';
 import { addAccount, isRoot, programFor, removeAccount, runAs, runReadable, type TestAccount } from '../helpers/accounts.js';
@@ -102,4 +102,41 @@ maybe('a program in config/aliases runs as alias_user, not as the gateway user',
   t.is(readFileSync(path.join(out, 'who'), 'utf8').trim(), String(bob.uid));
   t.is(statSync(path.join(out, 'msg')).uid, bob.uid);
   t.regex(readFileSync(path.join(out, 'msg'), 'latin1'), /Subject: to a program/);
+});
+
+maybe('a system account\'s ~/.forward is obeyed as that account: its program and file run as it, addresses go on through its maildrop', async (t) => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'uugate-forward-'));
+  chmodSync(out, 0o777);
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const fwd = path.join(alice.home, '.forward');
+  writeFileSync(fwd, `\\${alice.name}, ${bob.name}\n"|/bin/sh -c 'id -u > ${out}/who; cat > ${out}/msg'"\n${out}/copy\n`);
+  chownSync(fwd, alice.uid, alice.gid);
+  t.teardown(() => rmSync(fwd, { force: true }));
+  const s = site('~/Maildir/');
+  const d = spawn(process.execPath, [programFor(alice), 'daemon'], { env: s.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => d.kill('SIGKILL'));
+  let err = '';
+  d.stderr.on('data', (b) => (err += b));
+  t.true(await waitFor(() => /picking up/.test(err)), err);
+
+  const count = (a: TestAccount): number => (existsSync(path.join(a.home, 'Maildir/new')) ? readdirSync(path.join(a.home, 'Maildir/new')).length : 0);
+  const [aliceBefore, bobBefore] = [count(alice), count(bob)];
+  t.is((await run(s, ['sendmail', alice.name], 'Subject: forwarded\n\nx\n')).code, 0);
+  t.true(await waitFor(() => count(alice) === aliceBefore + 1 && count(bob) === bobBefore + 1 && existsSync(path.join(out, 'copy'))), readdirSync(path.join(s.spool, 'log')).map((f) => readFileSync(path.join(s.spool, 'log', f), 'utf8')).join(''));
+  t.is(readFileSync(path.join(out, 'who'), 'utf8').trim(), String(alice.uid));
+  t.is(statSync(path.join(out, 'copy')).uid, alice.uid);
+  t.regex(readFileSync(path.join(out, 'copy'), 'latin1'), /^From root@leaf.example.org /);
+  const newest = (a: TestAccount): string => {
+    const dir = path.join(a.home, 'Maildir/new');
+    return readFileSync(path.join(dir, readdirSync(dir).sort().at(-1)!), 'latin1');
+  };
+  // Sent on by alice: her address is the sender; the first hop's Delivered-To stays (loop detection).
+  t.regex(newest(bob), new RegExp(`^Return-Path: <${alice.name}@leaf.example.org>\\nDelivered-To: ${bob.name}@leaf.example.org\\n[^]*Delivered-To: ${alice.name}@leaf.example.org\\n[^]*Subject: forwarded`));
+
+  // A .forward others may write is not obeyed: the mail waits.
+  chmodSync(fwd, 0o666);
+  t.is((await run(s, ['sendmail', alice.name], 'Subject: held\n\nx\n')).code, 0);
+  const log = (): string => readdirSync(path.join(s.spool, 'log')).map((f) => readFileSync(path.join(s.spool, 'log', f), 'utf8')).join('');
+  t.true(await waitFor(() => /\.forward: owner\/mode \d+\/666 is unsafe/.test(log())), log());
+  t.is(count(alice), aliceBefore + 1);
 });
