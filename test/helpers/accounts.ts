@@ -34,8 +34,10 @@ export function removeAccount(a: TestAccount): void {
 let homes: string | undefined;
 function homesDir(): string {
   if (!homes) {
-    homes = mkdtempSync(path.join(os.tmpdir(), 'uugate-homes-'));
-    chmodSync(homes, 0o755);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'uugate-homes-'));
+    chmodSync(dir, 0o755);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    homes = dir;
   }
   return homes;
 }
