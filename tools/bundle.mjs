@@ -21,3 +21,18 @@ await build({
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 });
+// The maildrop client (sendmail/rmail run by a local user) is one self-contained
+// CommonJS file, required by bin/uugate: every module resolved at start-up, and
+// the ES module loader itself, cost its cold start (bench inject).
+await build({
+  entryPoints: ['src/cli/maildrop-client.ts'],
+  outfile: 'dist/bundle/maildrop.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  define: { 'import.meta.url': '__uugateUrl' },
+  banner: { js: "const __uugateUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});

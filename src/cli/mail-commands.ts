@@ -30,23 +30,29 @@ export function registerMailCommands(program: Command): void {
   withLocationFlags(program.command('daemon'))
     .description('run the gateway: queue runner (and the services configured)')
     .action(async (opts: LocationFlags) => {
-      const gw = await loadGateway(opts);
+      const gw = await loadGateway(opts, undefined, { stayRoot: true });
+      const afterListen = await (await import('../daemon/run-as.js')).privilegeDrop(gw);
       const services = gw.cfg.smtp_listen.length ? [(await import('../daemon/smtp-service.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
       if (gw.cfg.status_listen.length) services.push((await import('../daemon/status-server.js')).statusService());
-      await runDaemon(gw, services);
+      // Local users' drops exist only where they are not the gateway user (docs/privileges.md).
+      if (gw.cfg.gateway_user) services.push((await import('../daemon/pickup.js')).pickupService());
+      await runDaemon(gw, services, afterListen);
     });
 
   withLocationFlags(program.command('smtpd'))
     .description('run only the SMTP server in the foreground (accepted mail is delivered per delivery_mode)')
     .option('--listen <addr>', 'host:port or [v6]:port instead of smtp_listen')
     .action(async (opts: LocationFlags & { listen?: string }) => {
-      const gw = await loadGateway(opts);
+      const gw = await loadGateway(opts, undefined, { stayRoot: true });
+      const afterListen = await (await import('../daemon/run-as.js')).privilegeDrop(gw);
       const { startSmtpServer } = await import('../smtp/server.js');
       const { parseListen } = await import('../config/cidr.js');
       const listen = opts.listen ? parseListen(opts.listen) : gw.cfg.smtp_listen;
       if (!listen.length) throw new GatewayError('smtp_listen is empty and no --listen was given', { exitCode: EX.CONFIG });
       const srv = await startSmtpServer(gw, { listen });
+      const dropped = afterListen?.(); // bound as root if need be; the mail is the gateway user's
+      if (dropped) process.stderr.write(`uugate smtpd: ${dropped}\n`);
       process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${srv.addresses.map((a) => `${a.address}:${a.port}`).join(', ')}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);

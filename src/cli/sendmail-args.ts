@@ -65,3 +65,19 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
   }
   return a;
 }
+
+/** rmail [--config DIR] [--uucp DIR] [--spool DIR] recipient... */
+export function parseRmailArgs(argv: string[]): { recipients: string[]; locations: LocationArgs } {
+  const locations: LocationArgs = {};
+  const recipients: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const taken = takeLocationFlag(argv, i, locations);
+    if (taken) i += taken - 1;
+    else if (argv[i] === '--') {
+      recipients.push(...argv.slice(i + 1));
+      break;
+    } else if (argv[i] === '-h' || argv[i] === '--help') throw usageError('usage: rmail [--config DIR] [--uucp DIR] [--spool DIR] recipient ...');
+    else recipients.push(argv[i]);
+  }
+  return { recipients, locations };
+}

@@ -65,8 +65,12 @@ const SPECS = {
   smtp_max_recipients: { parse: int, default: 100 },
   smtp_port: { parse: int, default: 25 },
   smtp_connect_timeout: { parse: duration, default: 30 },
-  // The account that handles mail on an installed host (docs/install.md); '' = whoever runs the command.
+  // Who runs what (docs/privileges.md): '' is the user running the command.
   gateway_user: { parse: str, default: '' },
+  // May set the envelope sender with sendmail -f (root and gateway_user always may).
+  trusted_users: { parse: list, default: [] as string[] },
+  // The account programs named in config/aliases run as.
+  alias_user: { parse: str, default: 'nobody' },
   // The operator's view (docs/watching.md): metrics and status page; empty: off.
   status_listen: { parse: parseListen, default: [] as ListenAddress[] },
   status_show_addresses: { parse: bool, default: false, boolean: true },

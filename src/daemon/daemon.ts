@@ -19,6 +19,8 @@ export interface DaemonService {
   reload?(gw: Gateway): Promise<void>;
   /** Live figures for the metrics (e.g. open connections), by name. */
   figures?(): Record<string, number>;
+  /** Started only after a root-started daemon has become the gateway user (it works in the spool, binds nothing). */
+  unprivileged?: boolean;
 }
 
 export class Daemon {
@@ -36,15 +38,25 @@ export class Daemon {
     private readonly services: DaemonService[] = [],
     private readonly queueOpts: QueueOptions = {},
     private readonly out: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+    /** Called once the services listen: a root-started daemon becomes the gateway user there; returns a line for the summary. */
+    private readonly afterListen: () => string | undefined = () => undefined,
   ) {}
 
   async start(): Promise<void> {
     const other = await daemonPid(this.gw);
     if (other) throw new GatewayError(`a uugate daemon (pid ${other}) already runs on spool ${this.gw.spool.root}`, { exitCode: EX.TEMPFAIL });
+    // Services first: they bind the ports, which may need root; then root is
+    // given up (afterListen) before the queue, its index and the pid file are made.
+    const serviceLines: string[] = [];
+    const startAll = async (unprivileged: boolean): Promise<void> => {
+      for (const s of this.services) if (!!s.unprivileged === unprivileged) serviceLines.push(`  ${s.name}: ${await s.start(this)}`);
+    };
+    await startAll(false);
+    const dropped = this.afterListen();
     this.queue = await openQueue(this.gw, this.queueOpts);
     await writeFileAtomic(this.gw.spool.pidFile, `${process.pid}\n`, 0o644);
-    const lines = [`uugate daemon pid ${process.pid}`, `  spool ${this.gw.spool.root}`, `  config ${this.gw.loc.configDir}, uucp ${this.gw.loc.uucpDir}`, `  queue run every ${this.gw.cfg.queue_interval}s and on arrival`];
-    for (const s of this.services) lines.push(`  ${s.name}: ${await s.start(this)}`);
+    await startAll(true);
+    const lines = [`uugate daemon pid ${process.pid}`, ...(dropped ? [`  ${dropped}`] : []), `  spool ${this.gw.spool.root}`, `  config ${this.gw.loc.configDir}, uucp ${this.gw.loc.uucpDir}`, `  queue run every ${this.gw.cfg.queue_interval}s and on arrival`, ...serviceLines];
     this.started = true;
     lines.forEach((l) => this.out(l));
     this.gw.log.log({ event: 'info', reason: `daemon started, pid ${process.pid}` });
@@ -132,8 +144,8 @@ export class Daemon {
   }
 }
 
-export async function runDaemon(gw: Gateway, services: DaemonService[] = []): Promise<void> {
-  const d = new Daemon(gw, services);
+export async function runDaemon(gw: Gateway, services: DaemonService[] = [], afterListen?: () => string | undefined): Promise<void> {
+  const d = new Daemon(gw, services, {}, undefined, afterListen);
   // Listening before start() announces the daemon: a signal nobody listens to kills it.
   process.on('SIGUSR1', () => d.kick());
   process.on('SIGHUP', () => void d.reload());

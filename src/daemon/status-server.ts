@@ -56,6 +56,8 @@ export function statusService(): DaemonService {
   let timers: NodeJS.Timeout[] = [];
   return {
     name: 'status',
+    // It reads the log and keeps its snapshot in the spool: as the gateway user, so no file there is root's.
+    unprivileged: true,
     async start(d: Daemon): Promise<string> {
       const cfg = d.gw.cfg;
       const open = cfg.status_listen.filter((a) => !isLoopback(a.host));

@@ -6,10 +6,10 @@ import { deliverToMbox, mboxEntry, MailboxLockedError } from './mbox.js';
 import { deliveryPrefix, isDeliveryLoop } from './local-headers.js';
 import { fsFailure, ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 
-type Writer = (job: DeliveryJob, r: RoutedRecipient, parts: Buffer[]) => Promise<string>;
+export type Writer = (job: DeliveryJob, r: RoutedRecipient, parts: Buffer[]) => Promise<string>;
 
 /** Runs `write` once per recipient with the loop check and error classification. */
-function localTransport(name: string, write: Writer): Transport {
+export function localTransport(name: string, write: Writer): Transport {
   return {
     name,
     retryFactor: 10,
@@ -47,7 +47,8 @@ const mboxWriter: Writer = async (job, r, parts) => {
 export const mboxTransport = localTransport('mbox', mboxWriter);
 export const fileTransport = localTransport('file', mboxWriter);
 
-class ProgramError extends Error {
+/** A delivery that ran elsewhere (a program, a child as another user) and said how it failed. */
+export class ProgramError extends Error {
   constructor(message: string, readonly temporary: boolean) {
     super(message);
   }
@@ -56,16 +57,22 @@ class ProgramError extends Error {
   }
 }
 
+/** What a delivery program learns about the message besides its bytes. */
+export const programEnv = (job: DeliveryJob, r: RoutedRecipient): Record<string, string> => ({ SENDER: job.envelope.sender, RECIPIENT: r.rcpt });
+
 /**
- * Pipe delivery: argv comes from configuration (an alias), never from the address,
- * and runs without a shell. Exit 75 (EX_TEMPFAIL) defers, other non-zero fails.
+ * Pipe delivery (the pipe transport is deliver/lspawn.ts's aliasPipeTransport):
+ * argv comes from configuration (an alias), never from the address, and runs
+ * without a shell. Exit 75 (EX_TEMPFAIL) defers, other non-zero fails. `as`
+ * runs it as another account (the lspawn helper, as root).
  */
-export const pipeTransport = localTransport('pipe', (job, r, parts) => {
-  const argv = r.route.argv!;
+export function runProgram(argv: string[], env: Record<string, string>, parts: Buffer[], as: { uid?: number; gid?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
+      ...as,
+      cwd: '/',
       stdio: ['pipe', 'ignore', 'pipe'],
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', SENDER: job.envelope.sender, RECIPIENT: r.rcpt },
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env },
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-500); });
@@ -77,4 +84,4 @@ export const pipeTransport = localTransport('pipe', (job, r, parts) => {
     });
     child.stdin.end(Buffer.concat(parts));
   });
-});
+}

@@ -35,6 +35,8 @@ export interface Route {
   argv?: string[];
   /** AutoTURN (route/autoturn.ts): the maildir the message waits in, and the Delivered-To prefix its flush selects. */
   autoturn?: AutoturnTarget;
+  /** The Unix account a system mailbox belongs to: the delivery runs as it (deliver/lspawn.ts). */
+  account?: string;
   /** Router or director that decided, and the reasoning, for logs and `uugate route`. */
   router: string;
   why: string[];

@@ -17,6 +17,11 @@ export interface RmailRequest {
   fromSystem?: string;
   /** Sender when there is no From_ line (UU_USER, or the invoking user). */
   defaultSender?: string;
+  /**
+   * For a sender who may not choose the envelope sender (the maildrop's pickup):
+   * given what the From_ lines claim, the sender to use and header fields to add.
+   */
+  senderPolicy?: (claimed: string | undefined) => { sender: string; addFields: string[] };
 }
 
 export async function rmail(gw: Gateway, req: RmailRequest): Promise<string> {
@@ -28,12 +33,14 @@ export async function rmail(gw: Gateway, req: RmailRequest): Promise<string> {
     const recipients = req.recipients.map(unwrap);
     await refuseUnknownLocalUsers(gw, recipients);
     const from = parseFromLines(await readFromLines(input));
-    const sender = from.sender ?? defaultSender(req);
+    const policy = req.senderPolicy?.(from.sender);
+    const sender = policy?.sender ?? from.sender ?? defaultSender(req);
     const h = await readHeader(input);
+    const added = (policy?.addFields ?? []).map((f) => f + h.eol).join('');
     return await acceptStreamed(gw, {
       sender: sender === '<>' ? '' : sender,
       recipients,
-      head: Buffer.from(h.header + (h.separator || (h.bodyWithoutSeparator ? h.eol : '')), 'latin1'),
+      head: Buffer.from(added + h.header + (h.separator || (h.bodyWithoutSeparator ? h.eol : '')), 'latin1'),
       body: input.rest(),
       eol: h.eol,
       origin: 'rmail',

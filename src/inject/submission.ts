@@ -1,13 +1,13 @@
 // Local submission (the sendmail command): recipients from arguments or, with -t,
 // from To/Cc/Bcc (Bcc removed); Date, Message-ID and From added when missing,
 // as a submission agent does.
-import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { getFields, hasField, removeFields } from '../message/headers.js';
 import { MessageInput, readHeader } from '../message/input.js';
 import { rfc5322Date } from '../message/date.js';
 import { acceptStreamed, type Gateway } from '../runtime/gateway.js';
 import { usageError } from '../util/errors.js';
+import { invokingUser } from '../util/privileges.js';
 import { addressesOf } from '../message/header-addresses.js';
 import { refuseUnknownLocalUsers } from '../runtime/recipient-check.js';
 
@@ -20,10 +20,14 @@ export interface SubmitRequest {
   fullName?: string; // -F
   /** Ignore dots: -i / -oi. Without it a line with a single dot ends the input. */
   ignoreDots: boolean;
+  /** Who submits (the maildrop's pickup: the drop's owner); default the invoking user. */
+  user?: string;
+  /** Header fields to add (the pickup's X-Authentication-Warning). */
+  addFields?: string[];
 }
 
 export function currentUser(): string {
-  return process.env.USER ?? process.env.LOGNAME ?? os.userInfo().username;
+  return process.env.USER ?? process.env.LOGNAME ?? invokingUser();
 }
 
 export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
@@ -31,7 +35,7 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
   try {
     const h = await readHeader(input);
     const eol = h.eol;
-    const user = currentUser();
+    const user = req.user ?? currentUser();
     const sender = req.sender ?? `${user}@${gw.cfg.visible_name}`;
     let header = h.header && !h.header.endsWith('\n') ? h.header + eol : h.header;
     const recipients = [...req.recipients];
@@ -41,7 +45,7 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
     }
     if (recipients.length === 0) throw usageError(req.fromHeaders ? 'no recipients in To:, Cc: or Bcc:' : 'no recipients given (use -t to take them from the header)');
     await refuseUnknownLocalUsers(gw, recipients);
-    const add: string[] = [];
+    const add: string[] = [...(req.addFields ?? [])];
     if (!hasField(header, 'From')) add.push(`From: ${req.fullName ? `${quoteName(req.fullName)} ` : ''}<${user}@${gw.cfg.visible_name}>`);
     if (!hasField(header, 'Date')) add.push(`Date: ${rfc5322Date(new Date(gw.clock()))}`);
     if (!hasField(header, 'Message-ID')) add.push(`Message-ID: <${gw.clock().toString(36)}.${randomBytes(5).toString('hex')}@${gw.cfg.visible_name}>`);

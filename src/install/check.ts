@@ -90,7 +90,7 @@ function checkConfigDir(dir: string, gateway: Account | undefined, add: (p: stri
   }
 }
 
-/** The spool: the gateway's, closed to others but for the maildrop (1733); nothing inside owned by anyone else. */
+/** The spool: the gateway's, closed to others but for the maildrop (3733); nothing inside owned by anyone else. */
 function checkSpool(spool: string, maildrop: string, gateway: Account, add: (p: string) => void): void {
   const st = lstat(spool);
   if (!st?.isDirectory()) return add(`${spool} is missing or not a directory (uugate install creates it)`);
@@ -98,8 +98,8 @@ function checkSpool(spool: string, maildrop: string, gateway: Account, add: (p: 
   if (st.mode & 0o066) add(`${spool}: mode ${octal(st.mode)} lets others list or change the queue (chmod 0711 ${spool})`);
   const md = lstat(maildrop);
   if (!md?.isDirectory()) add(`${maildrop} is missing or not a directory (uugate install creates it)`);
-  else if (md.uid !== gateway.uid || (md.mode & 0o7777) !== 0o1733)
-    add(`${maildrop}: owner/mode ${accountName(md.uid)}/${octal(md.mode)}, wants ${gateway.name}/1733 so that anyone may drop mail but none may read another's (chown ${gateway.name}: ${maildrop}; chmod 1733 ${maildrop})`);
+  else if (md.uid !== gateway.uid || (md.mode & 0o7777) !== 0o3733)
+    add(`${maildrop}: owner/mode ${accountName(md.uid)}/${octal(md.mode)}, wants ${gateway.name}/3733 so that anyone may drop mail but none may read another's (chown ${gateway.name}: ${maildrop}; chmod 3733 ${maildrop})`);
   // Drops in the maildrop belong to their senders; everything else to the gateway.
   const foreign: string[] = [];
   const walk = (dir: string): void => {

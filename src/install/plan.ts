@@ -100,12 +100,13 @@ export function installPlan(opts: InstallOptions): Plan {
   }
 
   // Our directories: configuration is root's; the spool is the gateway's, and
-  // others may pass through it (0711) only to reach the maildrop (1733).
+  // others may pass through it (0711) only to reach the maildrop (3733: sticky, and setgid so
+  // that every drop belongs to the gateway's group, which may read it).
   const dirs: Array<[string, number, 'root' | 'gateway']> = [
     [l.configDir, 0o755, 'root'],
     [l.uucpDir, 0o755, 'root'],
     [l.spoolDir, 0o711, 'gateway'],
-    [l.maildrop, 0o1733, 'gateway'],
+    [l.maildrop, 0o3733, 'gateway'],
   ];
   for (const [d, mode, who] of dirs) {
     const st = lstat(d);

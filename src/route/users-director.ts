@@ -4,11 +4,16 @@
 import { localDestination, type MailConfig } from '../config/mail-config.js';
 import { unsafeLocalPart } from '../address/local-part.js';
 import { failRoute, type RouteDecision } from './types.js';
+import { isAccountMailbox } from '../deliver/lspawn.js';
 
 export function directUser(cfg: MailConfig, localPart: string): RouteDecision {
   const name = localPart.toLowerCase();
   const unsafe = unsafeLocalPart(name);
   if (unsafe) return failRoute('user', '5.1.3', unsafe);
+  if (!cfg.users.has(name) && cfg.local_delivery && isAccountMailbox(cfg.local_delivery, cfg.spoolDir)) {
+    const destination = cfg.local_delivery.replaceAll('%s', name);
+    return { kind: 'deliver', route: { transport: 'account', address: `${name}@${cfg.visible_name}`, destination, account: name, router: 'user', why: [`local_delivery=${cfg.local_delivery}: the mailbox of system account ${name}, written as that account`] } };
+  }
   const user = cfg.users.get(name) ?? (cfg.local_delivery ? localDestination(name, cfg.local_delivery, cfg.spoolDir) : undefined);
   if (user) {
     const why = [cfg.users.has(name) ? `user ${name} in ${cfg.configDir}/users` : `local_delivery=${cfg.local_delivery}`];

@@ -3,6 +3,7 @@
 // server reach the same accept code in-process. Taking the queue (index, router,
 // transports) is in queue-owner.ts, which per-message commands never load.
 import { promises as fsp, statSync } from 'node:fs';
+import os from 'node:os';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
 import { resolveLocations, type Locations } from '../config/locations.js';
 import { SpoolLayout } from '../queue/spool.js';
@@ -10,6 +11,9 @@ import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, ty
 import { Logger } from '../log/logger.js';
 import { pidAlive } from '../util/pid-file.js';
 import type { TransportContext } from '../deliver/transport.js';
+import { GatewayError, EX } from '../util/errors.js';
+import { claimSpool, dropPrivileges, gatewayAccount, runningAsRoot } from '../util/privileges.js';
+import { startLspawn } from '../deliver/lspawn.js';
 
 export interface LocationFlags {
   config?: string;
@@ -25,9 +29,27 @@ export interface Gateway {
   clock: () => number;
 }
 
-export async function loadGateway(flags: LocationFlags, clock: () => number = Date.now): Promise<Gateway> {
+/** The spool directories root hands over to the gateway user (the ones made before it can drop privileges). */
+export const CLAIMED_SPOOL_DIRS = ['tmp', 'incoming', 'queue', 'msglog', 'log', 'uucp'];
+
+/**
+ * Reads the configuration and opens the spool. Started by root with a
+ * gateway_user, the command becomes that user first (docs/privileges.md);
+ * `stayRoot` is for the daemon, which binds its ports before it drops.
+ */
+export async function loadGateway(flags: LocationFlags, clock: () => number = Date.now, opts: { stayRoot?: boolean } = {}): Promise<Gateway> {
   const loc = resolveLocations(flags);
   const cfg = await loadMailConfig(loc.configDir, loc.spoolDir);
+  if (cfg.gateway_user && !runningAsRoot() && cfg.gateway_user !== os.userInfo().username)
+    throw new GatewayError(`only root and gateway_user (${cfg.gateway_user}) may use the spool ${loc.spoolDir}; other users send mail with sendmail or rmail (docs/privileges.md)`, { exitCode: EX.NOPERM });
+  const account = runningAsRoot() && cfg.gateway_user ? await gatewayAccount(cfg.gateway_user) : undefined;
+  if (account && account.uid !== 0) {
+    await claimSpool(loc.spoolDir, CLAIMED_SPOOL_DIRS, account);
+    // Starting a delivery as another account (a mailbox's owner, alias_user) is
+    // the one thing that keeps needing root: the helper keeps it.
+    startLspawn();
+    if (!opts.stayRoot) dropPrivileges(account);
+  }
   const spool = new SpoolLayout(loc.spoolDir);
   await spool.ensure();
   const log = new Logger(spool.log, clock);

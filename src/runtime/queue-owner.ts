@@ -4,11 +4,12 @@
 import { QueueIndex } from '../queue/index-db.js';
 import { QueueRunner } from '../queue/runner.js';
 import { openRouter, type OpenRouter } from './routing.js';
-import { fileTransport, maildirTransport, mboxTransport, pipeTransport } from '../deliver/local.js';
+import { fileTransport, maildirTransport, mboxTransport } from '../deliver/local.js';
 import { createUuxTransport } from '../deliver/uux.js';
 import { createSmtpTransport } from '../deliver/smtp.js';
 import { createBsmtpTransport } from '../deliver/bsmtp.js';
 import { maildirSmtpTransport } from '../deliver/maildir-smtp.js';
+import { createAccountTransport, aliasPipeTransport } from '../deliver/lspawn.js';
 import type { DeliveryJob, Transport, World } from '../deliver/transport.js';
 import { rewriteForWorld } from '../route/world-rewrite.js';
 import type { AddressRouter } from '../route/types.js';
@@ -17,7 +18,7 @@ import { transportContext, type Gateway } from './gateway.js';
 /** Every transport, bound to this gateway's spool and configuration. */
 export function defaultTransports(gw: Gateway): Transport[] {
   const ctx = transportContext(gw);
-  return [maildirTransport, mboxTransport, fileTransport, pipeTransport, createUuxTransport(ctx), createSmtpTransport(ctx), createBsmtpTransport(ctx), maildirSmtpTransport];
+  return [maildirTransport, mboxTransport, fileTransport, aliasPipeTransport(gw.cfg.alias_user, gw.loc), createUuxTransport(ctx), createSmtpTransport(ctx), createBsmtpTransport(ctx), maildirSmtpTransport, createAccountTransport(gw.loc)];
 }
 
 export interface OpenQueue {

@@ -35,6 +35,8 @@ export function makeSite(opts: SiteOptions = {}): Site {
     uucp_name: 'leaf',
     postmaster: 'alice',
     delivery_mode: 'foreground',
+    // The daemon started by root needs an account to become: whoever runs the tests.
+    gateway_user: os.userInfo().username,
     ...opts.conf,
   };
   const text = Object.entries(conf)

@@ -39,7 +39,7 @@ test('install lays out configuration, spool, wrappers and units with their owner
   const at = (p: string): string => path.join(root, p);
   for (const d of ['etc/uugate', 'etc/uugate/uucp']) t.deepEqual([owner(at(d)), mode(at(d))], [0, '755'], d);
   t.deepEqual([owner(at('var/spool/uugate')), mode(at('var/spool/uugate'))], [uid, '711']);
-  t.deepEqual([owner(at('var/spool/uugate/maildrop')), mode(at('var/spool/uugate/maildrop'))], [uid, '1733']);
+  t.deepEqual([owner(at('var/spool/uugate/maildrop')), mode(at('var/spool/uugate/maildrop'))], [uid, '3733']);
   t.deepEqual([owner(at('etc/uugate/uugate.conf')), mode(at('etc/uugate/uugate.conf'))], [0, '644']);
   const passwd = statSync(at('etc/uugate/uucp/passwd'));
   t.deepEqual([passwd.uid, passwd.gid, mode(at('etc/uugate/uucp/passwd'))], [0, Number(execFileSync('id', ['-g', user], { encoding: 'utf8' })), '640'], 'passwords: root, the gateway group may read');
@@ -75,8 +75,8 @@ test('a second install changes nothing and says so; an administrator\'s configur
   // A changed mode is put back, and only that.
   await fsp.chmod(path.join(root, 'var/spool/uugate/maildrop'), 0o777);
   const fix = await uugate(['install', '--root', root]);
-  t.is(fix.stdout, `chmod 1733 ${root}/var/spool/uugate/maildrop\n`);
-  t.is(mode(path.join(root, 'var/spool/uugate/maildrop')), '1733');
+  t.is(fix.stdout, `chmod 3733 ${root}/var/spool/uugate/maildrop\n`);
+  t.is(mode(path.join(root, 'var/spool/uugate/maildrop')), '3733');
 });
 
 test('--dry-run prints every action and changes nothing, not even the account', async (t) => {
@@ -88,7 +88,7 @@ test('--dry-run prints every action and changes nothing, not even the account', 
   const lines = r.stdout.trim().split('\n');
   t.is(lines[0], 'dry run: nothing is changed');
   t.is(lines[1], `useradd --system --user-group --no-create-home --home-dir ${root}/var/spool/uugate --shell /usr/sbin/nologin ${user}`);
-  t.true(lines.includes(`mkdir -m 1733 ${root}/var/spool/uugate/maildrop; chown ${user} (and its group)`));
+  t.true(lines.includes(`mkdir -m 3733 ${root}/var/spool/uugate/maildrop; chown ${user} (and its group)`));
   t.true(lines.includes(`write ${root}/usr/sbin/sendmail (mode 0755)`));
   t.true(lines.includes(`write ${root}/lib/systemd/system/uugate-uucp@.service (mode 0644)`));
   t.deepEqual(listTree(root), []);
