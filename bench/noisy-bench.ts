@@ -31,7 +31,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { listPendingWork, writeSpoolData, writeWorkFile } from '../src/uucp/spool.js';
-import { openPortEntry } from '../src/uucp/port/port.js';
+import { openPortEntry } from '../src/uucp/port/open.js';
 import { answerCall, callSystem, type UucicoContext } from '../src/uucp/uucico.js';
 import { seededRandom } from '../src/util/seeded-random.js';
 import { noisyPtyLine, type LineCounters, type NoisyLineOptions } from '../test/helpers/noisy-line.js';

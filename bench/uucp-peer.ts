@@ -11,7 +11,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { loadUucpConfig } from '../src/uucp/config.js';
-import { openPortEntry } from '../src/uucp/port/port.js';
+import { openPortEntry } from '../src/uucp/port/open.js';
 import { socketPort } from '../src/uucp/port/tcp.js';
 import { Trace } from '../src/uucp/trace.js';
 import { answerCall, callSystem, uucicoContext, type UucicoContext } from '../src/uucp/uucico.js';

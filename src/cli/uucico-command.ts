@@ -115,7 +115,7 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
     if (f.port) {
       const entry = ctx.uucp.ports.get(f.port);
       if (!entry) throw new GatewayError(`port "${f.port}" is not in uucp/port`, { exitCode: EX.CONFIG });
-      const { openPortEntry } = await import('../uucp/port/port.js');
+      const { openPortEntry } = await import('../uucp/port/open.js');
       port = await openPortEntry(entry, { lockDir: ctx.lockDir, dialers: ctx.uucp.dialers, trace, answer: true });
     } else {
       const { openStdioPort } = await import('../uucp/port/stdio.js');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { answerCall, callSystem } from '../../src/uucp/uucico.js';
-import { openPortEntry } from '../../src/uucp/port/port.js';
+import { openPortEntry } from '../../src/uucp/port/open.js';
 import { listPendingWork } from '../../src/uucp/spool.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { queueExecution } from '../../src/uucp/uux.js';

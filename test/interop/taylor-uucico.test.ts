@@ -6,7 +6,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { openPortEntry } from '../../src/uucp/port/port.js';
+import { openPortEntry } from '../../src/uucp/port/open.js';
 import { answerCall, callSystem, listenTcp } from '../../src/uucp/uucico.js';
 import { listPendingWork } from '../../src/uucp/spool.js';
 import { queueSend } from '../helpers/uucp-work.js';

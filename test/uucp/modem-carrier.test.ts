@@ -11,7 +11,8 @@ import { parseDialFile, parsePortFile } from '../../src/uucp/config.js';
 import { openModemPort, type ModemOptions } from '../../src/uucp/port/modem.js';
 import { DialError } from '../../src/uucp/dial.js';
 import { Trace } from '../../src/uucp/trace.js';
-import { openPortEntry, type Port } from '../../src/uucp/port/port.js';
+import { openPortEntry } from '../../src/uucp/port/open.js';
+import type { Port } from '../../src/uucp/port/port.js';
 
 const DIAL = `dialer hayes
 chat "" ATZ OK ATDT\\T CONNECT
