@@ -14,7 +14,8 @@ import { loadUucpConfig } from '../src/uucp/config.js';
 import { openPortEntry } from '../src/uucp/port/open.js';
 import { socketPort } from '../src/uucp/port/tcp.js';
 import { Trace } from '../src/uucp/trace.js';
-import { answerCall, callSystem, uucicoContext, type UucicoContext } from '../src/uucp/uucico.js';
+import { answerCall, callSystem, type UucicoContext } from '../src/uucp/uucico.js';
+import { uucicoContext } from '../src/inject/uucico.js';
 import { loadGateway } from '../src/runtime/gateway.js';
 
 interface Args {

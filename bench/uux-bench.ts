@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { makeSite, flags, UUGATE, type Site } from '../test/helpers/site.js';
 import { loadGateway } from '../src/runtime/gateway.js';
 import { createUuxTransport } from '../src/deliver/uux.js';
-import { runUuxqt } from '../src/uucp/uuxqt.js';
+import { runUuxqt } from '../src/inject/uuxqt.js';
 import { formatExecFile, writeSpoolData } from '../src/uucp/spool.js';
 import { formatTable, type BenchResult } from './table.js';
 

@@ -84,7 +84,8 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
   const gw = await loadGateway(f);
   const { progressFor } = await import('../uucp/progress.js');
   const progress = await progressFor(process.stderr);
-  const ctx = await uucico.uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose, progress });
+  const { uucicoContext } = await import('../inject/uucico.js');
+  const ctx = await uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose, progress });
   printWarnings('uucico', ctx.uucp.warnings);
 
   const answering = f.prompt || f.slave || f.stdio || f.listen !== undefined || f.role === '0';

@@ -60,7 +60,7 @@ export function registerUuxCommands(program: Command): void {
     .option('-s, --system <system>', 'only requests from this system')
     .option('-v, --verbose', 'print a summary')
     .action(async (opts: LocationFlags & { system?: string; verbose?: boolean }) => {
-      const { runUuxqt } = await import('../uucp/uuxqt.js');
+      const { runUuxqt } = await import('../inject/uuxqt.js');
       const { loadUucpConfig } = await import('../uucp/config.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const gw = await loadGateway(opts);

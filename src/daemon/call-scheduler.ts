@@ -115,10 +115,10 @@ export class CallScheduler implements DaemonService {
    * file on reload leaves the old plans calling.
    */
   private async configure(gw: Gateway): Promise<void> {
-    const uucico = await import('../uucp/uucico.js');
+    const { uucicoContext } = await import('../inject/uucico.js');
     const sched = await import('../uucp/schedule.js');
     await sched.loadCronParser();
-    const ctx = await uucico.uucicoContext(gw);
+    const ctx = await uucicoContext(gw);
     const now = this.clock();
     const old = new Map(this.plans.map((p) => [p.sys.name, p]));
     const plans: SystemPlan[] = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { makeSite, siteWithSys, run, flags, UUGATE, type Site } from '../helpers/site.js';
 import { measurePeakRss, messageChunks } from '../helpers/peak-rss.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { runUuxqt } from '../../src/uucp/uuxqt.js';
+import { runUuxqt } from '../../src/inject/uuxqt.js';
 import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
 import { readQueueFile } from '../../src/queue/spool.js';
 import { MAX_UNPACKED_BATCH } from '../../src/bsmtp/gzip.js';
