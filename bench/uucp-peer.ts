@@ -10,7 +10,7 @@
 // session ended and when uuxqt was done (epoch ms).
 import net from 'node:net';
 import path from 'node:path';
-import { loadUucpConfig } from '../src/uucp/config.js';
+import { loadUucpConfig } from '../src/config/uucp/load.js';
 import { openPortEntry } from '../src/uucp/port/open.js';
 import { socketPort } from '../src/uucp/port/tcp.js';
 import { Trace } from '../src/uucp/trace.js';

@@ -44,7 +44,7 @@ export function registerUucicoCommand(program: Command): void {
     .description('UUCP systems: last call and result, bytes of the last session, queued jobs, next call')
     .action(async (flags: LocationFlags) => {
       const { loadGateway } = await import('../runtime/gateway.js');
-      const { loadUucpConfig } = await import('../uucp/config.js');
+      const { loadUucpConfig } = await import('../config/uucp/load.js');
       const { systemReport } = await import('../uucp/uustat.js');
       const path = await import('node:path');
       const gw = await loadGateway(flags);

@@ -29,7 +29,7 @@ export function registerUuxCommands(program: Command): void {
     .argument('[args...]')
     .action(async (words: string[], opts: LocationFlags) => {
       const { parseUuxArgs, queueExecution } = await import('../uucp/uux.js');
-      const { loadUucpConfig } = await import('../uucp/config.js');
+      const { loadUucpConfig } = await import('../config/uucp/load.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const { currentUser } = await import('../inject/submission.js');
       const req = parseUuxArgs(words);
@@ -61,7 +61,7 @@ export function registerUuxCommands(program: Command): void {
     .option('-v, --verbose', 'print a summary')
     .action(async (opts: LocationFlags & { system?: string; verbose?: boolean }) => {
       const { runUuxqt } = await import('../inject/uuxqt.js');
-      const { loadUucpConfig } = await import('../uucp/config.js');
+      const { loadUucpConfig } = await import('../config/uucp/load.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const gw = await loadGateway(opts);
       const uucp = await loadUucpConfig(gw.loc.uucpDir);

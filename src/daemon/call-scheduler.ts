@@ -21,7 +21,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import type net from 'node:net';
 import type { Gateway } from '../runtime/gateway.js';
 import type { Daemon, DaemonService } from './daemon.js';
-import type { UucpSystem } from '../uucp/config.js';
+import type { UucpSystem } from '../config/uucp/types.js';
 import { configError } from '../util/errors.js';
 
 interface SystemPlan {

@@ -7,7 +7,7 @@ import { daemonPid, type Gateway } from '../runtime/gateway.js';
 import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-owner.js';
 import { openRouter } from '../runtime/routing.js';
 import { loadMailConfig } from '../config/mail-config.js';
-import { loadUucpConfig } from '../uucp/config.js';
+import { loadUucpConfig } from '../config/uucp/load.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';
 

@@ -2,7 +2,7 @@
 // that the route names a system in uucp/sys, and which addresses can be carried.
 import path from 'node:path';
 import { perm, temp, type DeliveryResult, type RoutedRecipient } from './transport.js';
-import type { UucpSystem } from '../uucp/config.js';
+import type { UucpSystem } from '../config/uucp/types.js';
 
 export type NeighbourLookup = { system: UucpSystem; results?: undefined } | { system?: undefined; results: DeliveryResult[] };
 
@@ -10,7 +10,7 @@ export type NeighbourLookup = { system: UucpSystem; results?: undefined } | { sy
 export async function findNeighbour(transport: string, uucpDir: string, hop: string, rcpts: RoutedRecipient[]): Promise<NeighbourLookup> {
   const fail = (f: typeof perm, why: string, status: string): NeighbourLookup => ({ results: rcpts.map((r) => f(r.rcpt, why, status)) });
   if (!hop) return fail(perm, `${transport} transport: route names no UUCP neighbour`, '5.3.5');
-  const { loadUucpConfig } = await import('../uucp/config.js');
+  const { loadUucpConfig } = await import('../config/uucp/load.js');
   let system: UucpSystem | undefined;
   try {
     system = (await loadUucpConfig(uucpDir)).findSystem(hop);

@@ -4,7 +4,8 @@
 // executions a call brought in through the gateway's uuxqt (inject/uuxqt.ts).
 import path from 'node:path';
 import type { Gateway } from '../runtime/gateway.js';
-import { loadUucpConfig, type UucpConfig } from '../uucp/config.js';
+import { loadUucpConfig } from '../config/uucp/load.js';
+import type { UucpConfig } from '../config/uucp/types.js';
 import type { ProgressSink } from '../uucp/progress.js';
 import type { SessionEnv } from '../uucp/session.js';
 import { Trace } from '../uucp/trace.js';

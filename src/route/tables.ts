@@ -14,7 +14,7 @@ import { pathsRouter } from './paths-router.js';
 import { autoturnRouter, loadAutoturn, type AutoturnEntry } from './autoturn.js';
 import type { RemoteRouter } from './remote.js';
 import type { SiteNames } from '../address/rewrite.js';
-import { loadUucpConfig } from '../uucp/config.js';
+import { loadUucpConfig } from '../config/uucp/load.js';
 
 export const ROUTER_NAMES = ['paths', 'uucp_neighbors', 'hosts', 'dns', 'smart_host'] as const;
 export const DEFAULT_ROUTERS = ['paths', 'uucp_neighbors', 'hosts', 'smart_host'];

@@ -25,7 +25,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { mkdirp, writeAll } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
-import type { UucpSystem } from './config.js';
+import type { UucpSystem } from '../config/uucp/types.js';
 import type { Protocol } from './protocol.js';
 import { FEATURE } from './session-handshake.js';
 import {

@@ -19,7 +19,7 @@
 // options with getopt("N::p:Q:RU:v:x:") and ignores letters it does not know
 // (Y u g a t e are none of them); Taylor callers never see it in a reply.
 import { GatewayError, EX } from '../util/errors.js';
-import type { UucpConfig, UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import { lockSystem, type LockHandle } from './lock.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
 import type { Trace } from './trace.js';

@@ -9,7 +9,7 @@
 //   both: g CLOSE ×2; caller sends \020OOOOOO\0 ×2, called side \020OOOOOOO\0 ×2
 //
 // The line belongs to the LineReader before and after g, to g in between.
-import type { UucpConfig, UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import { runGOverStream } from './g/stream-adapter.js';
 import type { GProtocol, GProtocolOptions } from './g/gprotocol.js';
 import { runIOverStream } from './i/stream-adapter.js';

@@ -14,7 +14,7 @@
 import net from 'node:net';
 import { EX, GatewayError } from '../util/errors.js';
 import { runChat } from './chat.js';
-import type { UucpConfig, UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import { lockSystem } from './lock.js';
 import { promptLogin } from './login.js';
 import { openPort } from './port/open.js';

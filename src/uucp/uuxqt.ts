@@ -38,7 +38,7 @@ import type { Logger } from '../log/logger.js';
 import { rfc5322Date } from '../message/date.js';
 import { fsyncDir, mkdirp } from '../util/durable.js';
 import { GatewayError } from '../util/errors.js';
-import type { UucpConfig, UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import type { ExecHandlers, ExecRequest, ExecResult } from './exec-command.js';
 import { acquireLock } from './lock.js';
 import { type ExecFile, isSpoolName, listExecFiles, moveAside, parseExecFile, spoolFilePath } from './spool.js';

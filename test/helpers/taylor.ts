@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { loadUucpConfig } from '../../src/uucp/config.js';
+import { loadUucpConfig } from '../../src/config/uucp/load.js';
 import type { SessionEnv, SessionResult } from '../../src/uucp/session.js';
 import { Trace } from '../../src/uucp/trace.js';
 import { listenTcp, type UucicoContext } from '../../src/uucp/uucico.js';

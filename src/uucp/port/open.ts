@@ -1,7 +1,7 @@
 // Opening a port: picks the port type from the sys entry and the port file.
 // (The serial-port binding itself is loaded only when a device is opened:
 // see direct.ts.)
-import type { UucpDialer, UucpPort, UucpSystemSettings } from '../config.js';
+import type { UucpDialer, UucpPort, UucpSystemSettings } from '../../config/uucp/types.js';
 import type { Trace } from '../trace.js';
 import { type CarrierReader, guardedByCarrier } from './carrier.js';
 import { openDirectPort } from './direct.js';
