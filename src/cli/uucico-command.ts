@@ -44,11 +44,10 @@ export function registerUucicoCommand(program: Command): void {
     .description('UUCP systems: last call and result, bytes of the last session, queued jobs, next call')
     .action(async (flags: LocationFlags) => {
       const { loadGateway } = await import('../runtime/gateway.js');
-      const { loadUucpConfig } = await import('../config/uucp/load.js');
       const { systemReport } = await import('../uucp/uustat.js');
       const path = await import('node:path');
       const gw = await loadGateway(flags);
-      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      const uucp = await gw.uucp();
       printWarnings('status', uucp.warnings);
       process.stdout.write(await systemReport(path.join(gw.loc.spoolDir, 'uucp'), [...uucp.systems.keys()], gw.clock()));
     });

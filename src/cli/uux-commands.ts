@@ -29,13 +29,12 @@ export function registerUuxCommands(program: Command): void {
     .argument('[args...]')
     .action(async (words: string[], opts: LocationFlags) => {
       const { parseUuxArgs, queueExecution } = await import('../uucp/uux.js');
-      const { loadUucpConfig } = await import('../config/uucp/load.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const { currentUser } = await import('../inject/submission.js');
       const req = parseUuxArgs(words);
       if (req.system === '') throw usageError('give the system as system!command (local execution is not supported)');
       const gw = await loadGateway(opts);
-      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      const uucp = await gw.uucp();
       printWarnings('uux', uucp.warnings);
       const system = uucp.findSystem(req.system);
       if (!system) throw new GatewayError(`${req.system}: system not found in ${path.join(gw.loc.uucpDir, 'sys')}`, { exitCode: EX.NOHOST });
@@ -61,10 +60,9 @@ export function registerUuxCommands(program: Command): void {
     .option('-v, --verbose', 'print a summary')
     .action(async (opts: LocationFlags & { system?: string; verbose?: boolean }) => {
       const { runUuxqt } = await import('../inject/uuxqt.js');
-      const { loadUucpConfig } = await import('../config/uucp/load.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const gw = await loadGateway(opts);
-      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      const uucp = await gw.uucp();
       printWarnings('uuxqt', uucp.warnings);
       const s = await runUuxqt(gw, { system: opts.system, uucp });
       if (opts.verbose) {

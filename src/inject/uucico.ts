@@ -4,7 +4,6 @@
 // executions a call brought in through the gateway's uuxqt (inject/uuxqt.ts).
 import path from 'node:path';
 import type { Gateway } from '../runtime/gateway.js';
-import { loadUucpConfig } from '../config/uucp/load.js';
 import type { UucpConfig } from '../config/uucp/types.js';
 import type { ProgressSink } from '../uucp/progress.js';
 import type { SessionEnv } from '../uucp/session.js';
@@ -26,7 +25,7 @@ export interface UucicoOptions {
 
 /** Builds the uucico environment from a loaded gateway: UUCP config, spool, lock and public directories. */
 export async function uucicoContext(gw: Gateway, o: UucicoOptions = {}): Promise<UucicoContext> {
-  const uucp = await loadUucpConfig(gw.loc.uucpDir);
+  const uucp = await gw.uucp();
   const spoolDir = path.join(gw.loc.spoolDir, 'uucp');
   const trace = o.trace ?? new Trace();
   const ctx: UucicoContext = {

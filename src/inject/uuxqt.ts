@@ -11,7 +11,6 @@ import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '..
 import { deliverAccepted } from '../runtime/after-accept.js';
 import { accept, type Gateway } from '../runtime/gateway.js';
 import type { UucpConfig } from '../config/uucp/types.js';
-import { loadUucpConfig } from '../config/uucp/load.js';
 import type { ExecHandler, ExecHandlers, ExecRequest, ExecResult } from '../uucp/exec-command.js';
 import { uuxqt, type UuxqtSummary } from '../uucp/uuxqt.js';
 import { writeFileAtomic } from '../util/durable.js';
@@ -22,7 +21,7 @@ import { rsmtp } from './rsmtp.js';
 export interface UuxqtOptions {
   /** Only requests from this system (`uuxqt -s`). */
   system?: string;
-  /** Parsed uucp/ configuration; read from the gateway's uucp directory when absent. */
+  /** Parsed uucp/ configuration; the gateway's when absent. */
   uucp?: UucpConfig;
 }
 
@@ -32,7 +31,7 @@ export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<Uu
     {
       spoolDir: path.join(gw.loc.spoolDir, 'uucp'),
       sysFile: path.join(gw.loc.uucpDir, 'sys'),
-      config: async () => opts.uucp ?? (await loadUucpConfig(gw.loc.uucpDir)),
+      config: async () => opts.uucp ?? (await gw.uucp()),
       log: gw.log,
       clock: gw.clock,
       visibleName: gw.cfg.visible_name,

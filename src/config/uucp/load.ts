@@ -90,3 +90,23 @@ export async function loadUucpConfig(dir: string): Promise<UucpConfig> {
     findSystem: (name: string) => findSystem(systems, name),
   };
 }
+
+/** The configuration as a process holds it: read on first use, then kept. */
+export type UucpConfigSource = () => Promise<UucpConfig>;
+
+/**
+ * Reads `dir` once, when first asked, and hands every later caller the same
+ * result. A read that fails (a file refused by the trust check, a syntax
+ * error) is not kept: the next caller reads again, so fixing the file needs
+ * no restart.
+ */
+export function uucpConfigOnce(dir: string): UucpConfigSource {
+  let loading: Promise<UucpConfig> | undefined;
+  return () => {
+    loading ??= loadUucpConfig(dir).catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
+  };
+}
