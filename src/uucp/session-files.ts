@@ -26,7 +26,7 @@ import path from 'node:path';
 import { mkdirp, writeAll } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
 import type { UucpSystem } from '../config/uucp/types.js';
-import type { Protocol } from './protocol.js';
+import type { Protocol } from './protocol/protocol.js';
 import { FEATURE } from './session-handshake.js';
 import {
   DIGEST_TRIES,

@@ -15,7 +15,7 @@ import type { GProtocol, GProtocolOptions } from './g/gprotocol.js';
 import { runIOverStream } from './i/stream-adapter.js';
 import { iOptionsFromParams } from './i/options.js';
 import type { LockHandle } from './lock.js';
-import type { Protocol, Role } from './protocol.js';
+import type { Protocol, Role } from './protocol/protocol.js';
 import { EX, GatewayError } from '../util/errors.js';
 import { listPendingWork, formatWorkLine, markCommandsDone } from './spool.js';
 import { callerHandshake, calledHandshake, FEATURE, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';

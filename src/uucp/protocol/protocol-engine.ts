@@ -6,7 +6,7 @@
  * at a time, each firing followed by a dispatch.
  */
 
-import type { Clock, Timer } from './g/clock.js';
+import type { Clock, Timer } from './clock.js';
 import type { Role } from './protocol.js';
 
 export type { Role };
