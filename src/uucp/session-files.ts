@@ -27,7 +27,7 @@ import { mkdirp, writeAll } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
 import type { UucpSystem } from '../config/uucp/types.js';
 import type { Protocol } from './protocol/protocol.js';
-import { FEATURE } from './session-handshake.js';
+import { FEATURE } from './features.js';
 import {
   DIGEST_TRIES,
   digestBytes,
@@ -142,7 +142,7 @@ export class Transfers {
   readonly remembered: string[] = [];
 
   constructor(
-    private readonly g: Protocol,
+    private readonly proto: Protocol,
     private readonly sys: UucpSystem,
     private readonly features: number,
     private readonly env: TransferEnv,
@@ -189,11 +189,11 @@ export class Transfers {
 
   private async send(cmd: string): Promise<void> {
     this.env.trace.log('uucp-proto', `sending "${cmd}"`);
-    await this.g.sendCommand(cmd);
+    await this.proto.sendCommand(cmd);
   }
 
   async read(what: string): Promise<string> {
-    const c = await this.g.readCommand();
+    const c = await this.proto.readCommand();
     this.env.trace.log('uucp-proto', `got "${c}" (${what})`);
     return c;
   }
@@ -238,13 +238,13 @@ export class Transfers {
     if (repair) offset = repair.at;
     const fh = await fsp.open(tempPath, repair ? 'r+' : offset > 0 ? 'a' : 'w', 0o600);
     const out = bufferedWriter(fh, repair?.at);
-    const suspect = damageWatch(this.g, (this.features & FEATURE.DIGEST) !== 0);
+    const suspect = damageWatch(this.proto, (this.features & FEATURE.DIGEST) !== 0);
     let n: number;
     try {
       await this.send(repair ? `${kind}Y 0x${repair.at.toString(16)} 0x${repair.length.toString(16)}` : offset > 0 ? `${kind}Y 0x${offset.toString(16)}` : `${kind}Y`);
       log(`${this.sys.name}: receiving ${kind === 'E' ? f.slice(9).join(' ') : to}${offset ? ` from byte ${offset}` : ''}${repair ? ` (${repair.length} bytes to repair)` : ''}`);
       const rx = this.counted(to, parseSize(f[8]), offset, out.write);
-      n = await this.g.receiveFile(rx.write);
+      n = await this.proto.receiveFile(rx.write);
       await out.flush();
       rx.done();
     } catch (err) {
@@ -261,7 +261,7 @@ export class Transfers {
       await fsp.unlink(tempPath).catch(() => undefined);
       log(`${this.sys.name}: ${to} refused: ${refusal}; hanging up so that the sender keeps it`);
       // Closed, not just dropped: g's CLOSE ends the peer's call at once (a pty line may never hang up).
-      await this.g.shutdown().catch(() => undefined);
+      await this.proto.shutdown().catch(() => undefined);
       throw protocolError(`${to} refused: ${refusal}`);
     }
     // A uugate peer sends the file's SHA-256 next: damage g missed is refused here.
@@ -443,7 +443,7 @@ export class Transfers {
       }
       await this.send(`RY 0${(st.mode & 0o777).toString(8)} 0x${st.size.toString(16)}`);
       log(`${this.sys.name}: sending ${check.path} (${st.size} bytes)`);
-      const n = await this.g.sendFile(this.countedSource(from, st.size, fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 })));
+      const n = await this.proto.sendFile(this.countedSource(from, st.size, fh.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 })));
       this.stats.bytesSent += n;
       // To a uugate requester the digest follows, as for S.
       if (this.features & FEATURE.DIGEST) await this.send(digestCommand(await digestHandle(fh, n)));
@@ -589,7 +589,7 @@ export class Transfers {
         const { bytesRead } = await fh!.read(buf, 0, buf.length, offset);
         data = [buf.subarray(0, bytesRead)];
       } else data = fh!.createReadStream({ start: offset, end: end - 1, autoClose: false, highWaterMark: 64 * 1024 });
-      const n = await this.g.sendFile(this.countedSource(c.from, size, data, offset));
+      const n = await this.proto.sendFile(this.countedSource(c.from, size, data, offset));
       this.stats.bytesSent += n;
       // A uugate peer checks the whole file (0..size, the part it held from before too).
       if (this.features & FEATURE.DIGEST) await this.send(digestCommand(await digestOf(fh, size)));
@@ -655,12 +655,12 @@ export class Transfers {
     const tempPath = receiveTempPath(this.env.spoolDir, this.sys.name);
     await mkdirp(path.dirname(tempPath), 0o755);
     const fh = await fsp.open(tempPath, 'w', 0o600);
-    const suspect = damageWatch(this.g, (this.features & FEATURE.DIGEST) !== 0);
+    const suspect = damageWatch(this.proto, (this.features & FEATURE.DIGEST) !== 0);
     let n: number;
     try {
       const out = bufferedWriter(fh);
       const rx = this.counted(from, parseSize(reply.slice(2).trim().split(/\s+/)[1]), 0, out.write);
-      n = await this.g.receiveFile(rx.write);
+      n = await this.proto.receiveFile(rx.write);
       rx.done();
       await out.flush();
     } catch (err) {
