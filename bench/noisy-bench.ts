@@ -30,7 +30,7 @@ import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../src/uucp/spool.js';
+import { listPendingWork, writeSpoolData, writeWorkFile } from '../src/uucp/spool/work-file.js';
 import { openPortEntry } from '../src/uucp/port/open.js';
 import { answerCall, callSystem, type UucicoContext } from '../src/uucp/uucico.js';
 import { seededRandom } from '../src/util/seeded-random.js';

@@ -122,7 +122,7 @@ function complain(message: string): number {
 
 /** uustat -r: gives the job's work file the current time, so it counts as queued now. */
 async function rejuvenate(spool: string, id: string, now: number): Promise<boolean> {
-  const { parseJobId, spoolFilePath } = await import('../uucp/spool.js');
+  const { parseJobId, spoolFilePath } = await import('../uucp/spool/names.js');
   const p = parseJobId(id);
   if (!p) return false;
   try {

@@ -166,7 +166,7 @@ export class CallScheduler implements DaemonService {
     try {
       const { timesAllow } = await import('../uucp/schedule.js');
       const { mayCall, readStatus } = await import('../uucp/status.js');
-      const { listPendingWork } = await import('../uucp/spool.js');
+      const { listPendingWork } = await import('../uucp/spool/work-file.js');
       for (const p of this.plans) {
         if (this.stopping || this.inFlight.size >= this.gw.cfg.max_calls) break;
         const name = p.sys.name;

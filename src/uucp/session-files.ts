@@ -40,22 +40,11 @@ import {
   verifiedPrefix,
   type FileDigest,
 } from './session-digest.js';
-import {
-  type ExecuteCommand,
-  type PathCheck,
-  type PathPolicy,
-  type SendCommand,
-  type WorkCommand,
-  checkRemoteName,
-  formatExecFile,
-  isSpoolName,
-  markReceived,
-  receiveTempPath,
-  resolveRemotePath,
-  spoolFilePath,
-  storeReceivedFile,
-  takeReceived,
-} from './spool.js';
+import { type ExecuteCommand, type SendCommand, type WorkCommand } from './spool/work-file.js';
+import { type PathCheck, type PathPolicy, checkRemoteName, resolveRemotePath } from './spool/remote-path.js';
+import { formatExecFile } from './spool/exec-file.js';
+import { isSpoolName, spoolFilePath } from './spool/names.js';
+import { markReceived, receiveTempPath, storeReceivedFile, takeReceived } from './spool/received.js';
 import type { Trace } from './trace.js';
 import type { ProgressSink } from './progress.js';
 

@@ -15,7 +15,7 @@ import { protocolSpec } from './protocol/table.js';
 import type { LockHandle } from './lock.js';
 import type { Protocol, Role } from './protocol/protocol.js';
 import { EX, GatewayError } from '../util/errors.js';
-import { listPendingWork, formatWorkLine, markCommandsDone } from './spool.js';
+import { listPendingWork, formatWorkLine, markCommandsDone } from './spool/work-file.js';
 import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
 import { emptyStats, Transfers, type TransferStats } from './session-files.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';

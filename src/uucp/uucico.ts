@@ -23,7 +23,8 @@ import { socketPort } from './port/tcp.js';
 import { DEFAULT_TIMEOUTS, runCalledSession, runCallerSession, type SessionEnv, type SessionResult } from './session.js';
 import { emptyStats } from './session-files.js';
 import { LineReader } from './session-io.js';
-import { listPendingWork, listSpoolSystems } from './spool.js';
+import { listPendingWork } from './spool/work-file.js';
+import { listSpoolSystems } from './spool/names.js';
 import { STATUS, mayCall, readStatus, recordCall } from './status.js';
 import { effectiveTimes, timesAllow } from './schedule.js';
 

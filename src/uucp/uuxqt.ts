@@ -41,7 +41,9 @@ import { GatewayError } from '../util/errors.js';
 import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import type { ExecHandlers, ExecRequest, ExecResult } from './exec-command.js';
 import { acquireLock } from './lock.js';
-import { type ExecFile, isSpoolName, listExecFiles, moveAside, parseExecFile, spoolFilePath } from './spool.js';
+import { type ExecFile, listExecFiles, parseExecFile } from './spool/exec-file.js';
+import { isSpoolName, spoolFilePath } from './spool/names.js';
+import { moveAside } from './spool/received.js';
 
 export interface UuxqtOptions {
   /** Only requests from this system (`uuxqt -s`). */

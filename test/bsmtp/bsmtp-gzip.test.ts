@@ -12,7 +12,8 @@ import { makeSite, run, maildirMessages, flags, siteWithSys, type Site } from '.
 import { exim, makeExim } from '../helpers/exim-bsmtp.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt } from '../../src/inject/uuxqt.js';
-import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
+import { formatExecFile } from '../../src/uucp/spool/exec-file.js';
+import { writeSpoolData } from '../../src/uucp/spool/work-file.js';
 import { readQueueFile } from '../../src/queue/spool.js';
 import { unpackBatch, MAX_UNPACKED_BATCH } from '../../src/bsmtp/gzip.js';
 

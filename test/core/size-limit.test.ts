@@ -9,7 +9,8 @@ import { makeSite, siteWithSys, run, flags, UUGATE, type Site } from '../helpers
 import { measurePeakRss, messageChunks } from '../helpers/peak-rss.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt } from '../../src/inject/uuxqt.js';
-import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
+import { formatExecFile } from '../../src/uucp/spool/exec-file.js';
+import { writeSpoolData } from '../../src/uucp/spool/work-file.js';
 import { readQueueFile } from '../../src/queue/spool.js';
 import { MAX_UNPACKED_BATCH } from '../../src/bsmtp/gzip.js';
 import { MessageChecker, validateMessage } from '../../src/message/validate.js';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { CallScheduler } from '../../src/daemon/call-scheduler.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
-import { listPendingWork } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus } from '../../src/uucp/status.js';
 import { listenTcp } from '../../src/uucp/uucico.js';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { callSystem, listenTcp, type UucicoContext } from '../../src/uucp/uucico.js';
 import { uucicoContext } from '../../src/inject/uucico.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool/work-file.js';
 import type { SessionResult } from '../../src/uucp/session.js';
 import { makeSite, freePort, type Site } from '../helpers/site.js';
 import { startNoisyProxy } from '../helpers/noisy-line.js';

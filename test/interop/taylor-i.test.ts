@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { answerCall, callSystem } from '../../src/uucp/uucico.js';
 import { openPortEntry } from '../../src/uucp/port/open.js';
-import { listPendingWork } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { maildirMessages, freePort } from '../helpers/site.js';

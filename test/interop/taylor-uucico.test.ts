@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { openPortEntry } from '../../src/uucp/port/open.js';
 import { answerCall, callSystem, listenTcp } from '../../src/uucp/uucico.js';
-import { listPendingWork } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus } from '../../src/uucp/status.js';
 import { queueExecution } from '../../src/uucp/uux.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { callSystem, listenTcp, type UucicoContext } from '../../src/uucp/uucico.js';
 import { uucicoContext } from '../../src/inject/uucico.js';
-import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool/work-file.js';
 import { makeSite, freePort } from '../helpers/site.js';
 import { startNoisyProxy, type NoisyLineOptions } from '../helpers/noisy-line.js';
 import { NOISE_AFTER, PROTOCOLS, RATE, SIZE, seededBytes, type Proto } from '../helpers/noisy-cases.js';

@@ -11,7 +11,9 @@ import { maildirMessages, flags, type Site, siteWithSys } from '../helpers/site.
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { runUuxqt } from '../../src/inject/uuxqt.js';
 import { notifyAddress, unquote, UUXQT_LOCK } from '../../src/uucp/uuxqt.js';
-import { formatExecFile, parseWorkFile, writeSpoolData, spoolFilePath, type ExecFile } from '../../src/uucp/spool.js';
+import { formatExecFile, type ExecFile } from '../../src/uucp/spool/exec-file.js';
+import { parseWorkFile, writeSpoolData } from '../../src/uucp/spool/work-file.js';
+import { spoolFilePath } from '../../src/uucp/spool/names.js';
 import { acquireLock } from '../../src/uucp/lock.js';
 import { readQueueFile } from '../../src/queue/spool.js';
 import { listJobs } from '../../src/uucp/uustat.js';
