@@ -21,7 +21,7 @@ import { openPort } from './port/open.js';
 import type { Port } from './port/port.js';
 import { socketPort } from './port/tcp.js';
 import { DEFAULT_TIMEOUTS, runCalledSession, runCallerSession, type SessionEnv, type SessionResult } from './session.js';
-import { emptyStats } from './session-files.js';
+import { emptyStats } from './session-link.js';
 import { LineReader } from './session-io.js';
 import { listPendingWork } from './spool/work-file.js';
 import { listSpoolSystems } from './spool/names.js';
