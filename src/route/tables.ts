@@ -8,7 +8,7 @@ import { readTrustedFile } from '../util/trusted-file.js';
 import { tableLines } from '../config/table-file.js';
 import { PathsDb } from './paths.js';
 import { loadQualify, type Qualifier } from './qualify.js';
-import { parseAliases, type AliasTable } from './aliases.js';
+import { parseAliases, type AliasTable } from './aliases/parse.js';
 import { dnsRouter, hostsRouter, loadHosts, neighboursRouter } from './table-routers.js';
 import { pathsRouter } from './paths-router.js';
 import { autoturnRouter, loadAutoturn, type AutoturnEntry } from './autoturn.js';
