@@ -152,6 +152,21 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
     return out;
   };
 
+  /** A node standing for `items` (an alias, an include, a .forward or a list file), its children their expansions. */
+  const expandInto = async (
+    kind: 'alias' | 'include' | 'forward' | 'list',
+    label: string,
+    prov: Provenance,
+    errorsTo: string | null,
+    items: AliasItem[],
+    frame: Frame,
+    stack: Frame[],
+  ): Promise<ExpansionNode> => {
+    const node: ExpansionNode = { kind, label, provenance: prov, errorsTo, children: [], final: false };
+    node.children = await expandItems(items, kind === 'alias' ? 'aliases' : kind, [...stack, frame], errorsTo);
+    return node;
+  };
+
   const expandItem = async (
     it: Pick<AliasItem, 'kind' | 'value' | 'argv' | 'noAlias'>,
     prov: Provenance,
@@ -178,9 +193,7 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
           return errNode(it.value, prov, errorsTo, `include loop: ${[...stack.map((f) => f.name), it.value].join(' -> ')}`);
         const items = await loadFile(it.value, 'include', false);
         if (typeof items === 'string' || items === null) return errNode(it.value, prov, errorsTo, items ?? 'missing');
-        const node: ExpansionNode = { kind: 'include', label: it.value, provenance: prov, errorsTo, children: [], final: false };
-        node.children = await expandItems(items, 'include', [...stack, { key, name: `:include:${it.value}` }], errorsTo);
-        return node;
+        return expandInto('include', it.value, prov, errorsTo, items, { key, name: `:include:${it.value}` }, stack);
       }
       case 'address':
         return expandAddressItem(it.value, !!it.noAlias, prov, stack, errorsTo);
@@ -227,45 +240,28 @@ export async function expandAddress(address: string, ctx: ExpandContext): Promis
         ? errNode(addr, prov, errorsTo, `alias loop: ${[...stack.map((f) => f.name), name].join(' -> ')}`)
         : null;
 
+    // Errors go to owner-NAME when that alias exists (aliases and lists), else where they went.
+    const ownerOr = (): string | null => ctx.aliases.get(`owner-${lname}`)?.name ?? errorsTo;
+
     const entry = ctx.aliases.get(lname);
     if (entry) {
       const key = `alias:${lname}`;
-      const loop = loopCheck(key);
-      if (loop) return loop;
-      const owner = ctx.aliases.get(`owner-${lname}`);
-      const et = owner ? owner.name : errorsTo;
-      const node: ExpansionNode = { kind: 'alias', label: name, provenance: prov, errorsTo: et, children: [], final: false };
-      node.children = await expandItems(entry.items, 'aliases', [...stack, { key, name }], et);
-      return node;
+      return loopCheck(key) ?? expandInto('alias', name, prov, ownerOr(), entry.items, { key, name }, stack);
     }
-    const fwd = ctx.forwardPath?.(name) ?? null;
-    if (fwd) {
-      const key = `forward:${lname}`;
+    // Then NAME's .forward, then its list file: the first that exists is expanded.
+    const files = [
+      { kind: 'forward', path: () => ctx.forwardPath?.(name) ?? null, errorsTo: () => `real-${name}` },
+      { kind: 'list', path: () => ctx.listPath?.(name) ?? null, errorsTo: ownerOr },
+    ] as const;
+    for (const f of files) {
+      const file = f.path();
+      if (!file) continue;
+      const key = `${f.kind}:${lname}`;
       const loop = loopCheck(key);
       if (loop) return loop;
-      const items = await loadFile(fwd, 'forward', true);
+      const items = await loadFile(file, f.kind, true);
       if (typeof items === 'string') return errNode(addr, prov, errorsTo, items);
-      if (items !== null) {
-        const et = `real-${name}`;
-        const node: ExpansionNode = { kind: 'forward', label: name, provenance: prov, errorsTo: et, children: [], final: false };
-        node.children = await expandItems(items, 'forward', [...stack, { key, name }], et);
-        return node;
-      }
-    }
-    const lst = ctx.listPath?.(name) ?? null;
-    if (lst) {
-      const key = `list:${lname}`;
-      const loop = loopCheck(key);
-      if (loop) return loop;
-      const items = await loadFile(lst, 'list', true);
-      if (typeof items === 'string') return errNode(addr, prov, errorsTo, items);
-      if (items !== null) {
-        const owner = ctx.aliases.get(`owner-${lname}`);
-        const et = owner ? owner.name : errorsTo;
-        const node: ExpansionNode = { kind: 'list', label: name, provenance: prov, errorsTo: et, children: [], final: false };
-        node.children = await expandItems(items, 'list', [...stack, { key, name }], et);
-        return node;
-      }
+      if (items !== null) return expandInto(f.kind, name, prov, f.errorsTo(), items, { key, name }, stack);
     }
     return final();
   };
