@@ -9,7 +9,8 @@ import path from 'node:path';
 import { makeSite, siteWithSys, UUGATE, type Site } from '../test/helpers/site.js';
 import { measurePeakRss, messageChunks, type Measured } from '../test/helpers/peak-rss.js';
 import { eximAvailable, eximConfig, EXIM_BIN } from '../test/helpers/exim.js';
-import { formatExecFile, writeSpoolData } from '../src/uucp/spool.js';
+import { formatExecFile } from '../src/uucp/spool/exec-file.js';
+import { writeSpoolData } from '../src/uucp/spool/work-file.js';
 import type { BenchResult, Row } from './table.js';
 
 const MB = 1024 * 1024;

@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeSpoolData, writeWorkFile } from '../src/uucp/spool.js';
+import { writeSpoolData, writeWorkFile } from '../src/uucp/spool/work-file.js';
 import { UUCICO, UUCP, giveToUucp, ourEnv, ptyPair, runTaylor, taylorInstalled, taylorSite, tempRoot, type TaylorSite } from '../test/helpers/taylor.js';
 import { ptyLine } from './line-relay.js';
 import { run as filesBench } from './uucp-files-bench.js';

@@ -20,7 +20,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { accept, loadGateway } from '../src/runtime/gateway.js';
 import { openQueue } from '../src/runtime/queue-owner.js';
-import { callSystem, uucicoContext } from '../src/uucp/uucico.js';
+import { callSystem } from '../src/uucp/uucico.js';
+import { uucicoContext } from '../src/inject/uucico.js';
 import { flags, makeSite, type Site } from '../test/helpers/site.js';
 import { formatTable, type BenchResult, type Row } from './table.js';
 

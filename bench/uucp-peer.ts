@@ -10,11 +10,12 @@
 // session ended and when uuxqt was done (epoch ms).
 import net from 'node:net';
 import path from 'node:path';
-import { loadUucpConfig } from '../src/uucp/config.js';
-import { openPortEntry } from '../src/uucp/port/port.js';
+import { loadUucpConfig } from '../src/config/uucp/load.js';
+import { openPortEntry } from '../src/uucp/port/open.js';
 import { socketPort } from '../src/uucp/port/tcp.js';
 import { Trace } from '../src/uucp/trace.js';
-import { answerCall, callSystem, uucicoContext, type UucicoContext } from '../src/uucp/uucico.js';
+import { answerCall, callSystem, type UucicoContext } from '../src/uucp/uucico.js';
+import { uucicoContext } from '../src/inject/uucico.js';
 import { loadGateway } from '../src/runtime/gateway.js';
 
 interface Args {

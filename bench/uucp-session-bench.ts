@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { runCalledSession, runCallerSession } from '../src/uucp/session.js';
 import { LineReader } from '../src/uucp/session-io.js';
-import { writeSpoolData, writeWorkFile } from '../src/uucp/spool.js';
+import { writeSpoolData, writeWorkFile } from '../src/uucp/spool/work-file.js';
 import { ourEnv } from '../test/helpers/taylor.js';
 import { formatTable, type BenchResult } from './table.js';
 

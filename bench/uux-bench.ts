@@ -12,8 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { makeSite, flags, UUGATE, type Site } from '../test/helpers/site.js';
 import { loadGateway } from '../src/runtime/gateway.js';
 import { createUuxTransport } from '../src/deliver/uux.js';
-import { runUuxqt } from '../src/uucp/uuxqt.js';
-import { formatExecFile, writeSpoolData } from '../src/uucp/spool.js';
+import { runUuxqt } from '../src/inject/uuxqt.js';
+import { formatExecFile } from '../src/uucp/spool/exec-file.js';
+import { writeSpoolData } from '../src/uucp/spool/work-file.js';
 import { formatTable, type BenchResult } from './table.js';
 
 const BODY = `Subject: bench\n\n${`${'x'.repeat(71)}\n`.repeat(28)}`;

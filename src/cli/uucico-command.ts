@@ -44,11 +44,10 @@ export function registerUucicoCommand(program: Command): void {
     .description('UUCP systems: last call and result, bytes of the last session, queued jobs, next call')
     .action(async (flags: LocationFlags) => {
       const { loadGateway } = await import('../runtime/gateway.js');
-      const { loadUucpConfig } = await import('../uucp/config.js');
       const { systemReport } = await import('../uucp/uustat.js');
       const path = await import('node:path');
       const gw = await loadGateway(flags);
-      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      const uucp = await gw.uucp();
       printWarnings('status', uucp.warnings);
       process.stdout.write(await systemReport(path.join(gw.loc.spoolDir, 'uucp'), [...uucp.systems.keys()], gw.clock()));
     });
@@ -84,7 +83,8 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
   const gw = await loadGateway(f);
   const { progressFor } = await import('../uucp/progress.js');
   const progress = await progressFor(process.stderr);
-  const ctx = await uucico.uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose, progress });
+  const { uucicoContext } = await import('../inject/uucico.js');
+  const ctx = await uucicoContext(gw, { trace, uuxqt: f.uuxqt !== false, verbose: f.verbose, progress });
   printWarnings('uucico', ctx.uucp.warnings);
 
   const answering = f.prompt || f.slave || f.stdio || f.listen !== undefined || f.role === '0';
@@ -115,7 +115,7 @@ async function runUucicoCommand(f: UucicoFlags): Promise<void> {
     if (f.port) {
       const entry = ctx.uucp.ports.get(f.port);
       if (!entry) throw new GatewayError(`port "${f.port}" is not in uucp/port`, { exitCode: EX.CONFIG });
-      const { openPortEntry } = await import('../uucp/port/port.js');
+      const { openPortEntry } = await import('../uucp/port/open.js');
       port = await openPortEntry(entry, { lockDir: ctx.lockDir, dialers: ctx.uucp.dialers, trace, answer: true });
     } else {
       const { openStdioPort } = await import('../uucp/port/stdio.js');

@@ -29,13 +29,12 @@ export function registerUuxCommands(program: Command): void {
     .argument('[args...]')
     .action(async (words: string[], opts: LocationFlags) => {
       const { parseUuxArgs, queueExecution } = await import('../uucp/uux.js');
-      const { loadUucpConfig } = await import('../uucp/config.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const { currentUser } = await import('../inject/submission.js');
       const req = parseUuxArgs(words);
       if (req.system === '') throw usageError('give the system as system!command (local execution is not supported)');
       const gw = await loadGateway(opts);
-      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      const uucp = await gw.uucp();
       printWarnings('uux', uucp.warnings);
       const system = uucp.findSystem(req.system);
       if (!system) throw new GatewayError(`${req.system}: system not found in ${path.join(gw.loc.uucpDir, 'sys')}`, { exitCode: EX.NOHOST });
@@ -60,11 +59,10 @@ export function registerUuxCommands(program: Command): void {
     .option('-s, --system <system>', 'only requests from this system')
     .option('-v, --verbose', 'print a summary')
     .action(async (opts: LocationFlags & { system?: string; verbose?: boolean }) => {
-      const { runUuxqt } = await import('../uucp/uuxqt.js');
-      const { loadUucpConfig } = await import('../uucp/config.js');
+      const { runUuxqt } = await import('../inject/uuxqt.js');
       const { loadGateway } = await import('../runtime/gateway.js');
       const gw = await loadGateway(opts);
-      const uucp = await loadUucpConfig(gw.loc.uucpDir);
+      const uucp = await gw.uucp();
       printWarnings('uuxqt', uucp.warnings);
       const s = await runUuxqt(gw, { system: opts.system, uucp });
       if (opts.verbose) {
@@ -124,7 +122,7 @@ function complain(message: string): number {
 
 /** uustat -r: gives the job's work file the current time, so it counts as queued now. */
 async function rejuvenate(spool: string, id: string, now: number): Promise<boolean> {
-  const { parseJobId, spoolFilePath } = await import('../uucp/spool.js');
+  const { parseJobId, spoolFilePath } = await import('../uucp/spool/names.js');
   const p = parseJobId(id);
   if (!p) return false;
   try {

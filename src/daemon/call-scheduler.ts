@@ -21,7 +21,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import type net from 'node:net';
 import type { Gateway } from '../runtime/gateway.js';
 import type { Daemon, DaemonService } from './daemon.js';
-import type { UucpSystem } from '../uucp/config.js';
+import type { UucpSystem } from '../config/uucp/types.js';
 import { configError } from '../util/errors.js';
 
 interface SystemPlan {
@@ -115,10 +115,10 @@ export class CallScheduler implements DaemonService {
    * file on reload leaves the old plans calling.
    */
   private async configure(gw: Gateway): Promise<void> {
-    const uucico = await import('../uucp/uucico.js');
+    const { uucicoContext } = await import('../inject/uucico.js');
     const sched = await import('../uucp/schedule.js');
     await sched.loadCronParser();
-    const ctx = await uucico.uucicoContext(gw);
+    const ctx = await uucicoContext(gw);
     const now = this.clock();
     const old = new Map(this.plans.map((p) => [p.sys.name, p]));
     const plans: SystemPlan[] = [];
@@ -166,7 +166,7 @@ export class CallScheduler implements DaemonService {
     try {
       const { timesAllow } = await import('../uucp/schedule.js');
       const { mayCall, readStatus } = await import('../uucp/status.js');
-      const { listPendingWork } = await import('../uucp/spool.js');
+      const { listPendingWork } = await import('../uucp/spool/work-file.js');
       for (const p of this.plans) {
         if (this.stopping || this.inFlight.size >= this.gw.cfg.max_calls) break;
         const name = p.sys.name;

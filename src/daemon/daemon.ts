@@ -8,7 +8,7 @@ import { openQueue, type OpenQueue, type QueueOptions } from '../runtime/queue-o
 import { openRouter } from '../runtime/routing.js';
 import type { QueueIndex } from '../queue/index-db.js';
 import { loadMailConfig } from '../config/mail-config.js';
-import { loadUucpConfig } from '../uucp/config.js';
+import { uucpConfigOnce } from '../config/uucp/load.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { writeFileAtomic } from '../util/durable.js';
 
@@ -111,8 +111,9 @@ export class Daemon {
     if (!this.started) return; // start-up is reading the configuration anyway
     try {
       const cfg = await loadMailConfig(this.gw.loc.configDir, this.gw.loc.spoolDir);
-      const gw = { ...this.gw, cfg };
-      await loadUucpConfig(gw.loc.uucpDir); // only a check here; the services read it for themselves
+      // A fresh uucp/ source: the new gateway reads the files again (here, as a check).
+      const gw = { ...this.gw, cfg, uucp: uucpConfigOnce(this.gw.loc.uucpDir) };
+      await gw.uucp();
       const routing = this.queueOpts.router ? undefined : await openRouter(gw);
       this.gw = gw;
       this.paused = true;

@@ -5,8 +5,9 @@
 import { promises as fsp } from 'node:fs';
 import type { QueueIndex } from '../queue/index-db.js';
 import { domainOf, type CallFigures } from '../log/traffic.js';
-import { loadUucpConfig } from '../uucp/config.js';
-import { listPendingWork, spoolFilePath } from '../uucp/spool.js';
+import { loadUucpConfig } from '../config/uucp/load.js';
+import { spoolFilePath } from '../uucp/spool/names.js';
+import { listPendingWork } from '../uucp/spool/work-file.js';
 import { listStatus } from '../uucp/status.js';
 
 export interface QueueRow {

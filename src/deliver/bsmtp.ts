@@ -184,7 +184,7 @@ export function createBsmtpTransport(ctx: TransportContext): BsmtpTransport {
   };
 
   async function toNeighbour(hop: string, job: DeliveryJob, rcpts: RoutedRecipient[]): Promise<DeliveryResult[]> {
-    const { system, results: missing } = await findNeighbour('bsmtp', ctx.loc.uucpDir, hop, rcpts);
+    const { system, results: missing } = await findNeighbour('bsmtp', ctx, hop, rcpts);
     if (!system) return missing;
     const { good, results } = carriable(rcpts, (a) => badBsmtpAddress(a) ?? (a === '' ? 'empty address' : undefined));
     if (!good.length) return results;

@@ -3,6 +3,7 @@
 import type { Envelope } from '../message/envelope.js';
 import type { MailConfig } from '../config/mail-config.js';
 import type { Locations } from '../config/locations.js';
+import type { UucpConfigSource } from '../config/uucp/load.js';
 
 /**
  * What a transport may use of the gateway it delivers for: the settings, where
@@ -13,6 +14,8 @@ export interface TransportContext {
   loc: Locations;
   cfg: MailConfig;
   clock: () => number;
+  /** uucp/, read once per process (the UUCP transports look their neighbour up in it). */
+  uucp: UucpConfigSource;
 }
 
 export type Outcome = 'ok' | 'temp' | 'perm';

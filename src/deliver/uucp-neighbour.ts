@@ -1,19 +1,19 @@
 // What the UUCP transports (uux, bsmtp) check before queueing a job for a neighbour:
 // that the route names a system in uucp/sys, and which addresses can be carried.
 import path from 'node:path';
-import { perm, temp, type DeliveryResult, type RoutedRecipient } from './transport.js';
-import type { UucpSystem } from '../uucp/config.js';
+import { perm, temp, type DeliveryResult, type RoutedRecipient, type TransportContext } from './transport.js';
+import type { UucpSystem } from '../config/uucp/types.js';
 
 export type NeighbourLookup = { system: UucpSystem; results?: undefined } | { system?: undefined; results: DeliveryResult[] };
 
 /** The neighbour `hop` from uucp/sys, or the per-recipient failures explaining why there is none. */
-export async function findNeighbour(transport: string, uucpDir: string, hop: string, rcpts: RoutedRecipient[]): Promise<NeighbourLookup> {
+export async function findNeighbour(transport: string, ctx: Pick<TransportContext, 'loc' | 'uucp'>, hop: string, rcpts: RoutedRecipient[]): Promise<NeighbourLookup> {
+  const { uucpDir } = ctx.loc;
   const fail = (f: typeof perm, why: string, status: string): NeighbourLookup => ({ results: rcpts.map((r) => f(r.rcpt, why, status)) });
   if (!hop) return fail(perm, `${transport} transport: route names no UUCP neighbour`, '5.3.5');
-  const { loadUucpConfig } = await import('../uucp/config.js');
   let system: UucpSystem | undefined;
   try {
-    system = (await loadUucpConfig(uucpDir)).findSystem(hop);
+    system = (await ctx.uucp()).findSystem(hop);
   } catch (err) {
     return fail(temp, `${transport} transport: cannot read ${uucpDir}: ${(err as Error).message}`, '4.3.5');
   }

@@ -123,7 +123,7 @@ async function deliverToNeighbour(
   grade: string,
 ): Promise<DeliveryResult[]> {
   const { queueExecution } = await import('../uucp/uux.js');
-  const { system, results: missing } = await findNeighbour('uux', ctx.loc.uucpDir, hop, rcpts);
+  const { system, results: missing } = await findNeighbour('uux', ctx, hop, rcpts);
   if (!system) return missing;
   const { good, results } = carriable(rcpts, badArgument);
   if (good.length === 0) return results;

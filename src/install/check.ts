@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
-import { loadUucpConfig } from '../uucp/config.js';
+import { loadUucpConfig } from '../config/uucp/load.js';
 import { SpoolLayout } from '../queue/spool.js';
 import { pidAlive } from '../util/pid-file.js';
 import { parseHostPort } from '../daemon/call-scheduler.js';

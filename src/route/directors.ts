@@ -1,12 +1,13 @@
 // Directors: what a local address turns into. An address straight from the
 // envelope is expanded through config/aliases, .forward files and config/lists
-// (route/aliases.ts does the recursion, loop checks and the security rules);
+// (route/aliases/expand.ts does the recursion, loop checks and the security rules);
 // what comes out of an expansion is delivered without being expanded again.
 // Programs and files are honoured only from trusted sources (the aliases file).
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { MailConfig } from '../config/mail-config.js';
-import { expandAddress, splitCommand, type Delivery, type ExpansionResult, type AliasTable } from './aliases.js';
+import { expandAddress, type Delivery, type ExpansionResult } from './aliases/expand.js';
+import { splitCommand, type AliasTable } from './aliases/parse.js';
 import { directUser } from './users-director.js';
 import { GatewayError } from '../util/errors.js';
 import { readTrustedFile } from '../util/trusted-file.js';

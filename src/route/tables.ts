@@ -8,13 +8,13 @@ import { readTrustedFile } from '../util/trusted-file.js';
 import { tableLines } from '../config/table-file.js';
 import { PathsDb } from './paths.js';
 import { loadQualify, type Qualifier } from './qualify.js';
-import { parseAliases, type AliasTable } from './aliases.js';
+import { parseAliases, type AliasTable } from './aliases/parse.js';
 import { dnsRouter, hostsRouter, loadHosts, neighboursRouter } from './table-routers.js';
 import { pathsRouter } from './paths-router.js';
 import { autoturnRouter, loadAutoturn, type AutoturnEntry } from './autoturn.js';
 import type { RemoteRouter } from './remote.js';
 import type { SiteNames } from '../address/rewrite.js';
-import { loadUucpConfig } from '../uucp/config.js';
+import type { UucpConfigSource } from '../config/uucp/load.js';
 
 export const ROUTER_NAMES = ['paths', 'uucp_neighbors', 'hosts', 'dns', 'smart_host'] as const;
 export const DEFAULT_ROUTERS = ['paths', 'uucp_neighbors', 'hosts', 'smart_host'];
@@ -32,7 +32,8 @@ export interface RoutingTables {
 }
 
 export interface TableOptions {
-  uucpDir: string;
+  /** uucp/ as the gateway holds it (the uucp_neighbors router's systems). */
+  uucp: UucpConfigSource;
   /** Resolver for the dns router (injected by tests). */
   resolve?: (name: string) => Promise<boolean>;
 }
@@ -65,7 +66,7 @@ export async function loadRoutingTables(cfg: MailConfig, opts: TableOptions): Pr
         routers.push(pathsRouter(db, cfg.uucp_transport));
       }
     } else if (name === 'uucp_neighbors') {
-      routers.push(neighboursRouter(async () => (await loadUucpConfig(opts.uucpDir)).systems.keys(), () => cfg.uucp_transport));
+      routers.push(neighboursRouter(async () => (await opts.uucp()).systems.keys(), () => cfg.uucp_transport));
     } else if (name === 'hosts') {
       routers.push(hostsRouter(await loadHosts(file('hosts')), file('hosts')));
     } else if (name === 'dns') {

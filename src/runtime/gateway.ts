@@ -6,6 +6,7 @@ import { promises as fsp, statSync } from 'node:fs';
 import os from 'node:os';
 import { loadMailConfig, type MailConfig } from '../config/mail-config.js';
 import { resolveLocations, type Locations } from '../config/locations.js';
+import { uucpConfigOnce, type UucpConfigSource } from '../config/uucp/load.js';
 import { SpoolLayout } from '../queue/spool.js';
 import { acceptMessage, acceptStream, type AcceptContext, type AcceptRequest, type StreamedRequest } from '../queue/accept.js';
 import { Logger } from '../log/logger.js';
@@ -27,6 +28,8 @@ export interface Gateway {
   spool: SpoolLayout;
   log: Logger;
   clock: () => number;
+  /** uucp/: read once, when first needed, for every user in this process. */
+  uucp: UucpConfigSource;
 }
 
 /** The spool directories root hands over to the gateway user (the ones made before it can drop privileges). */
@@ -54,12 +57,12 @@ export async function loadGateway(flags: LocationFlags, clock: () => number = Da
   await spool.ensure();
   const log = new Logger(spool.log, clock);
   if (cfg.log_json) await log.enableJson();
-  return { loc, cfg, spool, log, clock };
+  return { loc, cfg, spool, log, clock, uucp: uucpConfigOnce(loc.uucpDir) };
 }
 
 /** What the transports get of this gateway (deliver/transport.ts). */
 export function transportContext(gw: Gateway): TransportContext {
-  return { loc: gw.loc, cfg: gw.cfg, clock: gw.clock };
+  return { loc: gw.loc, cfg: gw.cfg, clock: gw.clock, uucp: gw.uucp };
 }
 
 export function acceptContext(gw: Gateway): AcceptContext {

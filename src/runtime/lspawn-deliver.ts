@@ -17,7 +17,7 @@ import { deliverToMaildir } from '../deliver/maildir.js';
 import { deliverToMbox, mboxEntry } from '../deliver/mbox.js';
 import { runProgram } from '../deliver/local.js';
 import { fsFailure } from '../deliver/transport.js';
-import { parseAddressFile, type AliasItem } from '../route/aliases.js';
+import { parseAddressFile, type AliasItem } from '../route/aliases/parse.js';
 import { PACKAGE_ROOT } from '../config/locations.js';
 
 const [kind, mailbox] = process.argv.slice(2);

@@ -11,6 +11,6 @@ export interface OpenRouter {
 }
 
 export async function openRouter(gw: Gateway, opts: Partial<TableOptions> = {}): Promise<OpenRouter> {
-  const tables = await loadRoutingTables(gw.cfg, { uucpDir: gw.loc.uucpDir, ...opts });
+  const tables = await loadRoutingTables(gw.cfg, { uucp: gw.uucp, ...opts });
   return { router: createRouter(gw.cfg, tables), tables, close: () => tables.close() };
 }

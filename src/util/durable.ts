@@ -14,6 +14,16 @@ export function fsyncDir(dir: string): Promise<void> {
   });
 }
 
+/** fsyncs an existing file's data. */
+export async function fsyncFile(file: string): Promise<void> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Writes data to a new file (O_EXCL) and fsyncs it; a file it could not write whole is removed. */
 export async function writeNewFile(file: string, data: Buffer | string, mode = 0o600): Promise<void> {
   const created: string[] = [];

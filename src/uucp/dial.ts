@@ -22,7 +22,7 @@
 // for a second before dialing (A) and waits a second afterwards (B).
 import { GatewayError, EX, configError } from '../util/errors.js';
 import { checkChatScript, ChatError, runChat } from './chat.js';
-import type { UucpDialer, UucpPort } from './config.js';
+import type { UucpDialer, UucpPort } from '../config/uucp/types.js';
 import type { LineReader } from './session-io.js';
 import type { Trace } from './trace.js';
 

@@ -58,3 +58,31 @@ export async function barProgress(out: NodeJS.WriteStream): Promise<ProgressSink
 export function progressFor(out: NodeJS.WriteStream): Promise<ProgressSink> | ProgressSink {
   return out.isTTY ? barProgress(out) : lineProgress(out);
 }
+
+/** A receive sink that also reports progress (when someone listens); `done()` ends the report. */
+export function countedSink(report: ProgressSink | undefined, system: string, name: string, size: number, from: number, sink: (c: Uint8Array) => Promise<void> | void): { write: (c: Uint8Array) => Promise<void> | void; done: () => void } {
+  if (!report) return { write: sink, done: () => undefined };
+  const p = { system, name, direction: 'receive' as const, size, bytes: from, done: false, started: Date.now() };
+  return {
+    write: (chunk) => {
+      p.bytes += chunk.length;
+      report(p);
+      return sink(chunk);
+    },
+    done: () => report({ ...p, done: true }),
+  };
+}
+
+/** A send source that reports progress, and a final event once it is exhausted. */
+export function countedSource(report: ProgressSink | undefined, system: string, name: string, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, from = 0): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+  if (!report) return source;
+  const p = { system, name, direction: 'send' as const, size, bytes: from, done: false, started: Date.now() };
+  return (async function* () {
+    for await (const chunk of source) {
+      p.bytes += chunk.length;
+      report(p);
+      yield chunk;
+    }
+    report({ ...p, done: true });
+  })();
+}

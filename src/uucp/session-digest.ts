@@ -147,3 +147,32 @@ export function verifiedPrefix(got: FileDigest, want: FileDigest): number {
   while (n < got.chunks.length && n < want.chunks.length && got.chunks[n] === want.chunks[n] && (n + 1) * got.chunk <= Math.min(got.size, want.size)) n++;
   return n * got.chunk;
 }
+
+/**
+ * Runs a transfer again while the digest check fails, until DIGEST_TRIES
+ * tries in a row started no further on than an earlier one. The transfer
+ * says how its try ended through `refused` and `restartedAt`.
+ */
+export class DigestRetries {
+  /** True when the last transfer ended in CN5 for a digest mismatch (between uugate sites). */
+  refused = false;
+  /** Where the last file sent restarted (the peer's verified prefix after a mismatch). */
+  restartedAt = 0;
+
+  constructor(private readonly log: (message: string) => void) {}
+
+  async run(what: string, again: string, transfer: () => Promise<'done' | 'keep'>): Promise<'done' | 'keep'> {
+    let from = 0;
+    for (let attempt = 1, stuck = 0; ; attempt++) {
+      this.refused = false;
+      this.restartedAt = 0;
+      const outcome = await transfer();
+      if (this.restartedAt > from) {
+        from = this.restartedAt;
+        stuck = 0;
+      } else stuck++;
+      if (outcome !== 'keep' || !this.refused || stuck >= DIGEST_TRIES) return outcome;
+      this.log(`${what}: ${again} (try ${attempt + 1})`);
+    }
+  }
+}

@@ -19,26 +19,16 @@
 // options with getopt("N::p:Q:RU:v:x:") and ignores letters it does not know
 // (Y u g a t e are none of them); Taylor callers never see it in a reply.
 import { GatewayError, EX } from '../util/errors.js';
-import type { UucpConfig, UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import { lockSystem, type LockHandle } from './lock.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
 import type { Trace } from './trace.js';
+import { FEATURE } from './features.js';
+import { SUPPORTED_PROTOCOLS } from './protocol/table.js';
 
-export const FEATURE = {
-  SIZES: 0o1,
-  RESTART: 0o2,
-  EXEC: 0o4,
-  V103: 0o10,
-  SVR4: 0o20,
-  QUOTES: 0o40,
-  /** Ours, never sent in a -N mask: the peer is uugate, files carry a SHA-256 (`-Yuugate`). */
-  DIGEST: 0o1000000,
-} as const;
 export const OUR_FEATURES = FEATURE.SIZES | FEATURE.RESTART | FEATURE.EXEC;
 /** The S-line option (and ROK addition) by which uugate sites know each other. */
 export const UUGATE_OPTION = '-Yuugate';
-/** Protocols we can run, in our order of preference. */
-export const SUPPORTED_PROTOCOLS = 'igG';
 /** When neither the system nor the port names protocols: i (windowed, full duplex) when the peer has it, else g. */
 export const DEFAULT_PROTOCOLS = 'ig';
 

@@ -2,24 +2,23 @@
 // handshake, packet protocol, commands until both sides are done, hangup.
 // (docs/uucp.md "Handshake" to "Closing exchange"; Taylor manual "UUCP Protocol"; trans.c for the H rules.)
 //
-//   handshake (session-handshake.ts) → g starts, caller is master
+//   handshake (session-handshake.ts) → the protocol (g, G or i; protocol/table.ts) starts, caller is master
 //   master: its work (S/R/X/E, session-files.ts), then H
 //     slave answers HN when it has work → roles swap, repeat
 //     slave answers HY HY when idle      → master answers HY
-//   both: g CLOSE ×2; caller sends \020OOOOOO\0 ×2, called side \020OOOOOOO\0 ×2
+//   both: the protocol's close; caller sends \020OOOOOO\0 ×2, called side \020OOOOOOO\0 ×2
 //
-// The line belongs to the LineReader before and after g, to g in between.
-import type { UucpConfig, UucpSystem } from './config.js';
-import { runGOverStream } from './g/stream-adapter.js';
-import type { GProtocol, GProtocolOptions } from './g/gprotocol.js';
-import { runIOverStream } from './i/stream-adapter.js';
-import { iOptionsFromParams } from './i/options.js';
+// The line belongs to the LineReader before and after the protocol, to the protocol in between.
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
+import type { GProtocolOptions } from './g/gprotocol.js';
+import { protocolSpec } from './protocol/table.js';
 import type { LockHandle } from './lock.js';
-import type { Protocol, Role } from './protocol.js';
+import type { Protocol, Role } from './protocol/protocol.js';
 import { EX, GatewayError } from '../util/errors.js';
-import { listPendingWork, formatWorkLine, markCommandsDone } from './spool.js';
-import { callerHandshake, calledHandshake, FEATURE, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
-import { emptyStats, Transfers, type TransferStats } from './session-files.js';
+import { listPendingWork, formatWorkLine, markCommandsDone } from './spool/work-file.js';
+import { callerHandshake, calledHandshake, HandshakeError, type CalledAuth, type Handshake } from './session-handshake.js';
+import { Transfers } from './session-files.js';
+import { emptyStats, type TransferStats } from './session-link.js';
 import { readMessage, writeMessage, type LineReader } from './session-io.js';
 import type { Trace } from './trace.js';
 import type { ProgressSink } from './progress.js';
@@ -111,48 +110,17 @@ function hsEnv(env: SessionEnv) {
   };
 }
 
-function truthy(s: string | undefined): boolean | undefined {
-  if (s === undefined) return undefined;
-  return /^[yYtT1]/.test(s);
-}
-
-/** g settings for a system: `protocol-parameter g ...` lines, plus Taylor's 16 KiB bound. */
-export function gOptionsFor(sys: UucpSystem, hs: Pick<Handshake, 'protocol' | 'taylorPeer' | 'features'>, overrides: GProtocolOptions = {}): GProtocolOptions {
-  const raw = new Map<string, string>();
-  for (const args of sys.protocolParams.raw[hs.protocol] ?? sys.protocolParams.raw.g ?? []) if (args[0]) raw.set(args[0], args[1] ?? '');
-  const num = (k: string): number | undefined => (raw.has(k) && /^\d+$/.test(raw.get(k)!) ? Number(raw.get(k)) : undefined);
-  const o: GProtocolOptions = {
-    window: sys.protocolParams.g.window ?? num('window'),
-    packetSize: sys.protocolParams.g.packetSize ?? num('packet-size'),
-    remoteWindow: num('remote-window'),
-    remotePacketSize: num('remote-packet-size'),
-    timeoutMs: num('timeout') !== undefined ? num('timeout')! * 1000 : undefined,
-    retries: num('retries'),
-    maxErrors: num('errors'),
-    garbageLimit: num('garbage'),
-    shortPackets: hs.protocol === 'G' ? false : truthy(raw.get('short-packets')),
-    // Our own parameter: Taylor 1.07 corrupts files when window × (packet + 6)
-    // exceeds 16 KiB; on by default for `-N` peers, `taylor-bound false` disables it.
-    peerIsTaylor: hs.taylorPeer && truthy(raw.get('taylor-bound')) !== false,
-    // A uugate peer resends a packet alone on SRJ (others get only RJ).
-    selectiveRepeat: (hs.features & FEATURE.DIGEST) !== 0,
-  };
-  for (const k of Object.keys(o) as (keyof GProtocolOptions)[]) if (o[k] === undefined) delete o[k];
-  return { ...o, ...overrides };
-}
-
 async function converse(line: LineReader, hs: Handshake, role: Role, env: SessionEnv): Promise<SessionResult> {
   const stats = emptyStats();
   const result: SessionResult = { system: hs.system.name, ok: false, stage: 'protocol', stats, protocol: hs.protocol };
-  // i (Taylor's, `protocol-parameter i …`) or g/G.
-  const gopts = hs.protocol === 'i' ? iOptionsFromParams(hs.system.protocolParams.raw.i) : gOptionsFor(hs.system, hs, env.gOverrides);
-  env.trace.log('proto', `starting ${hs.protocol} as ${role}: ${JSON.stringify(gopts)}`);
+  const spec = protocolSpec(hs.protocol);
+  const options = spec.options(hs.system, hs, env.gOverrides);
+  env.trace.log('proto', `starting ${hs.protocol} as ${role}: ${JSON.stringify(options)}`);
   // Bytes that came with the last handshake message (often the peer's first
   // INITA or SYNC) belong to the protocol: the engine keeps them until start().
   const initialBytes = line.detach();
-  const g: GProtocol | ReturnType<typeof runIOverStream> =
-    hs.protocol === 'i' ? runIOverStream(line.stream, { ...gopts, initialBytes }) : runGOverStream(line.stream, { ...gopts, initialBytes });
-  const starting = g.start(role);
+  const proto = spec.start(line.stream, options, initialBytes);
+  const starting = proto.start(role);
   line.stream.resume();
   let tx: Transfers | undefined;
   try {
@@ -161,26 +129,26 @@ async function converse(line: LineReader, hs: Handshake, role: Role, env: Sessio
     result.gReceive = info.receive;
     env.log(`${hs.system.name}: ${hs.protocol} protocol, sending ${info.send.packetSize}/${info.send.window}, receiving ${info.receive.packetSize}/${info.receive.window}`);
     result.stage = 'transfer';
-    tx = new Transfers(g, hs.system, hs.features, { spoolDir: env.spoolDir, pubdir: env.pubdir, localName: env.localName, trace: env.trace, log: env.log, progress: env.progress }, stats);
-    await conversation(g, tx, hs, role, env);
-    await g.shutdown();
+    tx = new Transfers(proto, hs.system, hs.features, { spoolDir: env.spoolDir, pubdir: env.pubdir, localName: env.localName, trace: env.trace, log: env.log, progress: env.progress }, stats);
+    await conversation(proto, tx, hs, role, env);
+    await proto.shutdown();
     result.stage = 'complete';
     result.ok = true;
     await tx.forgetReceived();
   } catch (err) {
     result.error = asGatewayError(err);
-    g.abort(result.error.message);
-    await g.closed;
+    proto.abort(result.error.message);
+    await proto.closed;
   }
-  const ps = g.stats;
+  const ps = proto.stats;
   result.packets = { resent: ps.resent, damaged: ps.badHeaders + ps.badChecksums };
-  line.attach(g.leftover());
+  line.attach(proto.leftover());
   if (result.ok) await hangup(line, role === 'master', env);
   return result;
 }
 
 /** The command loop; returns when the H exchange is done. */
-async function conversation(g: Protocol, tx: Transfers, hs: Handshake, first: Role, env: SessionEnv): Promise<void> {
+async function conversation(proto: Protocol, tx: Transfers, hs: Handshake, first: Role, env: SessionEnv): Promise<void> {
   const sys = hs.system;
   // Commands tried in this call (kept or refused): never offered twice, so a
   // job the peer keeps refusing cannot loop the session.
@@ -240,12 +208,12 @@ async function conversation(g: Protocol, tx: Transfers, hs: Handshake, first: Ro
         }
       }
       env.trace.log('uucp-proto', 'sending "H"');
-      await g.sendCommand('H');
+      await proto.sendCommand('H');
       const r = await tx.read('reply to H');
       if (r.startsWith('HY')) {
         env.trace.log('uucp-proto', 'sending "HY"');
         // The peer may close straight after its HYs (Taylor does): that is fine.
-        await g.sendCommand('HY').catch(() => undefined);
+        await proto.sendCommand('HY').catch(() => undefined);
         return;
       }
       if (!r.startsWith('HN')) throw new GatewayError(`unexpected reply to H: "${r}"`, { exitCode: EX.PROTOCOL, temporary: true });
@@ -269,16 +237,16 @@ async function conversation(g: Protocol, tx: Transfers, hs: Handshake, first: Ro
         if (c.startsWith('HY') || c.startsWith('HN')) break; // stray replies
         if ((await pending()).length > 0) {
           env.trace.log('uucp-proto', 'sending "HN"');
-          await g.sendCommand('HN');
+          await proto.sendCommand('HN');
           env.log(`${sys.name}: we have work; we become master`);
           role = 'master';
           break;
         }
         env.trace.log('uucp-proto', 'sending "HY" twice');
-        await g.sendCommand('HY');
+        await proto.sendCommand('HY');
         // The master may close as soon as it has the first (Taylor does); with
         // a window of 1 the second then waits for an ack that never comes.
-        await g.sendCommand('HY').catch(() => undefined);
+        await proto.sendCommand('HY').catch(() => undefined);
         return;
       default:
         env.log(`${sys.name}: ignored garbled command "${c}"`);

@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, mkdirp } from '../util/durable.js';
 import { dataError } from '../util/errors.js';
-import { checkSystemName } from './spool.js';
+import { checkSystemName } from './spool/names.js';
 import { nextRetryTime, retryDelaySeconds } from './schedule.js';
 
 export const STATUS = {

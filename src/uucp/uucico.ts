@@ -1,5 +1,5 @@
 // uucico: place calls and answer them. Everything the CLI and the daemon need
-// is here, in-process:
+// is here, in-process (the context comes from the gateway: inject/uucico.ts):
 //
 //   const ctx = await uucicoContext(gw);
 //   await callSystem(ctx, 'hub');                  // uucico -s hub   (master)
@@ -12,78 +12,31 @@
 // .Status/<system>, release everything, then run uuxqt if X. files arrived.
 // (Taylor manual "Invoking uucico", "Time Strings", "Status Directory".)
 import net from 'node:net';
-import path from 'node:path';
-import type { Gateway } from '../runtime/gateway.js';
-import { mkdirp } from '../util/durable.js';
 import { EX, GatewayError } from '../util/errors.js';
 import { runChat } from './chat.js';
-import { loadUucpConfig, type UucpConfig, type UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
 import { lockSystem } from './lock.js';
 import { promptLogin } from './login.js';
-import { openPort, type Port } from './port/port.js';
+import { openPort } from './port/open.js';
+import type { Port } from './port/port.js';
 import { socketPort } from './port/tcp.js';
 import { DEFAULT_TIMEOUTS, runCalledSession, runCallerSession, type SessionEnv, type SessionResult } from './session.js';
-import { emptyStats } from './session-files.js';
+import { emptyStats } from './session-link.js';
 import { callRecord, type CallStep } from './call-log.js';
+import type { LogRecord } from '../log/logger.js';
 import { LineReader } from './session-io.js';
-import { listPendingWork, listSpoolSystems } from './spool.js';
+import { listPendingWork } from './spool/work-file.js';
+import { listSpoolSystems } from './spool/names.js';
 import { STATUS, mayCall, readStatus, recordCall } from './status.js';
-import { Trace } from './trace.js';
 import { effectiveTimes, timesAllow } from './schedule.js';
-import { runUuxqt } from './uuxqt.js';
-import type { ProgressSink } from './progress.js';
 
 export interface UucicoContext extends SessionEnv {
-  gw?: Gateway;
   /** Runs received executions for a system; undefined: none (uucico -q). */
   runUuxqt?: (system: string) => Promise<void>;
   /** For tests: scales chat delays (\d, \p) of dialers. */
   delayScale?: number;
-}
-
-export interface UucicoOptions {
-  trace?: Trace;
-  timeouts?: SessionEnv['timeouts'];
-  gOverrides?: SessionEnv['gOverrides'];
-  /** false: leave received executions for a later uuxqt run (uucico -q). */
-  uuxqt?: boolean;
-  /** Also print log lines on stderr. */
-  verbose?: boolean;
-  progress?: ProgressSink;
-}
-
-/** Builds the uucico environment from a loaded gateway: UUCP config, spool, lock and public directories. */
-export async function uucicoContext(gw: Gateway, o: UucicoOptions = {}): Promise<UucicoContext> {
-  const uucp = await loadUucpConfig(gw.loc.uucpDir);
-  const spoolDir = path.join(gw.loc.spoolDir, 'uucp');
-  const trace = o.trace ?? new Trace();
-  const ctx: UucicoContext = {
-    gw,
-    uucp,
-    localName: gw.cfg.uucp_name,
-    spoolDir,
-    lockDir: uucp.main.lockdir ?? spoolDir,
-    pubdir: uucp.main.pubdir ?? path.join(gw.loc.spoolDir, 'uucppublic'),
-    trace,
-    timeouts: o.timeouts,
-    gOverrides: o.gOverrides,
-    progress: o.progress,
-    log: (m) => {
-      gw.log.log({ event: 'info', reason: `uucico: ${m}` });
-      trace.log('abnormal', m);
-      if (o.verbose) process.stderr.write(`uucico: ${m}\n`);
-    },
-  };
-  // A fresh spool has no uucp/ yet; locks and received files need it.
-  await mkdirp(ctx.spoolDir, 0o755);
-  await mkdirp(ctx.lockDir, 0o755);
-  if (o.uuxqt !== false) ctx.runUuxqt = (system) => runUuxqtInProcess(gw, system, uucp);
-  return ctx;
-}
-
-/** Received executions run in-process right after the session (Taylor starts uuxqt the same way). */
-async function runUuxqtInProcess(gw: Gateway, system: string, uucp: UucpConfig): Promise<void> {
-  await runUuxqt(gw, { system, uucp });
+  /** Takes each call's `Call` record (call-log.ts) for the log the metrics are read from. */
+  record?: (rec: LogRecord) => void;
 }
 
 // ---------------------------------------------------------------- time strings
@@ -115,7 +68,7 @@ export interface CallOptions {
 export async function callSystem(ctx: UucicoContext, name: string, o: CallOptions = {}): Promise<CallOutcome> {
   const t0 = Date.now();
   const r = await placeCall(ctx, name, o);
-  if (!r.skipped) ctx.gw?.log.log(callRecord(r, { system: r.system ?? name, dir: 'out', failedAt: r.failedAt ?? 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
+  if (!r.skipped) ctx.record?.(callRecord(r, { system: r.system ?? name, dir: 'out', failedAt: r.failedAt ?? 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
   return r;
 }
 
@@ -237,7 +190,7 @@ export async function answerCall(ctx: UucicoContext, port: Port, o: AnswerOption
   const t0 = Date.now();
   const r = await answerOnce(ctx, port, o);
   // A caller that never named itself (a port scan, a failed login) is not a neighbour's call.
-  if (r.system && ctx.uucp.findSystem(r.system)) ctx.gw?.log.log(callRecord(r, { system: ctx.uucp.findSystem(r.system)!.name, dir: 'in', failedAt: 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
+  if (r.system && ctx.uucp.findSystem(r.system)) ctx.record?.(callRecord(r, { system: ctx.uucp.findSystem(r.system)!.name, dir: 'in', failedAt: 'session', ms: (r.endedAt ?? Date.now()) - t0 }));
   return r;
 }
 

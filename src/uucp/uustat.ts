@@ -6,17 +6,9 @@
 //   -m:  hub            11-27 15:49 Dial failed (1 try, next after 11-27 15:59)
 //   -q:  hub          1C (4 secs)      0X (0 secs)    11-27 15:49 Dial failed
 import { promises as fsp } from 'node:fs';
-import {
-  type WorkCommand,
-  listExecFiles,
-  listPendingWork,
-  listSpoolSystems,
-  parseExecFile,
-  parseJobId,
-  removeWorkFile,
-  spoolFilePath,
-  isSpoolName,
-} from './spool.js';
+import { type WorkCommand, listPendingWork, removeWorkFile } from './spool/work-file.js';
+import { listExecFiles, parseExecFile } from './spool/exec-file.js';
+import { listSpoolSystems, parseJobId, spoolFilePath, isSpoolName } from './spool/names.js';
 import { type SystemStatus, STATUS, STATUS_TEXT, listStatus, readStatus } from './status.js';
 
 export interface JobEntry {

@@ -14,18 +14,9 @@
 // Arguments go into the C line literally; nothing here runs a shell. An argument
 // that cannot be carried in a C line (blank, control character, empty) is refused.
 import { GatewayError, EX, usageError } from '../util/errors.js';
-import {
-  type ExecFile,
-  type WorkCommand,
-  type WorkFile,
-  checkSystemName,
-  formatExecFile,
-  isGrade,
-  nextSequences,
-  spoolFilePath,
-  writeSpoolData,
-  writeWorkFile,
-} from './spool.js';
+import { type ExecFile, formatExecFile } from './spool/exec-file.js';
+import { type WorkCommand, type WorkFile, writeSpoolData, writeWorkFile } from './spool/work-file.js';
+import { checkSystemName, isGrade, nextSequences, spoolFilePath } from './spool/names.js';
 import { promises as fsp } from 'node:fs';
 
 export interface QueueExecutionOptions {

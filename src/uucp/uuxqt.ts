@@ -11,12 +11,9 @@
 // 3. If an F or I file has not arrived yet, the request waits for a later run.
 // 4. The command must be in the system's `commands` (default `rmail rsmtp`;
 //    `ALL` allows anything), matched by name or by a full path listed there.
-// 5. rmail runs in-process: inject/rmail.ts accepts the message (From_ lines give
-//    the sender; the D. file streams into the queue, refused past
-//    message_size_limit) and the queue delivers it after the run; so does rsmtp, through
-//    inject/bsmtp-reader.ts (see runRsmtp), and so do rgsmtp, rcsmtp and rbsmtp
-//    (gzip batches are unpacked by bsmtp/gzip.ts; a batch is read whole, so
-//    one over MAX_UNPACKED_BATCH is refused). Other commands run as programs from the system's
+// 5. The commands in the caller's handler table run in-process (exec-command.ts;
+//    the mail side's rmail, rsmtp, rgsmtp, rcsmtp and rbsmtp: inject/uuxqt.ts),
+//    the queue delivering what they accepted after the run. Other commands run as programs from the system's
 //    command-path (default /bin /usr/bin /usr/local/bin): no shell, argv from the
 //    C line, stdin the I file, cwd a fresh directory under .Xqtdir (F files with
 //    a name are linked there), environment PATH, UU_MACHINE, UU_USER only.
@@ -37,22 +34,50 @@ import { promises as fsp, constants } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accept, type Gateway } from '../runtime/gateway.js';
-import { BATCH_COMMANDS, MAX_UNPACKED_BATCH, batchTooBig, unpackBatch } from '../bsmtp/gzip.js';
-import { deliverAccepted } from '../runtime/after-accept.js';
-import { rmail } from '../inject/rmail.js';
+import type { Logger } from '../log/logger.js';
 import { rfc5322Date } from '../message/date.js';
 import { fsyncDir, mkdirp } from '../util/durable.js';
 import { GatewayError } from '../util/errors.js';
-import { loadUucpConfig, type UucpConfig, type UucpSystem } from './config.js';
+import type { UucpConfig, UucpSystem } from '../config/uucp/types.js';
+import type { ExecHandlers, ExecRequest, ExecResult } from './exec-command.js';
 import { acquireLock } from './lock.js';
-import { type ExecFile, isSpoolName, listExecFiles, moveAside, parseExecFile, spoolFilePath } from './spool.js';
+import { type ExecFile, listExecFiles, parseExecFile } from './spool/exec-file.js';
+import { isSpoolName, spoolFilePath } from './spool/names.js';
+import { moveAside } from './spool/received.js';
 
 export interface UuxqtOptions {
   /** Only requests from this system (`uuxqt -s`). */
   system?: string;
-  /** Parsed uucp/ configuration; read from the gateway's uucp directory when absent. */
-  uucp?: UucpConfig;
+}
+
+/** What uuxqt needs from whoever runs it. */
+export interface UuxqtEnv {
+  /** The UUCP spool (<spool>/uucp). */
+  spoolDir: string;
+  /** The uucp/sys file, as the log names it. */
+  sysFile: string;
+  /** The parsed uucp/ configuration (read once the lock is held). */
+  config(): Promise<UucpConfig>;
+  log: Pick<Logger, 'log' | 'panic'>;
+  clock(): number;
+  /** Our names in the notification mails (visible_name, uucp_name). */
+  visibleName: string;
+  uucpName: string;
+  /** message_size_limit: an input over it is returned by its start only. */
+  sizeLimit: number;
+  /** Commands carried out in-process, by name. */
+  commands: ExecHandlers;
+  /** Queues a notification mail; its queue id. Throws a GatewayError, temporary or not. */
+  sendMail(mail: NoticeMail): Promise<string>;
+}
+
+/** A notification mail about a request, from the null sender. */
+export interface NoticeMail {
+  sender: string;
+  recipients: string[];
+  data: Buffer;
+  origin: string;
+  noReceived: boolean;
 }
 
 export interface UuxqtSummary {
@@ -70,7 +95,7 @@ export interface UuxqtSummary {
   corrupt: number;
   /** Requests in the directory of a system not in uucp/sys. */
   skipped: number;
-  /** Queue ids accepted (messages and notification mails), handed to deliverAccepted. */
+  /** Queue ids accepted (messages and notification mails), for the caller to deliver. */
   accepted: string[];
 }
 
@@ -81,8 +106,8 @@ export const DEFAULT_COMMAND_PATH = ['/bin', '/usr/bin', '/usr/local/bin'];
 
 const emptySummary = (): UuxqtSummary => ({ busy: false, executed: 0, failed: 0, deferred: 0, waiting: 0, corrupt: 0, skipped: 0, accepted: [] });
 
-export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<UuxqtSummary> {
-  const spoolDir = path.join(gw.loc.spoolDir, 'uucp');
+export async function uuxqt(env: UuxqtEnv, opts: UuxqtOptions = {}): Promise<UuxqtSummary> {
+  const { spoolDir } = env;
   const summary = emptySummary();
   await mkdirp(spoolDir, 0o755);
   const lock = await acquireLock(spoolDir, UUXQT_LOCK);
@@ -91,21 +116,21 @@ export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<Uu
     return summary;
   }
   try {
-    const uucp = opts.uucp ?? (await loadUucpConfig(gw.loc.uucpDir));
+    const uucp = await env.config();
     const files = await listExecFiles(spoolDir, opts.system);
     const one = async (f: (typeof files)[number]): Promise<void> => {
       const system = uucp.findSystem(f.system);
       if (!system) {
         summary.skipped++;
-        gw.log.log({ event: 'info', reason: `uuxqt: ${f.name} left in ${f.system}/X./: system ${f.system} is not in ${path.join(gw.loc.uucpDir, 'sys')}` });
+        env.log.log({ event: 'info', reason: `uuxqt: ${f.name} left in ${f.system}/X./: system ${f.system} is not in ${env.sysFile}` });
         return;
       }
       try {
-        await runOne({ gw, spoolDir, sys: f.system, system, name: f.name, file: f.path }, summary);
+        await runOne({ env, spoolDir, sys: f.system, system, name: f.name, file: f.path }, summary);
       } catch (err) {
         // An unexpected file-system error: leave this request as it is and go on.
         summary.deferred++;
-        gw.log.panic(`uuxqt: ${f.system}/X./${f.name}: ${(err as Error)?.message ?? String(err)}; left for the next run`);
+        env.log.panic(`uuxqt: ${f.system}/X./${f.name}: ${(err as Error)?.message ?? String(err)}; left for the next run`);
       }
     };
     // Requests are independent (own X. and D. files); each one's accept
@@ -119,14 +144,13 @@ export async function runUuxqt(gw: Gateway, opts: UuxqtOptions = {}): Promise<Uu
   } finally {
     await lock.lock.release();
   }
-  if (summary.accepted.length) await deliverAccepted(gw, summary.accepted);
   return summary;
 }
 
 // ---------------------------------------------------------------- one request
 
 interface Job {
-  gw: Gateway;
+  env: UuxqtEnv;
   spoolDir: string;
   /** Spool directory name: the system the request came from. */
   sys: string;
@@ -135,13 +159,10 @@ interface Job {
   file: string;
 }
 
-type Outcome =
-  | { kind: 'ok'; detail: string; id?: string; ids?: string[] }
-  | { kind: 'fail'; reason: string; stderr?: string }
-  | { kind: 'temp'; reason: string };
+type Outcome = ExecResult;
 
 async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
-  const { gw } = job;
+  const { env } = job;
   let text: string;
   try {
     text = await fsp.readFile(job.file, 'latin1');
@@ -155,7 +176,7 @@ async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
   } catch (err) {
     const dest = await moveAside(job.spoolDir, job.file, '.Corrupt');
     summary.corrupt++;
-    gw.log.log({ event: 'failed', reason: `uuxqt: ${job.sys}/X./${job.name} is corrupt (${(err as Error).message}); moved to ${dest}` });
+    env.log.log({ event: 'failed', reason: `uuxqt: ${job.sys}/X./${job.name} is corrupt (${(err as Error).message}); moved to ${dest}` });
     return;
   }
   const cmdline = x.command!.join(' ');
@@ -171,7 +192,7 @@ async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
   const what = `uuxqt: ${job.name} from ${job.sys} (${cmdline})`;
   if (outcome.kind === 'temp') {
     summary.deferred++;
-    gw.log.log({ event: 'deferred', reason: `${what}: ${outcome.reason}; left for the next run` });
+    env.log.log({ event: 'deferred', reason: `${what}: ${outcome.reason}; left for the next run` });
     return;
   }
 
@@ -180,44 +201,44 @@ async function runOne(job: Job, summary: UuxqtSummary): Promise<void> {
     if (outcome.id) summary.accepted.push(outcome.id);
     if (outcome.ids) summary.accepted.push(...outcome.ids);
     summary.executed++;
-    gw.log.log({ event: 'info', id: outcome.id, reason: `${what}: ${outcome.detail}` });
+    env.log.log({ event: 'info', id: outcome.id, reason: `${what}: ${outcome.detail}` });
     if (x.mailOnSuccess && !x.noMail && mailTo) {
       // The request is done whatever happens to this courtesy mail.
       try {
-        summary.accepted.push(await accept(gw, notice(job, x, mailTo, true, outcome.detail)));
+        summary.accepted.push(await env.sendMail(notice(job, x, mailTo, true, outcome.detail)));
       } catch (err) {
-        gw.log.log({ event: 'failed', reason: `${what}: success mail to ${mailTo} not sent: ${(err as Error).message}` });
+        env.log.log({ event: 'failed', reason: `${what}: success mail to ${mailTo} not sent: ${(err as Error).message}` });
       }
     }
     await removeRequest(job, data);
     return;
   }
 
-  gw.log.log({ event: 'failed', reason: `${what}: ${outcome.reason}` });
+  env.log.log({ event: 'failed', reason: `${what}: ${outcome.reason}` });
   const wantMail = !!mailTo && (!x.noMail || !!x.mailOnFail);
   if (wantMail) {
-    const input = x.command![0] === 'rmail' || BATCH_COMMANDS.has(x.command![0]) || x.returnInput ? await returnedInput(job, x) : undefined;
+    const input = job.env.commands.get(x.command![0])?.returnsInput || x.returnInput ? await returnedInput(job, x) : undefined;
     const sent = await sendFailure(job, x, mailTo!, outcome, input);
     if (sent.kind === 'temp') {
       summary.deferred++;
-      gw.log.log({ event: 'deferred', reason: `${what}: error mail to ${mailTo} not queued (${sent.reason}); left for the next run` });
+      env.log.log({ event: 'deferred', reason: `${what}: error mail to ${mailTo} not queued (${sent.reason}); left for the next run` });
       return;
     }
     summary.failed++;
     if (sent.kind === 'ok') {
       summary.accepted.push(sent.id);
-      gw.log.log({ event: 'info', id: sent.id, reason: `${what}: error mail queued for ${mailTo}` });
+      env.log.log({ event: 'info', id: sent.id, reason: `${what}: error mail queued for ${mailTo}` });
       if (!sent.inputLeftOut) {
         await removeRequest(job, data);
         return;
       }
     } else {
-      gw.log.log({ event: 'failed', reason: `${what}: error mail to ${mailTo} refused (${sent.reason})` });
+      env.log.log({ event: 'failed', reason: `${what}: error mail to ${mailTo} refused (${sent.reason})` });
     }
   }
   if (!wantMail) summary.failed++;
   const kept = await keepFailed(job, data);
-  gw.log.log({ event: 'info', reason: `${what}: ${wantMail ? 'input not returned' : 'nobody told (N, or no address)'}; request kept in ${kept}` });
+  env.log.log({ event: 'info', reason: `${what}: ${wantMail ? 'input not returned' : 'nobody told (N, or no address)'}; request kept in ${kept}` });
 }
 
 /** Data files of the request: spool F files and the I file. */
@@ -331,20 +352,21 @@ interface ReturnedInput {
  */
 async function returnedInput(job: Job, x: ExecFile): Promise<ReturnedInput> {
   const size = await inputSize(job, x);
-  const limit = job.gw.cfg.message_size_limit;
+  const limit = job.env.sizeLimit;
+  const unpack = job.env.commands.get(x.command![0])?.unpack;
   if (size > limit) {
     const what = `The input (${size} bytes, over the size limit of ${limit})`;
-    if (BATCH_COMMANDS.has(x.command![0])) return { data: Buffer.alloc(0), what, unusable: 'a batch is returned whole or not at all' };
+    if (unpack) return { data: Buffer.alloc(0), what, unusable: 'a batch is returned whole or not at all' };
     const start = await readInput(job, x, Math.min(RETURNED_START, Math.floor(limit / 2)));
     const data = start.subarray(0, start.lastIndexOf(0x0a) + 1);
     return { data, what, note: `The input is ${size} bytes, over the size limit of ${limit} bytes; only its first ${data.length} bytes are shown.` };
   }
   const raw = await readInput(job, x);
   const plain = { data: raw, what: `The input (${raw.length} bytes)` };
-  if (!BATCH_COMMANDS.has(x.command![0])) return plain;
+  if (!unpack) return plain;
   let batch: Buffer;
   try {
-    batch = await unpackBatch(raw, x.stdin);
+    batch = await unpack(raw, x.stdin);
   } catch (err) {
     return { data: raw, what: `The input, a compressed batch of ${raw.length} bytes,`, unusable: (err as Error).message };
   }
@@ -384,8 +406,8 @@ async function execute(job: Job, x: ExecFile): Promise<Outcome> {
     return { kind: 'fail', reason: `command "${cmd}" is not permitted for system ${job.sys} (commands: ${job.system.commands.join(' ') || 'none'})` };
   if (x.stdin !== undefined && !isDataName(x.stdin))
     return { kind: 'fail', reason: `standard input "${x.stdin}" is not a file in the spool` };
-  if (cmd === 'rmail') return runRmail(job, x, args);
-  if (BATCH_COMMANDS.has(cmd)) return runRsmtp(job, x);
+  const handler = job.env.commands.get(cmd);
+  if (handler) return handler.run(execRequest(job, x, cmd, args));
   if (x.stdout) return { kind: 'fail', reason: `sending standard output (O ${x.stdout.file}${x.stdout.system ? ` ${x.stdout.system}` : ''}) is not supported` };
   return runProgram(job, x, cmd, entry, args);
 }
@@ -396,78 +418,19 @@ function permittedEntry(cmd: string, commands: string[]): string | undefined {
   return commands.includes('ALL') ? cmd : undefined;
 }
 
-const cannotRead = (x: ExecFile, err: unknown): Outcome => ({ kind: 'temp', reason: `cannot read ${x.stdin}: ${(err as Error).message}` });
-
-/**
- * A batch's input, read whole; the temporary failure when it cannot be read
- * (the request waits), a permanent one when it is too big ever to be read.
- */
-async function batchInput(job: Job, x: ExecFile): Promise<Buffer | Outcome> {
-  try {
-    const size = await inputSize(job, x);
-    if (size > MAX_UNPACKED_BATCH) return { kind: 'fail', reason: `${x.command![0]}: ${batchTooBig(size).message}` };
-    return await readInput(job, x);
-  } catch (err) {
-    return cannotRead(x, err);
-  }
-}
-
-async function runRmail(job: Job, x: ExecFile, args: string[]): Promise<Outcome> {
-  const file = inputFile(job, x);
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = file ? await fsp.open(file, 'r') : undefined;
-  } catch (err) {
-    return cannotRead(x, err);
-  }
-  // The D. file streams into the queue file: rmail holds only its header.
-  const input = fh ? fh.createReadStream({ autoClose: false }) : (async function* () {})();
-  try {
-    const id = await rmail(job.gw, { recipients: args, input, fromSystem: job.sys, defaultSender: x.user ?? 'uucp' });
-    return { kind: 'ok', id, detail: `accepted as ${id}` };
-  } catch (err) {
-    if (err instanceof GatewayError) {
-      if (err.temporary) return { kind: 'temp', reason: `rmail: ${err.message} (exit ${err.exitCode})` };
-      return { kind: 'fail', reason: `rmail: ${err.message} (exit ${err.exitCode})` };
-    }
-    // Not ours to judge: keep the request and let the administrator see it.
-    job.gw.log.panic(`uuxqt: rmail threw on ${job.name} from ${job.sys}: ${(err as Error)?.stack ?? String(err)}`);
-    return { kind: 'temp', reason: `internal error in rmail: ${(err as Error)?.message ?? String(err)}` };
-  } finally {
-    await fh?.close();
-  }
-}
-
-/**
- * rsmtp (and rgsmtp & co.) in-process: the batch, unpacked if gzip'd, is read by inject/bsmtp-reader.ts. Refused recipients
- * and messages were bounced to their own senders, so the request is done ("ok")
- * unless nothing in it could be read or reported (then the requester is told).
- * A temporary failure keeps only the unacknowledged rest of the batch: the I
- * file is replaced by it (durably) and the request waits for the next run.
- */
-async function runRsmtp(job: Job, x: ExecFile): Promise<Outcome> {
-  const { rsmtp } = await import('../inject/rsmtp.js');
-  const input = await batchInput(job, x);
-  if (!Buffer.isBuffer(input)) return input;
-  const r = await rsmtp(job.gw, input, { where: x.stdin ?? 'batch', receivedFrom: job.sys, logAs: `rsmtp from ${job.sys} (${job.name})` });
-  if ('unreadable' in r) return { kind: 'fail', reason: `${x.command![0]}: ${r.unreadable.message}` };
-  const { summary: s, batch: data, ids } = r;
-  if (s.temporary) {
-    if (s.restOffset && x.stdin !== undefined) {
-      const { writeFileAtomic } = await import('../util/durable.js');
-      try {
-        await writeFileAtomic(spoolFilePath(job.spoolDir, job.sys, x.stdin), data.subarray(s.restOffset));
-      } catch (err) {
-        job.gw.log.panic(`uuxqt: rsmtp ${job.name}: cannot keep the rest of the batch (${(err as Error).message}); it will be read again from the start`);
-      }
-    }
-    return { kind: 'temp', reason: `rsmtp: ${s.accepted.length} message(s) accepted, then: ${s.temporary}` };
-  }
-  const unreported = s.problems.filter((p) => !p.bounce);
-  if (unreported.length && !s.accepted.length && !s.bounces.length)
-    return { kind: 'fail', reason: `rsmtp: nothing could be read from the batch:\n${r.report}` };
-  const detail = `rsmtp: ${s.accepted.length} message(s) accepted${s.bounces.length ? `, ${s.bounces.length} bounce(s) sent` : ''}${s.truncated ? ', batch truncated' : ''}${unreported.length ? `, ${unreported.length} problem(s) logged` : ''}`;
-  return { kind: 'ok', detail, ids };
+/** The request as a handler sees it. */
+function execRequest(job: Job, x: ExecFile, command: string, args: string[]): ExecRequest {
+  return {
+    command,
+    args,
+    system: job.sys,
+    name: job.name,
+    user: x.user,
+    stdin: x.stdin,
+    inputFile: inputFile(job, x),
+    inputSize: () => inputSize(job, x),
+    readInput: (upTo) => readInput(job, x, upTo),
+  };
 }
 
 async function findExecutable(cmd: string, entry: string, dirs: string[]): Promise<string | undefined> {
@@ -543,20 +506,20 @@ function spawnCollect(exe: string, args: string[], o: { cwd: string; env: NodeJS
 // ---------------------------------------------------------------- notification mail
 
 /** Builds the mail about a request (Taylor's subjects: "Execution failed" / "Execution succeeded"). */
-function notice(job: Job, x: ExecFile, to: string, success: boolean, detail: string, stderr?: string, input?: Buffer, inputNote?: string) {
-  const { cfg } = job.gw;
-  const now = job.gw.clock();
+function notice(job: Job, x: ExecFile, to: string, success: boolean, detail: string, stderr?: string, input?: Buffer, inputNote?: string): NoticeMail {
+  const { visibleName, uucpName } = job.env;
+  const now = job.env.clock();
   const lines = [
-    `From: UUCP execution daemon <MAILER-DAEMON@${cfg.visible_name}>`,
+    `From: UUCP execution daemon <MAILER-DAEMON@${visibleName}>`,
     `To: ${to}`,
     `Subject: Execution ${success ? 'succeeded' : 'failed'}`,
     `Date: ${rfc5322Date(new Date(now))}`,
-    `Message-ID: <${now.toString(36)}.${randomBytes(4).toString('hex')}@${cfg.visible_name}>`,
+    `Message-ID: <${now.toString(36)}.${randomBytes(4).toString('hex')}@${visibleName}>`,
     `Auto-Submitted: auto-replied`,
     ``,
     success
-      ? `Your execution request from ${job.sys} was carried out at ${cfg.uucp_name}.`
-      : `Your execution request from ${job.sys} could not be carried out at ${cfg.uucp_name}.`,
+      ? `Your execution request from ${job.sys} was carried out at ${uucpName}.`
+      : `Your execution request from ${job.sys} could not be carried out at ${uucpName}.`,
     ``,
     `  Command:   ${x.command!.join(' ')}`,
     `  Request:   ${job.name} (from ${x.user ?? 'an unnamed user'}${x.system ? ` on ${x.system}` : ''})`,
@@ -583,7 +546,7 @@ async function sendFailure(
 ): Promise<{ kind: 'ok'; id: string; inputLeftOut?: boolean } | { kind: 'temp' | 'perm'; reason: string }> {
   const attempt = async (req: ReturnType<typeof notice>) => {
     try {
-      return { kind: 'ok' as const, id: await accept(job.gw, req) };
+      return { kind: 'ok' as const, id: await job.env.sendMail(req) };
     } catch (err) {
       const reason = (err as Error)?.message ?? String(err);
       return { kind: err instanceof GatewayError && !err.temporary ? ('perm' as const) : ('temp' as const), reason };
@@ -591,7 +554,7 @@ async function sendFailure(
   };
   /** The mail without the input, which is kept (in .Failed) for the administrator. */
   const leftOut = async (what: string, why: string) => {
-    const note = `${what} could not be included (${why}); it is kept at ${job.gw.cfg.uucp_name} for the administrator.`;
+    const note = `${what} could not be included (${why}); it is kept at ${job.env.uucpName} for the administrator.`;
     const r = await attempt(notice(job, x, to, false, outcome.reason, outcome.stderr, undefined, note));
     return r.kind === 'ok' ? { ...r, inputLeftOut: true } : r;
   };

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { makeSite, run, maildirMessages, flags, siteWithSys, type Site } from '../helpers/site.js';
 import { exim, makeExim } from '../helpers/exim-bsmtp.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { runUuxqt } from '../../src/uucp/uuxqt.js';
-import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
+import { runUuxqt } from '../../src/inject/uuxqt.js';
+import { formatExecFile } from '../../src/uucp/spool/exec-file.js';
+import { writeSpoolData } from '../../src/uucp/spool/work-file.js';
 import { readQueueFile } from '../../src/queue/spool.js';
 import { unpackBatch, MAX_UNPACKED_BATCH } from '../../src/bsmtp/gzip.js';
 

@@ -8,7 +8,8 @@ import { loadGateway } from '../../src/runtime/gateway.js';
 import { readBsmtp } from '../../src/inject/bsmtp-reader.js';
 import { bsmtpExitCode } from '../../src/bsmtp/reader.js';
 import { bsmtpBatch, bsmtpTransaction, dotStuff } from '../../src/bsmtp/writer.js';
-import { writeSpoolData, formatExecFile } from '../../src/uucp/spool.js';
+import { writeSpoolData } from '../../src/uucp/spool/work-file.js';
+import { formatExecFile } from '../../src/uucp/spool/exec-file.js';
 
 const msg = (subject: string, body = 'hello\n'): string => `Subject: ${subject}\n\n${body}`;
 const txn = (from: string, rcpts: string[], data: string): string => bsmtpTransaction(from, rcpts, Buffer.from(data, 'latin1')).toString('latin1');

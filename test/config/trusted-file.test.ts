@@ -8,7 +8,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, writeFileSync 
 import { flags, makeSite, maildirMessages, run, siteWithSys, type Site } from '../helpers/site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { openRouter } from '../../src/runtime/routing.js';
-import { formatExecFile, writeSpoolData } from '../../src/uucp/spool.js';
+import { formatExecFile } from '../../src/uucp/spool/exec-file.js';
+import { writeSpoolData } from '../../src/uucp/spool/work-file.js';
 import { trustProblem } from '../../src/util/trusted-file.js';
 
 const FROM = 'From zed Fri Nov 27 10:00:00 2026 remote from hub\nSubject: trust\n\nhello\n';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { makeSite, run, maildirMessages } from '../helpers/site.js';
-import { writeSpoolData } from '../../src/uucp/spool.js';
+import { writeSpoolData } from '../../src/uucp/spool/work-file.js';
 
 const FROM = 'From alice Fri Nov 27 10:00:00 2026 remote from hub\n';
 

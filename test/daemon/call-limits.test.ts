@@ -13,10 +13,11 @@ import path from 'node:path';
 import { loadGateway } from '../../src/runtime/gateway.js';
 import { CallScheduler } from '../../src/daemon/call-scheduler.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
-import { listPendingWork } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus } from '../../src/uucp/status.js';
-import { listenTcp, uucicoContext } from '../../src/uucp/uucico.js';
+import { listenTcp } from '../../src/uucp/uucico.js';
+import { uucicoContext } from '../../src/inject/uucico.js';
 import { makeSite, flags, freePort, maildirMessages, run, UUGATE, type Site } from '../helpers/site.js';
 import { startLineCutter, type LineCutter } from '../helpers/line-cutter.js';
 

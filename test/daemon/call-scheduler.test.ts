@@ -14,7 +14,8 @@ import { loadGateway } from '../../src/runtime/gateway.js';
 import { CallScheduler } from '../../src/daemon/call-scheduler.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { readStatus } from '../../src/uucp/status.js';
-import { listenTcp, uucicoContext } from '../../src/uucp/uucico.js';
+import { listenTcp } from '../../src/uucp/uucico.js';
+import { uucicoContext } from '../../src/inject/uucico.js';
 import { writeWork } from './work.js';
 
 const freePort = (): Promise<number> =>

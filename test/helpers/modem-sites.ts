@@ -4,7 +4,8 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeSite, flags, type Site } from './site.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { callSystem, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { callSystem, type UucicoContext } from '../../src/uucp/uucico.js';
+import { uucicoContext } from '../../src/inject/uucico.js';
 import { writeWork } from '../daemon/work.js';
 
 /** Our hub site: leaf logs in as Uleaf/pw and may run rmail. */

@@ -4,10 +4,10 @@
 // the fault arbitraries and tally of the "lossy link" property.
 import type { ExecutionContext } from 'ava';
 import fc from 'fast-check';
-import type { ManualClock } from '../../src/uucp/g/clock.js';
+import type { ManualClock } from '../../src/uucp/protocol/clock.js';
 import { drive, type LinkFaults, type SimLink } from './sim-link.js';
-import type { CloseInfo } from '../../src/uucp/protocol-base.js';
-import type { Protocol } from '../../src/uucp/protocol.js';
+import type { CloseInfo } from '../../src/uucp/protocol/protocol-base.js';
+import type { Protocol } from '../../src/uucp/protocol/protocol.js';
 
 export type Item = { command: string } | { file: Uint8Array };
 

@@ -25,7 +25,7 @@
  */
 
 import { seededRandom } from '../../src/util/seeded-random.js';
-import type { ManualClock } from '../../src/uucp/g/clock.js';
+import type { ManualClock } from '../../src/uucp/protocol/clock.js';
 import { DLE, HEADER_LEN, PacketDecoder } from '../../src/uucp/g/packet.js';
 
 export { seededRandom };

@@ -14,10 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { loadUucpConfig } from '../../src/uucp/config.js';
+import { loadUucpConfig } from '../../src/config/uucp/load.js';
 import type { SessionEnv, SessionResult } from '../../src/uucp/session.js';
 import { Trace } from '../../src/uucp/trace.js';
-import { listenTcp, uucicoContext, type UucicoContext } from '../../src/uucp/uucico.js';
+import { listenTcp, type UucicoContext } from '../../src/uucp/uucico.js';
+import { uucicoContext } from '../../src/inject/uucico.js';
 import { makeSite, type Site } from './site.js';
 
 export const UUCICO = '/usr/sbin/uucico';

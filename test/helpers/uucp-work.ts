@@ -1,5 +1,5 @@
 // Queued UUCP work for tests: a data file plus the C. file that sends it.
-import { writeSpoolData, writeWorkFile, type WorkCommand } from '../../src/uucp/spool.js';
+import { writeSpoolData, writeWorkFile, type WorkCommand } from '../../src/uucp/spool/work-file.js';
 
 /**
  * Spools `data` as `dataName` for `system` and queues one C. file sending it to

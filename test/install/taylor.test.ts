@@ -9,7 +9,8 @@ import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path';
 import { freePort, maildirMessages } from '../helpers/site.js';
 import { requireTaylor, runTaylor, SOCAT, spawnTaylor, taylorLog, taylorSite, UUCICO, UUX, UUXQT, waitListening } from '../helpers/taylor.js';
-import { parseWorkFile, spoolFilePath } from '../../src/uucp/spool.js';
+import { parseWorkFile } from '../../src/uucp/spool/work-file.js';
+import { spoolFilePath } from '../../src/uucp/spool/names.js';
 import { packageUnreadable } from '../../src/install/access.js';
 import { lookupAccount } from '../../src/install/accounts.js';
 import { removeTempRoots, tempRoot, uugate } from './helpers.js';

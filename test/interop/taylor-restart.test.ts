@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { callSystem, listenTcp } from '../../src/uucp/uucico.js';
-import { listPendingWork } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import type { SessionResult } from '../../src/uucp/session.js';
 import { freePort } from '../helpers/site.js';

@@ -12,7 +12,7 @@ import { parseLogLine } from '../../src/log/log-parse.js';
 import { Traffic, reasonKey } from '../../src/log/traffic.js';
 import { callResult } from '../../src/uucp/call-log.js';
 import { DialError } from '../../src/uucp/dial.js';
-import { emptyStats } from '../../src/uucp/session-files.js';
+import { emptyStats } from '../../src/uucp/session-link.js';
 import { refusalReason } from '../../src/smtp/refusal-log.js';
 import { GatewayError } from '../../src/util/errors.js';
 import { makeSite, run } from '../helpers/site.js';

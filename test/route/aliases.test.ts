@@ -1,14 +1,8 @@
 import test from 'ava';
 import { GatewayError } from '../../src/util/errors.js';
 import { trustProblem, unsafeFileError } from '../../src/util/trusted-file.js';
-import {
-  expandAddress,
-  formatExpansionTree,
-  parseAddressFile,
-  parseAliases,
-  splitCommand,
-  type ExpandContext,
-} from '../../src/route/aliases.js';
+import { expandAddress, formatExpansionTree, type ExpandContext } from '../../src/route/aliases/expand.js';
+import { parseAddressFile, parseAliases, splitCommand } from '../../src/route/aliases/parse.js';
 
 const ALIASES = [
   '# system aliases',

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AdaptiveSize } from '../../src/uucp/adaptive-size.js';
+import { AdaptiveSize } from '../../src/uucp/protocol/adaptive-size.js';
 
 const pays = (size: number): number => size * 2;
 

@@ -7,7 +7,8 @@ import { LineReader } from '../../src/uucp/session-io.js';
 import { Trace } from '../../src/uucp/trace.js';
 import { duplexPair } from '../helpers/taylor.js';
 import { dialNumbers } from '../../src/uucp/dial.js';
-import { parseDialcodeFile, parseDialFile } from '../../src/uucp/config.js';
+import { parseDialcodeFile } from '../../src/config/uucp/dialcode.js';
+import { parseDialFile } from '../../src/config/uucp/dial.js';
 
 interface Case {
   name: string;

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { ManualClock } from '../../src/uucp/g/clock.js';
+import { ManualClock } from '../../src/uucp/protocol/clock.js';
 import { GEngine, type GEngineOptions, type GEvent } from '../../src/uucp/g/engine.js';
 import { CHECKSUM_MISS_RATE, Ctl, PacketDecoder, checksum, commandArea, dataArea, encodeControl, encodeData, kOfSize, undetectedRisk, type Decoded } from '../../src/uucp/g/packet.js';
-import { MAX_UNDETECTED_RISK } from '../../src/uucp/session-files.js';
+import { MAX_UNDETECTED_RISK } from '../../src/uucp/session-receive.js';
 import { seededRandom } from '../../src/util/seeded-random.js';
 
 /** One engine, with everything it writes decoded and every event recorded. */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ManualClock } from '../../src/uucp/g/clock.js';
+import { ManualClock } from '../../src/uucp/protocol/clock.js';
 import { GProtocol, type GProtocolOptions } from '../../src/uucp/g/gprotocol.js';
 import { PacketDecoder } from '../../src/uucp/g/packet.js';
 import { SimLink, drive } from '../helpers/sim-link.js';

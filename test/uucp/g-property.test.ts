@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { ManualClock } from '../../src/uucp/g/clock.js';
+import { ManualClock } from '../../src/uucp/protocol/clock.js';
 import type { GStats } from '../../src/uucp/g/engine.js';
 import { GProtocol, type GProtocolOptions } from '../../src/uucp/g/gprotocol.js';
 import { SimLink, drive, seededRandom, type LinkFaults } from '../helpers/sim-link.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
-import { ManualClock } from '../../src/uucp/g/clock.js';
+import { ManualClock } from '../../src/uucp/protocol/clock.js';
 import { Ctl, PacketDecoder, encodeControl } from '../../src/uucp/g/packet.js';
 import { runGOverStream } from '../../src/uucp/g/stream-adapter.js';
 import { openDirectPort } from '../../src/uucp/port/direct.js';

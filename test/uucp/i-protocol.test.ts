@@ -6,7 +6,7 @@
 // on: SYNC bytes, channels, SPOS before file data, NAK, echo refusal, dead line.
 import test from 'ava';
 import fc from 'fast-check';
-import { ManualClock } from '../../src/uucp/g/clock.js';
+import { ManualClock } from '../../src/uucp/protocol/clock.js';
 import { SimLink, drive, seededRandom, type FrameTraits, type LinkFaults } from '../helpers/sim-link.js';
 import type { IStats } from '../../src/uucp/i/engine.js';
 import { IProtocol, type IProtocolOptions } from '../../src/uucp/i/iprotocol.js';

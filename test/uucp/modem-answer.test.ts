@@ -15,8 +15,9 @@ import { UUCICO, UUXQT, giveToUucp, ptyPair, rmailRuns, runTaylor, taylorInstall
 import { ModemEmulator } from '../helpers/modem-emulator.js';
 import { lockFiles, mailAndCall, modemHubSite } from '../helpers/modem-sites.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { callSystem, uucicoContext } from '../../src/uucp/uucico.js';
-import { listPendingWork } from '../../src/uucp/spool.js';
+import { callSystem } from '../../src/uucp/uucico.js';
+import { uucicoContext } from '../../src/inject/uucico.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
 import { queueSend } from '../helpers/uucp-work.js';
 import { readStatus, STATUS } from '../../src/uucp/status.js';
 

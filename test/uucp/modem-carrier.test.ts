@@ -8,11 +8,13 @@ import { ptyPair, tempRoot } from '../helpers/taylor.js';
 import { ModemEmulator } from '../helpers/modem-emulator.js';
 import { lockFiles } from '../helpers/modem-sites.js';
 import { waitFor } from '../helpers/site.js';
-import { parseDialFile, parsePortFile } from '../../src/uucp/config.js';
+import { parseDialFile } from '../../src/config/uucp/dial.js';
+import { parsePortFile } from '../../src/config/uucp/port.js';
 import { openModemPort, type ModemOptions } from '../../src/uucp/port/modem.js';
 import { DialError } from '../../src/uucp/dial.js';
 import { Trace } from '../../src/uucp/trace.js';
-import { openPortEntry, type Port } from '../../src/uucp/port/port.js';
+import { openPortEntry } from '../../src/uucp/port/open.js';
+import type { Port } from '../../src/uucp/port/port.js';
 
 const DIAL = `dialer hayes
 chat "" ATZ OK ATDT\\T CONNECT

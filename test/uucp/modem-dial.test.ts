@@ -11,7 +11,8 @@ import { ptyPair, tempRoot, SOCAT } from '../helpers/taylor.js';
 import { ModemEmulator } from '../helpers/modem-emulator.js';
 import { lockFiles, mailAndCall, modemHubSite } from '../helpers/modem-sites.js';
 import { loadGateway } from '../../src/runtime/gateway.js';
-import { callSystem, uucicoContext } from '../../src/uucp/uucico.js';
+import { callSystem } from '../../src/uucp/uucico.js';
+import { uucicoContext } from '../../src/inject/uucico.js';
 import { readStatus, STATUS } from '../../src/uucp/status.js';
 
 const DIAL = `dialer hayes

@@ -8,7 +8,7 @@ import {
   compileTimes, effectiveTimes, loadCronParser, nextAllowed, nextCron, nextPoll, nextRetryTime, nextWindowStart,
   parseCron, parseTimeString, retryDelaySeconds, timeMatches, timesAllow,
 } from '../../src/uucp/schedule.js';
-import { parseSysFile } from '../../src/uucp/config.js';
+import { parseSysFile } from '../../src/config/uucp/sys.js';
 import { readStatus, recordCall, STATUS } from '../../src/uucp/status.js';
 import { formatStatus } from '../../src/uucp/uustat.js';
 

@@ -2,15 +2,18 @@
 // and refusals, S/R/E/X commands, role reversal, file-name checks, damaged and
 // stalled lines. No Taylor here (see test/interop/taylor-*.test.ts).
 import test from 'ava';
-import { spoolFilePath } from '../../src/uucp/spool.js';
+import { spoolFilePath } from '../../src/uucp/spool/names.js';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { gOptionsFor, runCalledSession, runCallerSession, type SessionResult } from '../../src/uucp/session.js';
+import { runCalledSession, runCallerSession, type SessionResult } from '../../src/uucp/session.js';
+import { gOptionsFor } from '../../src/uucp/g/options.js';
 import { LineReader, readMessage, writeMessage } from '../../src/uucp/session-io.js';
-import { callerHandshake, FEATURE, parseCallerMessage } from '../../src/uucp/session-handshake.js';
-import { listPendingWork, listExecFiles, parseExecFile, writeSpoolData, writeWorkFile } from '../../src/uucp/spool.js';
+import { callerHandshake, parseCallerMessage } from '../../src/uucp/session-handshake.js';
+import { FEATURE } from '../../src/uucp/features.js';
+import { listPendingWork, writeSpoolData, writeWorkFile } from '../../src/uucp/spool/work-file.js';
+import { listExecFiles, parseExecFile } from '../../src/uucp/spool/exec-file.js';
 import { lockFileContent } from '../../src/uucp/lock.js';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { duplexPair, ourEnv, type OurSite } from '../helpers/taylor.js';

@@ -6,32 +6,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  formatExecFile,
-  formatWorkLine,
-  incrementSequence,
-  listPendingWork,
-  markCommandDone,
-  nextSequence,
-  nextSequences,
-  parseExecFile,
-  parseWorkLine,
-  readWorkFile,
-  resolveRemotePath,
-  checkRemoteName,
-  spoolFilePath,
-  storeReceivedFile,
-  receiveTempPath,
-  writeSpoolData,
-  writeWorkFile,
-  markReceived,
-  takeReceived,
-  type PathPolicy,
-} from '../../src/uucp/spool.js';
+import { formatExecFile, parseExecFile } from '../../src/uucp/spool/exec-file.js';
+import { formatWorkLine, listPendingWork, markCommandDone, parseWorkLine, readWorkFile, writeSpoolData, writeWorkFile } from '../../src/uucp/spool/work-file.js';
+import { incrementSequence, nextSequence, nextSequences, spoolFilePath } from '../../src/uucp/spool/names.js';
+import { resolveRemotePath, checkRemoteName, type PathPolicy } from '../../src/uucp/spool/remote-path.js';
+import { storeReceivedFile, receiveTempPath, markReceived, takeReceived } from '../../src/uucp/spool/received.js';
 import { queueExecution, parseUuxArgs } from '../../src/uucp/uux.js';
 
 const tmp = (): Promise<string> => fsp.mkdtemp(path.join(os.tmpdir(), 'uuspool-'));
-const spoolJs = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/uucp/spool.js');
+const spoolJs = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/uucp/spool/names.js');
 
 test('sequence increments like Taylor (digits, capitals, wrap)', (t) => {
   t.is(incrementSequence('0000'), '0001');

@@ -12,7 +12,9 @@ import { loadGateway } from '../../src/runtime/gateway.js';
 import { createUuxTransport } from '../../src/deliver/uux.js';
 import { listJobs } from '../../src/uucp/uustat.js';
 import { recordCall, STATUS } from '../../src/uucp/status.js';
-import { parseExecFile, parseWorkFile, spoolFilePath, writeSpoolData } from '../../src/uucp/spool.js';
+import { parseExecFile } from '../../src/uucp/spool/exec-file.js';
+import { parseWorkFile, writeSpoolData } from '../../src/uucp/spool/work-file.js';
+import { spoolFilePath } from '../../src/uucp/spool/names.js';
 
 const MSG = 'Subject: cli\nTo: bob\n\nhello\nFrom me\n';
 

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { queueExecution } from '../../src/uucp/uux.js';
 import { listJobs, formatJob, killJob, queueSummary, formatSummary, systemStatuses, formatStatus } from '../../src/uucp/uustat.js';
 import { readStatus, recordCall, formatStatusLine, STATUS } from '../../src/uucp/status.js';
-import { listPendingWork, parseExecFile } from '../../src/uucp/spool.js';
+import { listPendingWork } from '../../src/uucp/spool/work-file.js';
+import { parseExecFile } from '../../src/uucp/spool/exec-file.js';
 
 const haveTaylor = process.getuid?.() === 0 && existsSync('/usr/bin/uustat') && existsSync('/usr/bin/uux') && existsSync('/usr/sbin/uucico');
 const taylorTest = haveTaylor ? test.serial : test.skip;

@@ -12,7 +12,7 @@ import { createUuxTransport, fromLinePath, UUX_MAX_RECIPIENTS } from '../../src/
 import type { DeliveryJob } from '../../src/deliver/transport.js';
 import { asctime } from '../../src/message/date.js';
 import { listJobs, formatJob } from '../../src/uucp/uustat.js';
-import { parseExecFile } from '../../src/uucp/spool.js';
+import { parseExecFile } from '../../src/uucp/spool/exec-file.js';
 
 const MSG = 'Received: from x by leaf; Fri, 27 Nov 2026 15:00:00 +0000\nSubject: out\n\nbody $HOME `x`\nFrom the start\n';
 const WHEN = Date.UTC(2026, 10, 27, 15, 46, 7);

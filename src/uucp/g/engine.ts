@@ -100,10 +100,10 @@
  *   peer ignores it on a packet it drops as a duplicate).
  */
 
-import { AdaptiveSize } from '../adaptive-size.js';
-import { RttEstimator } from '../rtt.js';
-import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
-import type { Clock, Timer } from './clock.js';
+import { AdaptiveSize } from '../protocol/adaptive-size.js';
+import { RttEstimator } from '../protocol/rtt.js';
+import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol/protocol-engine.js';
+import type { Clock, Timer } from '../protocol/clock.js';
 import {
   Ctl,
   HEADER_LEN,

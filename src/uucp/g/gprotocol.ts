@@ -1,6 +1,6 @@
 /**
  * The g protocol as the session layer sees it: commands and files on top of
- * the packet engine, through the front-end shared with i (../protocol-base.ts).
+ * the packet engine, through the front-end shared with i (../protocol/protocol-base.ts).
  * Still free of I/O: bytes leave through `write`, arrive
  * through receive(), and time comes from the injected clock
  * (stream-adapter.ts binds it to a Node stream and real timers).
@@ -17,8 +17,8 @@
  *   the damage caught during a file (packet.ts, undetectedRisk).
  */
 
-import { PacketProtocol, type CloseInfo } from '../protocol-base.js';
-import type { Clock } from './clock.js';
+import { PacketProtocol, type CloseInfo } from '../protocol/protocol-base.js';
+import type { Clock } from '../protocol/clock.js';
 import { GEngine, TAYLOR_MAX_BYTES_IN_FLIGHT, type Direction, type GEngineOptions } from './engine.js';
 import { undetectedRisk, type DataFrame } from './packet.js';
 

@@ -2,7 +2,7 @@
  * UUCP 'i' protocol engine (Taylor UUCP's bidirectional sliding-window
  * protocol) as a pure state machine: bytes in through receive(), packets out
  * through io.write(), happenings through io.event(), time from an injected
- * Clock (../g/clock.ts). No I/O of its own.
+ * Clock (../protocol/clock.ts). No I/O of its own.
  *
  *   ^G | seq<<3|lchan | ack<<3|rchan | type<<5|caller<<4|len>>8 | len | xor  [data crc32]
  *   (see packet.ts)
@@ -68,10 +68,10 @@
  * one byte at a time on timeouts.
  */
 
-import type { Clock } from '../g/clock.js';
-import { AdaptiveSize } from '../adaptive-size.js';
-import { RttEstimator } from '../rtt.js';
-import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol-engine.js';
+import type { Clock } from '../protocol/clock.js';
+import { AdaptiveSize } from '../protocol/adaptive-size.js';
+import { RttEstimator } from '../protocol/rtt.js';
+import { EngineCore, type Direction, type EngineEvent, type EngineIO, type EngineStats, type Role } from '../protocol/protocol-engine.js';
 import {
   CRC_LEN,
   EMPTY,

@@ -1,7 +1,7 @@
 /**
  * The 'i' protocol as the session layer sees it (the Protocol interface):
  * commands and files on top of the packet engine, through the front-end
- * shared with g (../protocol-base.ts). No I/O: bytes leave
+ * shared with g (../protocol/protocol-base.ts). No I/O: bytes leave
  * through `write`, arrive through receive(), time comes from the clock
  * (stream-adapter.ts binds it to a Node stream).
  *
@@ -25,8 +25,8 @@
  * changes), one at a time.
  */
 
-import type { Clock } from '../g/clock.js';
-import { PacketProtocol, type CloseInfo, type Received } from '../protocol-base.js';
+import type { Clock } from '../protocol/clock.js';
+import { PacketProtocol, type CloseInfo, type Received } from '../protocol/protocol-base.js';
 import { IEngine, type Direction, type IEngineOptions, type IEvent } from './engine.js';
 
 export type IProtocolOptions = IEngineOptions;

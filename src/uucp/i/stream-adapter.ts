@@ -1,15 +1,15 @@
 /**
  * Runs an IProtocol over a Node Duplex (serial port, socket, pty, pipe) with
  * real timers, through the stream binding shared with g
- * (../g/stream-adapter.ts: batched writes, detach once the protocol ends).
+ * (../protocol/stream-driver.ts: batched writes, detach once the protocol ends).
  *
  *   ^G | seq<<3|lchan | ack<<3|rchan | type<<5|caller<<4|len>>8 | len | xor  [data crc32]
  *   (see packet.ts; facts from the Taylor UUCP manual "i Protocol" and proti.c)
  */
 
 import type { Duplex } from 'node:stream';
-import { realClock, type Clock } from '../g/clock.js';
-import { driveOverStream } from '../g/stream-adapter.js';
+import { realClock, type Clock } from '../protocol/clock.js';
+import { driveOverStream } from '../protocol/stream-driver.js';
 import { IProtocol, type IProtocolOptions } from './iprotocol.js';
 
 export interface StreamIOptions extends IProtocolOptions {

@@ -21,7 +21,7 @@
 // Carrier (carrier.ts): unless the port or the dialer says `carrier false`,
 // a call waits for DCD after the dial chat (`carrier-wait`, 60 s) and ends
 // when DCD drops, in both directions.
-import type { UucpDialer, UucpPort } from '../config.js';
+import type { UucpDialer, UucpPort } from '../../config/uucp/types.js';
 import { dial, DialError, hangupChat, resolveDialer } from '../dial.js';
 import { LineReader } from '../session-io.js';
 import type { Trace } from '../trace.js';

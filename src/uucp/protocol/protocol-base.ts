@@ -7,8 +7,8 @@
  * No I/O: bytes leave through the engine's write, arrive through receive().
  */
 
-import { EX, GatewayError } from '../util/errors.js';
-import { plainView } from '../util/bytes.js';
+import { EX, GatewayError } from '../../util/errors.js';
+import { plainView } from '../../util/bytes.js';
 import type { EngineEvent, PacketEngine } from './protocol-engine.js';
 import type { Protocol, Role } from './protocol.js';
 

@@ -5,7 +5,9 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GatewayError } from '../../src/util/errors.js';
-import { loadUucpConfig, splitConfigLines, parseSysFile } from '../../src/uucp/config.js';
+import { loadUucpConfig } from '../../src/config/uucp/load.js';
+import { splitConfigLines } from '../../src/config/uucp/lines.js';
+import { parseSysFile } from '../../src/config/uucp/sys.js';
 
 const SYS = `#
 # sys  -- remote systems we talk to

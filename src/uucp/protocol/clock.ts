@@ -1,5 +1,5 @@
 /**
- * Time for the g protocol engine, injected so the engine stays pure: the
+ * Time for the packet protocol engines (g, i), injected so the engine stays pure: the
  * real clock wraps setTimeout; ManualClock lets tests and simulations move
  * time by hand, deterministically.
  */

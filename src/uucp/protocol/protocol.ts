@@ -33,3 +33,38 @@ export interface Protocol {
   /** Orderly close of the protocol (not of the line). */
   shutdown(): Promise<void>;
 }
+
+/** Window and packet size of one direction, as a protocol's startup agreed them. */
+export interface Sizes {
+  window: number;
+  packetSize: number;
+}
+
+/** What every engine counts, for the call's log line (the engines count more). */
+export interface PacketCounts {
+  resent: number;
+  badHeaders: number;
+  badChecksums: number;
+}
+
+/** A protocol running on the line, as the session starts, drives and stops it. */
+export interface RunningProtocol extends Protocol {
+  readonly stats: PacketCounts;
+  start(role: Role): Promise<{ send: Sizes; receive: Sizes }>;
+  /** The line failed or the session gave up: end now. */
+  abort(reason: string): void;
+  /** Settles once, when the protocol ends; never rejects. */
+  readonly closed: Promise<unknown>;
+  /** Bytes read past the protocol's end: the session's again. */
+  leftover(): Uint8Array;
+}
+
+/** What a protocol's settings depend on besides the sys entry: what the handshake agreed. */
+export interface Agreed {
+  /** The letter chosen. */
+  protocol: string;
+  /** The peer spoke Taylor's `-N` dialect (so it may be Taylor 1.07, with its 16 KiB bug). */
+  taylorPeer: boolean;
+  /** The feature bits both sides use (features.ts; g asks a uugate peer for one packet again, SRJ). */
+  features: number;
+}

@@ -6,8 +6,8 @@
  * at a time, each firing followed by a dispatch.
  */
 
-import type { Clock, Timer } from './g/clock.js';
-import type { Role } from './protocol.js';
+import type { Clock, Timer } from './clock.js';
+import type { PacketCounts, Role } from './protocol.js';
 
 export type { Role };
 
@@ -45,7 +45,7 @@ export interface EngineIO<E> {
 export interface PacketEngine {
   /** Window and packet size used towards the peer (valid once started). */
   readonly sending: Direction;
-  readonly stats: object;
+  readonly stats: PacketCounts;
   start(role: Role): void;
   receive(bytes: Uint8Array): void;
   canSend(): boolean;
