@@ -51,7 +51,3 @@ export function dropPrivileges(a: Account): void {
   // Files are 0600 and directories 0700 whatever umask root had.
   process.umask(0o077);
 }
-
-/** The refusal for a daemon started by root without anyone to become. */
-export const rootNeedsGatewayUser = (): GatewayError =>
-  new GatewayError('running as root needs gateway_user (the account that owns the spool; see docs/privileges.md)', { exitCode: EX.CONFIG });

@@ -48,7 +48,8 @@ test.serial('uugate uucico -S hub -x ... calls Taylor over TCP and writes a trac
 
 test.serial('Taylor runs `uugate uucico --slave --stdio` through a pipe port (as user uucp); mail reaches our maildir', async (t) => {
   const root = await tempRoot('uucli2-');
-  const site = makeSite();
+  // Our uucico runs as uucp, which owns the site: it is the gateway user here.
+  const site = makeSite({ conf: { gateway_user: 'uucp' } });
   writeFileSync(path.join(site.uucp, 'sys'), 'system hub\ncommands rmail\n');
   const hub = await taylorSite(root, 'hub', {
     sys: `system leaf\ntime any\nport type pipe\nport command ${process.execPath} ${UUGATE} uucico --slave --stdio --config ${site.config} --uucp ${site.uucp} --spool ${site.spool}\nchat ""\nprotocol g\n`,
