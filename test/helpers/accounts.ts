@@ -1,6 +1,6 @@
 // Throwaway Unix accounts for the privilege tests (run as root, as CI does):
 // created with useradd, removed with userdel; commands run as them by uid/gid.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,16 +75,7 @@ export function openUp(dir: string): void {
 
 /** Runs `cmd args` as the account, with a login-like environment plus `env`; `input` on stdin. */
 export function runAs(a: TestAccount, cmd: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { uid: a.uid, gid: a.gid, cwd: '/', env: { PATH: process.env.PATH, HOME: a.home, USER: a.name, LOGNAME: a.name, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runProgram(cmd, args, input, { PATH: process.env.PATH, HOME: a.home, USER: a.name, LOGNAME: a.name, ...env }, { uid: a.uid, gid: a.gid, cwd: '/' });
 }
 
 /** The Uid: line of /proc/PID/status: real, effective, saved, file-system uid. */

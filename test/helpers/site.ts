@@ -1,7 +1,7 @@
 // Test sites: a temporary config/ + spool/ pair, and helpers to run uugate commands
 // as child processes against it, exactly as a user (or Taylor's uuxqt) would.
 import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,10 +60,10 @@ export function run(site: Site, args: string[], input?: string | Buffer, env: No
   return runProgram(process.execPath, [UUGATE, ...args], input, { ...site.env, ...env });
 }
 
-/** Runs a program (no shell) with `input` on stdin; collects its output. */
-export function runProgram(cmd: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+/** Runs a program (no shell) with `input` on stdin; collects its output. `as` runs it as another account. */
+export function runProgram(cmd: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = process.env, as: Pick<SpawnOptions, 'uid' | 'gid' | 'cwd'> = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env });
+    const child = spawn(cmd, args, { ...as, env, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
