@@ -23,11 +23,16 @@ import type { Gateway } from '../runtime/gateway.js';
 import type { Daemon, DaemonService } from './daemon.js';
 import type { UucpSystem } from '../config/uucp/types.js';
 import { configError } from '../util/errors.js';
+import { uucicoContext } from '../inject/uucico.js';
+import { callSystem, listenTcp, type UucicoContext } from '../uucp/uucico.js';
+import { compileTimes, effectiveTimes, loadCronParser, nextAllowed, nextPoll, parseCron, timesAllow, type CronSpec } from '../uucp/schedule.js';
+import { mayCall, readStatus, writeStatus } from '../uucp/status.js';
+import { listPendingWork } from '../uucp/spool/work-file.js';
 
 interface SystemPlan {
   sys: UucpSystem;
   times: string[];
-  polls: import('../uucp/schedule.js').CronSpec[];
+  polls: CronSpec[];
   /** Epoch ms of the next poll, if the system polls. */
   nextPoll?: number;
   /** The port it is called through (for the one-call-per-port rule). */
@@ -46,7 +51,7 @@ export interface CallSchedulerOptions {
 export class CallScheduler implements DaemonService {
   readonly name = 'uucp calls';
   private gw!: Gateway;
-  private ctx!: import('../uucp/uucico.js').UucicoContext;
+  private ctx!: UucicoContext;
   private plans: SystemPlan[] = [];
   private readonly inFlight = new Map<string, { done: Promise<void>; abort: AbortController; portKey: string }>();
   private timer?: NodeJS.Timeout;
@@ -77,9 +82,8 @@ export class CallScheduler implements DaemonService {
     this.daemonKick = () => d.kick();
     const lines = this.ctx.uucp.warnings.map((w) => `warning: ${w}`);
     if (this.gw.cfg.uucp_listen) {
-      const uucico = await import('../uucp/uucico.js');
       const where = parseHostPort(this.gw.cfg.uucp_listen);
-      this.server = await uucico.listenTcp(this.ctx, {
+      this.server = await listenTcp(this.ctx, {
         ...where,
         onSession: (r) => {
           // Mail that arrived went through uuxqt into incoming/: the daemon's watcher runs the queue.
@@ -96,8 +100,6 @@ export class CallScheduler implements DaemonService {
     this.watcher.on('error', (err) => this.ctx.log(`spool watch: ${err.message}`));
     this.timer = setInterval(() => this.nudge(0), this.gw.cfg.call_check_interval * 1000);
     const now = this.clock();
-    const { nextAllowed } = await import('../uucp/schedule.js');
-    const { readStatus } = await import('../uucp/status.js');
     for (const p of this.plans) {
       const st = await readStatus(this.ctx.spoolDir, p.sys.name).catch(() => null);
       const allowed = nextAllowed(p.times, new Date(Math.max(now, st ? (st.time + st.wait) * 1000 : 0)));
@@ -115,27 +117,25 @@ export class CallScheduler implements DaemonService {
    * file on reload leaves the old plans calling.
    */
   private async configure(gw: Gateway): Promise<void> {
-    const { uucicoContext } = await import('../inject/uucico.js');
-    const sched = await import('../uucp/schedule.js');
-    await sched.loadCronParser();
+    await loadCronParser();
     const ctx = await uucicoContext(gw);
     const now = this.clock();
     const old = new Map(this.plans.map((p) => [p.sys.name, p]));
     const plans: SystemPlan[] = [];
     for (const sys of ctx.uucp.systems.values()) {
-      sched.compileTimes(sys.time, sys.where);
+      compileTimes(sys.time, sys.where);
       const polls = sys.poll.map((expr) => {
         try {
-          return sched.parseCron(expr);
+          return parseCron(expr);
         } catch (err) {
           throw configError(sys.pollWhere ?? sys.where, (err as Error).message);
         }
       });
       const prev = old.get(sys.name);
-      const nextPoll = polls.length ? (prev?.nextPoll ?? sched.nextPoll(polls, new Date(now))?.getTime()) : undefined;
+      const firstPoll = polls.length ? (prev?.nextPoll ?? nextPoll(polls, new Date(now))?.getTime()) : undefined;
       const port = sys.inlinePort ?? (sys.port ? ctx.uucp.ports.get(sys.port) : undefined);
       const portKey = port?.device ? `device ${port.device}` : port?.name ? `port ${port.name}` : `system ${sys.name}`;
-      plans.push({ sys, times: sched.effectiveTimes(sys), polls, nextPoll, portKey });
+      plans.push({ sys, times: effectiveTimes(sys), polls, nextPoll: firstPoll, portKey });
     }
     for (const w of ctx.uucp.warnings) ctx.log(w);
     this.gw = gw;
@@ -164,9 +164,6 @@ export class CallScheduler implements DaemonService {
     }
     this.ticking = true;
     try {
-      const { timesAllow } = await import('../uucp/schedule.js');
-      const { mayCall, readStatus } = await import('../uucp/status.js');
-      const { listPendingWork } = await import('../uucp/spool/work-file.js');
       for (const p of this.plans) {
         if (this.stopping || this.inFlight.size >= this.gw.cfg.max_calls) break;
         const name = p.sys.name;
@@ -197,7 +194,6 @@ export class CallScheduler implements DaemonService {
     const name = p.sys.name;
     this.ctx.log(`${name}: calling (${why})`);
     const done = (async () => {
-      const { callSystem } = await import('../uucp/uucico.js');
       try {
         // The scheduler has already checked the time window and retry wait on its own clock.
         const r = await callSystem(this.ctx, name, { signal: abort.signal, force: true });
@@ -206,9 +202,7 @@ export class CallScheduler implements DaemonService {
         this.ctx.log(`${name}: call failed: ${(err as Error).message}`);
       }
       if (p.nextPoll !== undefined && p.nextPoll <= this.clock()) {
-        const { nextPoll } = await import('../uucp/schedule.js');
         p.nextPoll = nextPoll(p.polls, new Date(this.clock()))?.getTime();
-        const { readStatus, writeStatus } = await import('../uucp/status.js');
         const st = await readStatus(this.ctx.spoolDir, name).catch(() => null);
         if (st && p.nextPoll) await writeStatus(this.ctx.spoolDir, { ...st, extra: { ...st.extra, nextPollTime: p.nextPoll } }).catch(() => undefined);
       }
