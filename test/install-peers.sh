@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian peers the interop tests run against (Taylor UUCP, socat,
-# Exim, swaks; GNU time for the memory tests) when they are missing. Needs root
+# Exim, swaks, Dovecot's auth service, openssl, Python for smtplib; GNU time for
+# the memory tests) when they are missing. Needs root
 # and Debian's package lists.
 need=""
 command -v uucico >/dev/null 2>&1 || [ -x /usr/sbin/uucico ] || need="$need uucp"
@@ -8,6 +9,9 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 [ -x /usr/sbin/exim4 ] || need="$need exim4-daemon-light"
 command -v swaks >/dev/null 2>&1 || need="$need swaks"
 [ -x /usr/bin/time ] || need="$need time"
+[ -x /usr/sbin/dovecot ] || need="$need dovecot-core"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "install-peers: missing$need and not root; install them: apt-get install -y$need" >&2

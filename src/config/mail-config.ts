@@ -64,6 +64,19 @@ const SPECS = {
   smtp_max_recipients: { parse: int, default: 100 },
   smtp_port: { parse: int, default: 25 },
   smtp_connect_timeout: { parse: duration, default: 30 },
+  // Submission, STARTTLS and AUTH (docs/submission.md). Empty submission_listen: no submission port.
+  submission_listen: { parse: parseListen, default: [] as ListenAddress[] },
+  tls_certificate: { parse: str, default: '' },
+  tls_key: { parse: str, default: '' },
+  // AUTH on smtp_listen too (it is always on at submission_listen).
+  smtp_auth: { parse: bool, default: false, boolean: true },
+  // AUTH offered without TLS, to loopback clients only.
+  auth_plaintext: { parse: bool, default: false, boolean: true },
+  auth_dovecot: { parse: str, default: '' },
+  auth_passwd_file: { parse: str, default: '' },
+  // Failed logins per client address before it is disconnected (0: never), and the wait before each failure's reply.
+  auth_max_failures: { parse: int, default: 3 },
+  auth_failure_delay: { parse: duration, default: 2 },
 };
 
 export type MailSettings = Settings<typeof SPECS>;
