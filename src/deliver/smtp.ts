@@ -12,6 +12,9 @@
 // It does not down-convert 8-bit mail to a server without 8BITMIME; such mail is
 // sent as it is (what most MTAs do).
 //
+// TLS: STARTTLS whenever offered; config/tls_policy can require it and a
+// verified certificate per destination (tls-policy.ts).
+//
 // Connections are reused: after a transaction the connection is parked for
 // `idleMs` (default 5 s) per destination, unref'd so it never keeps a `runq` alive;
 // the next message for the same destination takes it (a dead parked connection is
@@ -27,7 +30,8 @@ import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Gateway } from '../runtime/gateway.js';
-import { perm, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
+import { connectionTls, loadTlsPolicy, policyFor, type TlsPolicyTable } from './tls-policy.js';
+import { perm, temp, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 
 export interface MxRecord {
   exchange: string;
@@ -126,6 +130,12 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
   const resolveMx = opts.resolveMx ?? ((n: string) => dnsp.resolveMx(n));
   const parked = new Map<string, Parked[]>();
   let exitHook = false;
+  let policies: Promise<TlsPolicyTable> | undefined;
+  const policyTable = (): Promise<TlsPolicyTable> =>
+    (policies ??= loadTlsPolicy(cfg().configDir).catch((err: unknown) => {
+      policies = undefined; // a fixed file is read again
+      throw err;
+    }));
 
   const socketOf = (p: Parked): net.Socket | undefined => (p.conn as unknown as { _socket?: net.Socket })._socket || undefined;
 
@@ -177,7 +187,9 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
     return undefined;
   }
 
-  async function connect(t: Target): Promise<Parked> {
+  type TlsOptions = Awaited<ReturnType<typeof connectionTls>>;
+
+  async function connect(t: Target, tlsOptions: TlsOptions): Promise<Parked> {
     // Loaded on first use: rmail and friends load this module but never send SMTP.
     const { default: Connection } = await import('nodemailer/lib/smtp-connection');
     return new Promise((resolve, reject) => {
@@ -188,8 +200,7 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
         connectionTimeout: opts.connectTimeoutMs ?? cfg().smtp_connect_timeout * 1000,
         greetingTimeout: opts.connectTimeoutMs ?? cfg().smtp_connect_timeout * 1000,
         socketTimeout: opts.timeoutMs ?? cfg().smtp_timeout * 1000,
-        opportunisticTLS: true,
-        tls: { rejectUnauthorized: false },
+        ...tlsOptions,
         allowInternalNetworkInterfaces: true,
         logger: false,
       });
@@ -224,7 +235,7 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
   }
 
   /** Delivers to one destination; returns results for every address in `to`. */
-  async function deliverTo(key: string, targets: Target[], sender: string, to: string[], data: Buffer): Promise<Map<string, DeliveryResultTemplate>> {
+  async function deliverTo(key: string, targets: Target[], sender: string, to: string[], data: Buffer, tlsOptions: TlsOptions): Promise<Map<string, DeliveryResultTemplate>> {
     const out = new Map<string, DeliveryResultTemplate>();
     const failures: string[] = [];
     for (const t of targets) {
@@ -233,7 +244,7 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
         const reused = attempt === 0 ? unpark(`${key}|${tkey}`) : undefined;
         let p: Parked;
         try {
-          p = reused ?? (await connect(t));
+          p = reused ?? (await connect(t, tlsOptions));
         } catch (err) {
           failures.push(`${tkey}: ${oneLine((err as SmtpErrorLike).response) || (err as Error).message}`);
           break; // next target
@@ -313,13 +324,20 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
           continue;
         }
         const port = opts.port ?? cfg().smtp_port;
+        let tlsOptions: TlsOptions;
+        try {
+          tlsOptions = await connectionTls(policyFor(await policyTable(), parseNextHop(nextHop, port).host));
+        } catch (err) {
+          results.push(...rcpts.map((r) => temp(r.rcpt, (err as Error).message, '4.3.5')));
+          continue;
+        }
         const t = await resolveTargets(nextHop, k.startsWith('dns '), port, resolveMx);
         if ('error' in t) {
           results.push(...rcpts.map((r) => ({ rcpt: r.rcpt, ...t.error })));
           continue;
         }
         const to = [...new Set(rcpts.map((r) => r.route.address))];
-        const got = await deliverTo(k, t.targets, job.envelope.sender, to, job.data);
+        const got = await deliverTo(k, t.targets, job.envelope.sender, to, job.data, tlsOptions);
         for (const r of rcpts) {
           const g: DeliveryResultTemplate = got.get(r.route.address) ?? { outcome: 'temp', status: '4.3.0', reason: 'no result from smtp' };
           results.push({ rcpt: r.rcpt, ...g });
