@@ -9,8 +9,8 @@
 // for the null sender, BODY=8BITMIME when asked, SIZE= when offered, and its data
 // stream turns our LF line ends into CRLF and doubles leading dots (a bare CR also
 // becomes CRLF there — the one byte change to a body, and an anti-smuggling one).
-// It does not down-convert 8-bit mail to a server without 8BITMIME; such mail is
-// sent as it is (what most MTAs do).
+// 8-bit mail for a server without 8BITMIME is made 7-bit first
+// (message/eight-bit.ts); one that cannot be (8-bit headers) bounces 5.6.3.
 //
 // TLS: STARTTLS whenever offered; config/tls_policy can require it and a
 // verified certificate per destination (tls-policy.ts).
@@ -30,6 +30,7 @@ import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Gateway } from '../runtime/gateway.js';
+import { hasEightBit, toSevenBit } from '../message/eight-bit.js';
 import { connectionTls, loadTlsPolicy, policyFor, type TlsPolicyTable } from './tls-policy.js';
 import { perm, temp, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 
@@ -226,12 +227,19 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
   function send(p: Parked, sender: string, to: string[], data: Buffer): Promise<{ info?: SMTPConnection.SentMessageInfo; err?: SmtpErrorLike }> {
     let lfs = 0;
     for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) lfs++;
-    const eightBit = data.some((b) => b >= 0x80);
+    const eightBit = hasEightBit(data);
     return new Promise((resolve) => {
       p.conn.send({ from: sender, to, size: data.length + lfs, use8BitMime: eightBit } as SMTPConnection.Envelope, data, (err, info) =>
         resolve(err ? { err: err as SmtpErrorLike } : { info }),
       );
     });
+  }
+
+  /** The message as this server can take it: 7-bit when it does not offer 8BITMIME. */
+  async function forServer(p: Parked, data: Buffer): Promise<{ data: Buffer } | { error: string }> {
+    const extensions = (p.conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+    if (extensions.includes('8BITMIME') || !hasEightBit(data)) return { data };
+    return toSevenBit(data);
   }
 
   /** Delivers to one destination; returns results for every address in `to`. */
@@ -249,7 +257,13 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
           failures.push(`${tkey}: ${oneLine((err as SmtpErrorLike).response) || (err as Error).message}`);
           break; // next target
         }
-        const { info, err } = await send(p, sender, to, data);
+        const payload = await forServer(p, data);
+        if ('error' in payload) {
+          park(`${key}|${tkey}`, p);
+          for (const a of to) out.set(a, { outcome: 'perm', status: '5.6.3', reason: `${tkey} does not take 8-bit mail (no 8BITMIME) and the message cannot be converted: ${payload.error}` });
+          return out;
+        }
+        const { info, err } = await send(p, sender, to, payload.data);
         if (info) {
           const rejected = new Map((info.rejectedErrors ?? []).map((e) => [(e as SmtpErrorLike).recipient ?? '', e as SmtpErrorLike]));
           for (const a of to) {
