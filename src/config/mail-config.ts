@@ -47,6 +47,8 @@ const SPECS = {
   bsmtp_crlf: { parse: bool, default: false, boolean: true },
   bsmtp_gzip: { parse: list, default: [] as string[] },
   bsmtp_gzip_command: { parse: str, default: 'rgsmtp' },
+  // UUCP neighbours (uux or bsmtp) that take only 7-bit mail: 8-bit mail is converted for them (docs/submission.md).
+  seven_bit_neighbors: { parse: list, default: [] as string[] },
   // The LAN SMTP server (src/smtp/server.ts) and client transport (src/deliver/smtp.ts).
   smtp_listen: { parse: parseListen, default: [{ host: '127.0.0.1', port: 2525 }] as ListenAddress[] },
   rcpt_domains: { parse: list, default: [] as string[] },

@@ -30,7 +30,8 @@ import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Gateway } from '../runtime/gateway.js';
-import { hasEightBit, toSevenBit } from '../message/eight-bit.js';
+import { hasEightBit } from '../message/eight-bit.js';
+import { sevenBitFor } from './seven-bit.js';
 import { connectionTls, loadTlsPolicy, policyFor, type TlsPolicyTable } from './tls-policy.js';
 import { perm, temp, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport } from './transport.js';
 
@@ -235,12 +236,8 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
     });
   }
 
-  /** The message as this server can take it: 7-bit when it does not offer 8BITMIME. */
-  async function forServer(p: Parked, data: Buffer): Promise<{ data: Buffer } | { error: string }> {
-    const extensions = (p.conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
-    if (extensions.includes('8BITMIME') || !hasEightBit(data)) return { data };
-    return toSevenBit(data);
-  }
+  /** The server offered 8BITMIME (what nodemailer saw in its EHLO reply). */
+  const supports8BitMime = (p: Parked): boolean => ((p.conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? []).includes('8BITMIME');
 
   /** Delivers to one destination; returns results for every address in `to`. */
   async function deliverTo(key: string, targets: Target[], sender: string, to: string[], data: Buffer, tlsOptions: TlsOptions): Promise<Map<string, DeliveryResultTemplate>> {
@@ -257,10 +254,10 @@ export function createSmtpTransport(gw: Gateway, opts: SmtpTransportOptions = {}
           failures.push(`${tkey}: ${oneLine((err as SmtpErrorLike).response) || (err as Error).message}`);
           break; // next target
         }
-        const payload = await forServer(p, data);
-        if ('error' in payload) {
+        const payload = supports8BitMime(p) ? { data } : await sevenBitFor(`${tkey} (no 8BITMIME)`, data, to);
+        if ('results' in payload) {
           park(`${key}|${tkey}`, p);
-          for (const a of to) out.set(a, { outcome: 'perm', status: '5.6.3', reason: `${tkey} does not take 8-bit mail (no 8BITMIME) and the message cannot be converted: ${payload.error}` });
+          for (const r of payload.results) out.set(r.rcpt, r);
           return out;
         }
         const { info, err } = await send(p, sender, to, payload.data);

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Joiner, Splitter, type MimeNode, type SplitChunk } from 'mailsplit';
 import * as libqp from 'libqp';
 import * as libbase64 from 'libbase64';
+import { lineEnding } from './headers.js';
 
 /** Longest line quoted-printable is used for (RFC 5322's limit less room for the soft breaks it adds). */
 const QP_LINE_LIMIT = 998;
@@ -37,7 +38,9 @@ export async function toSevenBit(data: Buffer): Promise<{ data: Buffer } | { err
   } catch (err) {
     return { error: (err as Error).message };
   }
-  return { data: Buffer.concat(out) };
+  // mailsplit and the encoders write CRLF; a message kept with LF line ends (our spool's) stays so.
+  const joined = Buffer.concat(out);
+  return { data: lineEnding(data) === '\n' ? Buffer.from(joined.toString('latin1').replace(/\r\n/g, '\n'), 'latin1') : joined };
 }
 
 class SevenBitParts extends Transform {
