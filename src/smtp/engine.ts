@@ -103,8 +103,8 @@ export interface SessionHooks {
   expecting?(what: Expecting): void;
   /** The 220 to STARTTLS is sent: upgrade the connection, then call secured(). Nothing is read meanwhile. */
   starttls?(): void;
-  /** A complete AUTH exchange: resolves with the reply, 235 when the password is right. */
-  authenticate?(user: string, password: string): Promise<Verdict>;
+  /** A complete AUTH exchange: resolves with the reply, 235 when the password is right (`user`: the name as the password source spells it). */
+  authenticate?(user: string, password: string): Promise<Verdict & { user?: string }>;
   /** MAIL FROM: a refusal for this sender (`user`: the authenticated one), or undefined. */
   sender?(addr: string, user: string | undefined): Verdict | undefined;
 }
@@ -430,9 +430,9 @@ export class SmtpSession {
     const { user, password } = step;
     this.wait(
       this.hooks.authenticate!(user, password)
-        .catch((): Verdict => ({ code: 454, status: '4.7.0', text: 'temporary authentication failure' }))
+        .catch((): Verdict & { user?: string } => ({ code: 454, status: '4.7.0', text: 'temporary authentication failure' }))
         .then((v) => {
-          if (v.code === 235) this.user = user;
+          if (v.code === 235) this.user = v.user ?? user;
           this.reply(v.code, v.status, v.text);
         }),
     );

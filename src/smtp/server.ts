@@ -194,13 +194,13 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     const loopback = ip.startsWith('127.') || ip === '::1';
     const authMode = auth && (submission || cfg.smtp_auth) ? (cfg.auth_plaintext && loopback ? 'always' : 'tls') : undefined;
     const details = (): string[] => [...(tlsInfo ? [`(using ${tlsInfo})`] : []), ...(user !== undefined ? [`(authenticated as ${user})`] : [])];
-    const login = async (name: string, password: string): Promise<Verdict> => {
+    const login = async (name: string, password: string): Promise<Verdict & { user?: string }> => {
       const r = await auth!.check(name, password, { ip, secured: tlsInfo !== undefined });
       if (r.result === 'ok') {
         failures.succeed(ip);
         user = r.user;
         state.gw.log.log({ event: 'info', reason: `smtp: [${ip}] authenticated as ${r.user}${tlsInfo ? ` (${tlsInfo})` : ''}` });
-        return { code: 235, status: '2.7.0', text: 'Authentication successful' };
+        return { code: 235, status: '2.7.0', text: 'Authentication successful', user: r.user };
       }
       if (r.result === 'temp') {
         state.gw.log.panic(`smtp: [${ip}] cannot check the password of ${name}: ${r.why ?? 'temporary failure'}`);
