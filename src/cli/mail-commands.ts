@@ -46,7 +46,9 @@ export function registerMailCommands(program: Command): void {
       const listen = opts.listen ? parseListen(opts.listen) : gw.cfg.smtp_listen;
       if (!listen.length) throw new GatewayError('smtp_listen is empty and no --listen was given', { exitCode: EX.CONFIG });
       const srv = await startSmtpServer(gw, { listen });
-      process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${srv.addresses.map((a) => `${a.address}:${a.port}`).join(', ')}\n`);
+      const where = (list: typeof srv.addresses): string => list.map((a) => `${a.address}:${a.port}`).join(', ');
+      const submission = srv.submissionAddresses.length ? `, submission on ${where(srv.submissionAddresses)}` : '';
+      process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${where(srv.addresses)}${submission}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
