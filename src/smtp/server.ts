@@ -48,7 +48,7 @@ import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './e
 import { ClientClock } from './client-clock.js';
 import type tls from 'node:tls';
 import { describeTls, loadServerTls, upgradeToTls } from './tls.js';
-import { AuthFailures, type Authenticator } from './auth.js';
+import { AuthFailures, type Authenticator, type AuthResult } from './auth.js';
 import { openAuthenticator } from './authenticators.js';
 import { checkSender } from './sender-check.js';
 import { loadSenders, type SendersTable } from '../config/senders.js';
@@ -195,7 +195,8 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     const authMode = auth && (submission || cfg.smtp_auth) ? (cfg.auth_plaintext && loopback ? 'always' : 'tls') : undefined;
     const details = (): string[] => [...(tlsInfo ? [`(using ${tlsInfo})`] : []), ...(user !== undefined ? [`(authenticated as ${user})`] : [])];
     const login = async (name: string, password: string): Promise<Verdict & { user?: string }> => {
-      const r = await auth!.check(name, password, { ip, secured: tlsInfo !== undefined });
+      // A password source that fails (an unreadable passwd-file) is a temporary failure, not a wrong password.
+      const r = await auth!.check(name, password, { ip, secured: tlsInfo !== undefined }).catch((err: Error): AuthResult => ({ result: 'temp', why: err.message }));
       if (r.result === 'ok') {
         failures.succeed(ip);
         user = r.user;

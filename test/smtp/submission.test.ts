@@ -3,7 +3,7 @@
 // passwd-file of Dovecot-made hashes or from a running Dovecot's auth socket.
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { maildirMessages, waitFor } from '../helpers/site.js';
@@ -202,4 +202,14 @@ test("auth_dovecot: a real Dovecot's auth socket checks the passwords (right and
   const bad = await swaks(s.sub, ['--tls', ...auth('alice', 'queen'), '--from', 'alice@leaf.example.org', '--to', 'bob@leaf.example.org']);
   t.regex(bad.out, /<~\* 535 5\.7\.8 /);
   t.regex(readFileSync(path.join(dir, 'dovecot.log'), 'utf8'), /passwd-file\(alice,127\.0\.0\.1[^)]*\): (?:Password mismatch|.*mismatch)/i);
+});
+
+test('a passwd-file that has gone is a temporary failure (454 4.7.0, paniclog names the file), not a wrong password', async (t) => {
+  const s = await withCredentials();
+  t.teardown(() => s.close());
+  const file = s.gw.cfg.auth_passwd_file;
+  rmSync(file);
+  const r = await swaks(s.sub, ['--tls', ...auth('alice', 'wonderland'), '--from', 'alice@leaf.example.org', '--to', 'bob@leaf.example.org']);
+  t.regex(r.out, /<~\* 454 4\.7\.0 temporary authentication failure/);
+  t.regex(readFileSync(path.join(s.site.spool, 'log/paniclog'), 'latin1'), new RegExp(`cannot check the password of alice: ${file.replace(/[.]/g, '\\.')}: passwd-file not found`));
 });
