@@ -48,7 +48,7 @@ import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './e
 import { ClientClock } from './client-clock.js';
 import type tls from 'node:tls';
 import { describeTls, loadServerTls, upgradeToTls } from './tls.js';
-import { AuthFailures, type Authenticator, type AuthResult } from './auth.js';
+import { AuthFailures, login, type Authenticator } from './auth.js';
 import { openAuthenticator } from './authenticators.js';
 import { checkSender } from './sender-check.js';
 import { loadSenders, type SendersTable } from '../config/senders.js';
@@ -194,24 +194,11 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     const loopback = ip.startsWith('127.') || ip === '::1';
     const authMode = auth && (submission || cfg.smtp_auth) ? (cfg.auth_plaintext && loopback ? 'always' : 'tls') : undefined;
     const details = (): string[] => [...(tlsInfo ? [`(using ${tlsInfo})`] : []), ...(user !== undefined ? [`(authenticated as ${user})`] : [])];
-    const login = async (name: string, password: string): Promise<Verdict & { user?: string }> => {
-      // A password source that fails (an unreadable passwd-file) is a temporary failure, not a wrong password.
-      const r = await auth!.check(name, password, { ip, secured: tlsInfo !== undefined }).catch((err: Error): AuthResult => ({ result: 'temp', why: err.message }));
-      if (r.result === 'ok') {
-        failures.succeed(ip);
-        user = r.user;
-        state.gw.log.log({ event: 'info', reason: `smtp: [${ip}] authenticated as ${r.user}${tlsInfo ? ` (${tlsInfo})` : ''}` });
-        return { code: 235, status: '2.7.0', text: 'Authentication successful', user: r.user };
-      }
-      if (r.result === 'temp') {
-        state.gw.log.panic(`smtp: [${ip}] cannot check the password of ${name}: ${r.why ?? 'temporary failure'}`);
-        return { code: 454, status: '4.7.0', text: 'temporary authentication failure, try again later' };
-      }
-      const tooMany = failures.fail(ip, cfg.auth_max_failures);
-      state.gw.log.log({ event: 'info', reason: `smtp: [${ip}] failed login as ${name}${r.why ? `: ${r.why}` : ''}${tooMany ? '; too many, disconnected' : ''}` });
-      await new Promise((resolve) => setTimeout(resolve, cfg.auth_failure_delay * 1000));
-      if (tooMany) session.end('4.7.0', 'too many failed logins, closing connection');
-      return { code: 535, status: '5.7.8', text: 'Authentication credentials invalid' };
+    const authenticate = async (name: string, password: string): Promise<Verdict & { user?: string }> => {
+      const { verdict, disconnect } = await login({ auth: auth!, failures, log: state.gw.log, ip, tls: tlsInfo, maxFailures: cfg.auth_max_failures, delayMs: cfg.auth_failure_delay * 1000 }, name, password);
+      if (verdict.user !== undefined) user = verdict.user;
+      if (disconnect) session.end('4.7.0', 'too many failed logins, closing connection');
+      return verdict;
     };
     const startTls = (): void => {
       socket.off('data', onData);
@@ -246,7 +233,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
         hold: (on) => (on ? conn.pause() : conn.resume()),
         expecting: (what) => clock.expect(what),
         starttls: tlsContext ? startTls : undefined,
-        authenticate: authMode ? login : undefined,
+        authenticate: authMode ? authenticate : undefined,
         sender: (addr) => (user === undefined ? undefined : checkSender(addr, user, state.senders, state.relay.site)),
       },
     );
