@@ -308,6 +308,12 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     connections: () => clients.sessions.size,
     async reload(gw: Gateway): Promise<void> {
       const next = await buildState(gw);
+      try {
+        checkSubmission(gw, submissionListen, next);
+      } catch (err) {
+        await next.routing.close();
+        throw err;
+      }
       const old = state;
       state = next;
       await old.routing.close();

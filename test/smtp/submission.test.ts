@@ -6,7 +6,8 @@ import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { maildirMessages, waitFor } from '../helpers/site.js';
+import { flags, maildirMessages, waitFor } from '../helpers/site.js';
+import { loadGateway } from '../../src/runtime/gateway.js';
 import { doveadmHash, passwdFile, selfSignedCert } from '../helpers/tls-peers.js';
 import { queuedFiles, rawSession, replies, serve, swaks, type ServedSite } from './server-helpers.js';
 
@@ -212,4 +213,15 @@ test('a passwd-file that has gone is a temporary failure (454 4.7.0, paniclog na
   const r = await swaks(s.sub, ['--tls', ...auth('alice', 'wonderland'), '--from', 'alice@leaf.example.org', '--to', 'bob@leaf.example.org']);
   t.regex(r.out, /<~\* 454 4\.7\.0 temporary authentication failure/);
   t.regex(readFileSync(path.join(s.site.spool, 'log/paniclog'), 'latin1'), new RegExp(`cannot check the password of alice: ${file.replace(/[.]/g, '\\.')}: passwd-file not found`));
+});
+
+test('a reload that would leave the submission port without a password source is refused; the old configuration stays', async (t) => {
+  const s = await withCredentials();
+  t.teardown(() => s.close());
+  const conf = path.join(s.site.config, 'uugate.conf');
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^auth_passwd_file=.*\n/m, ''));
+  const err = await t.throwsAsync(async () => s.srv.reload(await loadGateway(flags(s.site))));
+  t.regex(err!.message, /submission_listen needs auth_dovecot or auth_passwd_file/);
+  const r = await swaks(s.sub, ['--tls', ...auth('alice', 'wonderland'), '--from', 'alice@leaf.example.org', '--to', 'bob@leaf.example.org']);
+  t.is(r.code, 0, r.out);
 });
