@@ -2,8 +2,8 @@
 # Installs the Debian peers the interop tests run against (Taylor UUCP, socat,
 # Exim, swaks; GNU time for the memory tests; systemd-analyze for the unit
 # files uugate install writes; Prometheus and Chromium for the operator's
-# view tests; Dovecot and Python's imaplib and poplib for the mailbox tests)
-# when they are missing. Needs root
+# view tests; Dovecot, openssl and Python's smtplib, imaplib and poplib for the
+# submission and mailbox tests) when they are missing. Needs root
 # and Debian's package lists.
 need=""
 command -v uucico >/dev/null 2>&1 || [ -x /usr/sbin/uucico ] || need="$need uucp"
@@ -17,6 +17,7 @@ command -v promtool >/dev/null 2>&1 || need="$need prometheus"
 [ -x /usr/sbin/dovecot ] || need="$need dovecot-core"
 [ -x /usr/lib/dovecot/imap ] || need="$need dovecot-imapd"
 [ -x /usr/lib/dovecot/pop3 ] || need="$need dovecot-pop3d"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -32,7 +32,7 @@ export function registerMailCommands(program: Command): void {
     .action(async (opts: LocationFlags) => {
       const gw = await loadGateway(opts, undefined, { stayRoot: true });
       const afterListen = await (await import('../daemon/run-as.js')).privilegeDrop(gw);
-      const services = gw.cfg.smtp_listen.length ? [(await import('../daemon/smtp-service.js')).smtpService(gw)] : [];
+      const services = gw.cfg.smtp_listen.length || gw.cfg.submission_listen.length ? [(await import('../daemon/smtp-service.js')).smtpService(gw)] : [];
       services.push((await import('../daemon/call-scheduler.js')).callSchedulerService());
       if (gw.cfg.status_listen.length) services.push((await import('../daemon/status-server.js')).statusService());
       // Local users' drops exist only where they are not the gateway user (docs/privileges.md).
@@ -53,7 +53,9 @@ export function registerMailCommands(program: Command): void {
       const srv = await startSmtpServer(gw, { listen });
       const dropped = afterListen?.(); // bound as root if need be; the mail is the gateway user's
       if (dropped) process.stderr.write(`uugate smtpd: ${dropped}\n`);
-      process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${srv.addresses.map((a) => `${a.address}:${a.port}`).join(', ')}\n`);
+      const where = (list: typeof srv.addresses): string => list.map((a) => `${a.address}:${a.port}`).join(', ');
+      const submission = srv.submissionAddresses.length ? `, submission on ${where(srv.submissionAddresses)}` : '';
+      process.stderr.write(`uugate smtpd pid ${process.pid} listening on ${where(srv.addresses)}${submission}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);

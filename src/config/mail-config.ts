@@ -48,6 +48,8 @@ const SPECS = {
   bsmtp_crlf: { parse: bool, default: false, boolean: true },
   bsmtp_gzip: { parse: list, default: [] as string[] },
   bsmtp_gzip_command: { parse: str, default: 'rgsmtp' },
+  // UUCP neighbours (uux or bsmtp) that take only 7-bit mail: 8-bit mail is converted for them (docs/submission.md).
+  seven_bit_neighbors: { parse: list, default: [] as string[] },
   // The LAN SMTP server (src/smtp/server.ts) and client transport (src/deliver/smtp.ts).
   smtp_listen: { parse: parseListen, default: [{ host: '127.0.0.1', port: 2525 }] as ListenAddress[] },
   rcpt_domains: { parse: list, default: [] as string[] },
@@ -75,6 +77,19 @@ const SPECS = {
   status_listen: { parse: parseListen, default: [] as ListenAddress[] },
   status_show_addresses: { parse: bool, default: false, boolean: true },
   status_password_file: { parse: str, default: '' },
+  // Submission, STARTTLS and AUTH (docs/submission.md). Empty submission_listen: no submission port.
+  submission_listen: { parse: parseListen, default: [] as ListenAddress[] },
+  tls_certificate: { parse: str, default: '' },
+  tls_key: { parse: str, default: '' },
+  // AUTH on smtp_listen too (it is always on at submission_listen).
+  smtp_auth: { parse: bool, default: false, boolean: true },
+  // AUTH offered without TLS, to loopback clients only.
+  auth_plaintext: { parse: bool, default: false, boolean: true },
+  auth_dovecot: { parse: str, default: '' },
+  auth_passwd_file: { parse: str, default: '' },
+  // Failed logins per client address before it is disconnected (0: never), and the wait before each failure's reply.
+  auth_max_failures: { parse: int, default: 3 },
+  auth_failure_delay: { parse: duration, default: 2 },
 };
 
 export type MailSettings = Settings<typeof SPECS>;

@@ -25,7 +25,9 @@ export function smtpService(gw: Gateway): DaemonService {
         d.gw.log.panic(`smtp: cannot listen on the default 127.0.0.1:2525: ${(err as Error).message}`);
         return `not listening (default 127.0.0.1:2525: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set smtp_listen`;
       }
-      return `listening on ${running.addresses.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)).join(', ')}`;
+      const where = (list: RunningSmtpServer['addresses']): string => list.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)).join(', ');
+      const submission = running.submissionAddresses.length ? `; submission on ${where(running.submissionAddresses)}` : '';
+      return `listening on ${where(running.addresses)}${submission}`;
     },
     async stop(): Promise<void> {
       await running?.close();

@@ -35,6 +35,7 @@ import { packBatch } from '../bsmtp/gzip.js';
 import { fromLinePath, uucpSpoolDir, UUX_MAIL_GRADE, UUX_REQUESTER } from './uux.js';
 import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
 import { carriable, findNeighbour } from './uucp-neighbour.js';
+import { sevenBitFor, sevenBitNeighbour } from './seven-bit.js';
 
 export const BSMTP_COMMAND = 'rsmtp';
 
@@ -191,8 +192,10 @@ export function createBsmtpTransport(ctx: TransportContext): BsmtpTransport {
     const sender = bsmtpSender(job.envelope.sender, ctx.cfg);
     const bad = badBsmtpAddress(sender);
     if (bad) return [...results, ...good.map((r) => perm(r.rcpt, `sender: ${bad}`, '5.1.7'))];
-    const record = bsmtpTransaction(sender, good.map((r) => r.route.address), job.data, { crlf: ctx.cfg.bsmtp_crlf });
     const sys = system.name;
+    const body = sevenBitNeighbour(ctx.cfg, sys) ? await sevenBitFor(sys, job.data, good.map((r) => r.rcpt)) : { data: job.data };
+    if ('results' in body) return [...results, ...body.results];
+    const record = bsmtpTransaction(sender, good.map((r) => r.route.address), body.data, { crlf: ctx.cfg.bsmtp_crlf });
     try {
       const count = await serial(sys, async () => {
         const c = await append(sys, record);

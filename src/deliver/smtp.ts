@@ -9,8 +9,11 @@
 // for the null sender, BODY=8BITMIME when asked, SIZE= when offered, and its data
 // stream turns our LF line ends into CRLF and doubles leading dots (a bare CR also
 // becomes CRLF there — the one byte change to a body, and an anti-smuggling one).
-// It does not down-convert 8-bit mail to a server without 8BITMIME; such mail is
-// sent as it is (what most MTAs do).
+// 8-bit mail for a server without 8BITMIME is made 7-bit first
+// (message/eight-bit.ts); one that cannot be (8-bit headers) bounces 5.6.3.
+//
+// TLS: STARTTLS whenever offered; config/tls_policy can require it and a
+// verified certificate per destination (tls-policy.ts).
 //
 // Connections are reused: after a transaction the connection is parked for
 // `idleMs` (default 5 s) per destination, unref'd so it never keeps a `runq` alive;
@@ -26,7 +29,10 @@
 import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { perm, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
+import { hasEightBit } from '../message/eight-bit.js';
+import { sevenBitFor } from './seven-bit.js';
+import { connectionTls, loadTlsPolicy, policyFor, type TlsPolicyTable } from './tls-policy.js';
+import { perm, temp, type Outcome, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
 
 export interface MxRecord {
   exchange: string;
@@ -125,6 +131,12 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
   const resolveMx = opts.resolveMx ?? ((n: string) => dnsp.resolveMx(n));
   const parked = new Map<string, Parked[]>();
   let exitHook = false;
+  let policies: Promise<TlsPolicyTable> | undefined;
+  const policyTable = (): Promise<TlsPolicyTable> =>
+    (policies ??= loadTlsPolicy(cfg().configDir).catch((err: unknown) => {
+      policies = undefined; // a fixed file is read again
+      throw err;
+    }));
 
   const socketOf = (p: Parked): net.Socket | undefined => (p.conn as unknown as { _socket?: net.Socket })._socket || undefined;
 
@@ -176,7 +188,9 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
     return undefined;
   }
 
-  async function connect(t: Target): Promise<Parked> {
+  type TlsOptions = Awaited<ReturnType<typeof connectionTls>>;
+
+  async function connect(t: Target, tlsOptions: TlsOptions): Promise<Parked> {
     // Loaded on first use: rmail and friends load this module but never send SMTP.
     const { default: Connection } = await import('nodemailer/lib/smtp-connection');
     return new Promise((resolve, reject) => {
@@ -187,8 +201,7 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
         connectionTimeout: opts.connectTimeoutMs ?? cfg().smtp_connect_timeout * 1000,
         greetingTimeout: opts.connectTimeoutMs ?? cfg().smtp_connect_timeout * 1000,
         socketTimeout: opts.timeoutMs ?? cfg().smtp_timeout * 1000,
-        opportunisticTLS: true,
-        tls: { rejectUnauthorized: false },
+        ...tlsOptions,
         allowInternalNetworkInterfaces: true,
         logger: false,
       });
@@ -214,7 +227,7 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
   function send(p: Parked, sender: string, to: string[], data: Buffer): Promise<{ info?: SMTPConnection.SentMessageInfo; err?: SmtpErrorLike }> {
     let lfs = 0;
     for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) lfs++;
-    const eightBit = data.some((b) => b >= 0x80);
+    const eightBit = hasEightBit(data);
     return new Promise((resolve) => {
       p.conn.send({ from: sender, to, size: data.length + lfs, use8BitMime: eightBit } as SMTPConnection.Envelope, data, (err, info) =>
         resolve(err ? { err: err as SmtpErrorLike } : { info }),
@@ -222,8 +235,11 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
     });
   }
 
+  /** The server offered 8BITMIME (what nodemailer saw in its EHLO reply). */
+  const supports8BitMime = (p: Parked): boolean => ((p.conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? []).includes('8BITMIME');
+
   /** Delivers to one destination; returns results for every address in `to`. */
-  async function deliverTo(key: string, targets: Target[], sender: string, to: string[], data: Buffer): Promise<Map<string, DeliveryResultTemplate>> {
+  async function deliverTo(key: string, targets: Target[], sender: string, to: string[], data: Buffer, tlsOptions: TlsOptions): Promise<Map<string, DeliveryResultTemplate>> {
     const out = new Map<string, DeliveryResultTemplate>();
     const failures: string[] = [];
     for (const t of targets) {
@@ -232,12 +248,18 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
         const reused = attempt === 0 ? unpark(`${key}|${tkey}`) : undefined;
         let p: Parked;
         try {
-          p = reused ?? (await connect(t));
+          p = reused ?? (await connect(t, tlsOptions));
         } catch (err) {
           failures.push(`${tkey}: ${oneLine((err as SmtpErrorLike).response) || (err as Error).message}`);
           break; // next target
         }
-        const { info, err } = await send(p, sender, to, data);
+        const payload = supports8BitMime(p) ? { data } : await sevenBitFor(`${tkey} (no 8BITMIME)`, data, to);
+        if ('results' in payload) {
+          park(`${key}|${tkey}`, p);
+          for (const r of payload.results) out.set(r.rcpt, r);
+          return out;
+        }
+        const { info, err } = await send(p, sender, to, payload.data);
         if (info) {
           const rejected = new Map((info.rejectedErrors ?? []).map((e) => [(e as SmtpErrorLike).recipient ?? '', e as SmtpErrorLike]));
           for (const a of to) {
@@ -312,13 +334,20 @@ export function createSmtpTransport(ctx: TransportContext, opts: SmtpTransportOp
           continue;
         }
         const port = opts.port ?? cfg().smtp_port;
+        let tlsOptions: TlsOptions;
+        try {
+          tlsOptions = await connectionTls(policyFor(await policyTable(), parseNextHop(nextHop, port).host));
+        } catch (err) {
+          results.push(...rcpts.map((r) => temp(r.rcpt, (err as Error).message, '4.3.5')));
+          continue;
+        }
         const t = await resolveTargets(nextHop, k.startsWith('dns '), port, resolveMx);
         if ('error' in t) {
           results.push(...rcpts.map((r) => ({ rcpt: r.rcpt, ...t.error })));
           continue;
         }
         const to = [...new Set(rcpts.map((r) => r.route.address))];
-        const got = await deliverTo(k, t.targets, job.envelope.sender, to, job.data);
+        const got = await deliverTo(k, t.targets, job.envelope.sender, to, job.data, tlsOptions);
         for (const r of rcpts) {
           const g: DeliveryResultTemplate = got.get(r.route.address) ?? { outcome: 'temp', status: '4.3.0', reason: 'no result from smtp' };
           results.push({ rcpt: r.rcpt, ...g });

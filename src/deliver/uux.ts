@@ -38,6 +38,7 @@ import type { Locations } from '../config/locations.js';
 import { GatewayError } from '../util/errors.js';
 import { ok, perm, temp, type DeliveryJob, type DeliveryResult, type RoutedRecipient, type Transport, type TransportContext } from './transport.js';
 import { carriable, findNeighbour } from './uucp-neighbour.js';
+import { sevenBitFor, sevenBitNeighbour } from './seven-bit.js';
 
 /** Recipients carried by one rmail job at most (smail's max_addrs for uux is of this order). */
 export const UUX_MAX_RECIPIENTS = 20;
@@ -131,7 +132,9 @@ async function deliverToNeighbour(
   if (/[\s\0-\x1f\x7f]/.test(path0)) {
     return [...results, ...good.map((r) => perm(r.rcpt, `sender "${job.envelope.sender}" cannot be written in a From_ line`, '5.1.7'))];
   }
-  const data = Buffer.concat([Buffer.from(fromLine(job.envelope.sender, ctx.cfg, new Date(ctx.clock()), lineEnding(job.data)), 'latin1'), job.data]);
+  const body = sevenBitNeighbour(ctx.cfg, system.name) ? await sevenBitFor(system.name, job.data, good.map((r) => r.rcpt)) : { data: job.data };
+  if ('results' in body) return [...results, ...body.results];
+  const data = Buffer.concat([Buffer.from(fromLine(job.envelope.sender, ctx.cfg, new Date(ctx.clock()), lineEnding(job.data)), 'latin1'), body.data]);
   for (let i = 0; i < good.length; i += max) {
     const chunk = good.slice(i, i + max);
     const args = chunk.map((r) => r.route.address);

@@ -23,6 +23,8 @@ export interface AcceptRequest {
   /** Who handed it to us, for Received: (`from hub`), and the protocol (`UUCP`, `SMTP`). */
   receivedFrom?: string;
   protocol?: string;
+  /** Comments after `from` in Received: (`(using TLSv1.3 ...)`, `(authenticated as alice)`), one a line. */
+  receivedDetails?: string[];
   errorsTo?: string;
   /** Skip the Received: header (bounces we generate). */
   noReceived?: boolean;
@@ -152,7 +154,8 @@ const envelopeOf = (id: string, now: number, req: Omit<AcceptRequest, 'data'>): 
 });
 
 function receivedLine(req: Omit<AcceptRequest, 'data'>, host: string, id: string, now: number, eol: string): Buffer {
-  const from = req.receivedFrom ? `from ${req.receivedFrom}${eol}\t` : '';
+  const details = (req.receivedDetails ?? []).map((d) => `${d}${eol}\t`).join('');
+  const from = req.receivedFrom ? `from ${req.receivedFrom}${eol}\t${details}` : '';
   const rcpt = req.recipients.length === 1 ? `${eol}\tfor <${req.recipients[0]}>` : '';
   return Buffer.from(`Received: ${from}by ${host} with ${req.protocol ?? 'local'} (uugate ${req.origin})${eol}\tid ${id}${rcpt}; ${rfc5322Date(new Date(now))}${eol}`, 'latin1');
 }

@@ -30,8 +30,12 @@
 //            read the EHLO reply); there is no error limit; and DATA always
 //            reads its message up to the ".", refused or not, so that body
 //            lines are never taken for commands.
-// The DATA phase is data-decoder.ts.
+// The DATA phase is data-decoder.ts. STARTTLS and AUTH (network mode only):
+// the user upgrades the connection when hooks.starttls is called and then calls
+// secured(), after which the session starts afresh (RFC 3207 4.2: a new EHLO);
+// the SASL steps are sasl.ts, the password check is hooks.authenticate.
 import { DataDecoder, type DecodedData } from './data-decoder.js';
+import { Sasl, type SaslStep } from './sasl.js';
 import { parsePathArg, validHelo } from './syntax.js';
 import { GatewayError } from '../util/errors.js';
 
@@ -61,7 +65,10 @@ export interface Transaction {
   refused: Array<{ addr: string; why: Verdict }>;
   /** The EHLO/HELO name ('' in a batch without one). */
   helo: string;
-  protocol: 'ESMTP' | 'SMTP';
+  /** SMTP, ESMTP, or with TLS and AUTH ESMTPS, ESMTPA, ESMTPSA (RFC 3848). */
+  protocol: string;
+  /** The authenticated user, if any. */
+  user?: string;
   /** Where its MAIL command starts in the input (byte offset). */
   offset: number;
 }
@@ -94,6 +101,12 @@ export interface SessionHooks {
    * starts, a hook is awaited, or the session ends.
    */
   expecting?(what: Expecting): void;
+  /** The 220 to STARTTLS is sent: upgrade the connection, then call secured(). Nothing is read meanwhile. */
+  starttls?(): void;
+  /** A complete AUTH exchange: resolves with the reply, 235 when the password is right (`user`: the name as the password source spells it). */
+  authenticate?(user: string, password: string): Promise<Verdict & { user?: string }>;
+  /** MAIL FROM: a refusal for this sender (`user`: the authenticated one), or undefined. */
+  sender?(addr: string, user: string | undefined): Verdict | undefined;
 }
 
 export interface SessionOptions {
@@ -105,6 +118,12 @@ export interface SessionOptions {
   maxRecipients: number;
   /** Default 'network'. */
   mode?: SessionMode;
+  /** STARTTLS is offered (until the connection is secured). */
+  starttls?: boolean;
+  /** AUTH is offered: only once secured ('tls'), or in clear too ('always'); default never. */
+  auth?: 'tls' | 'always';
+  /** MAIL needs AUTH first (the submission port). */
+  authRequired?: boolean;
 }
 
 /** What the input left unfinished when it ended (see finish()). */
@@ -165,6 +184,13 @@ export class SmtpSession {
   private unterminated = false;
   private readonly lenient: boolean;
   private readonly batch: boolean;
+  /** The connection has been upgraded by STARTTLS. */
+  private secure = false;
+  private user: string | undefined;
+  /** An AUTH exchange waiting for the client's next response line. */
+  private sasl: Sasl | undefined;
+  /** Ends the wait for the TLS handshake (secured()). */
+  private tlsDone: (() => void) | undefined;
 
   constructor(
     private readonly opts: SessionOptions,
@@ -201,6 +227,17 @@ export class SmtpSession {
     this.out += line(421, status, `${this.opts.hostname} ${text}`);
     this.closed = true;
     this.settle();
+  }
+
+  /** The TLS handshake after STARTTLS is done: the session starts again, waiting for EHLO. */
+  secured(): void {
+    this.secure = true;
+    this.user = undefined;
+    this.helo = undefined;
+    this.protocol = 'SMTP';
+    this.resetTransaction();
+    this.tlsDone?.();
+    this.tlsDone = undefined;
   }
 
   /** The connection is gone (or the user gives up): nothing more is read or sent. */
@@ -267,6 +304,7 @@ export class SmtpSession {
     else {
       const text = input.toString('latin1', 0, end);
       if (text.includes('\0')) this.error('NUL byte in command');
+      else if (this.sasl) this.saslResponse(text);
       else this.command(this.lenient ? text.trim() : text);
     }
     return true;
@@ -303,6 +341,10 @@ export class SmtpSession {
         return this.rcpt(arg);
       case 'DATA':
         return this.data(arg);
+      case 'STARTTLS':
+        return this.startTls(arg);
+      case 'AUTH':
+        return this.auth(arg);
       case 'RSET':
         this.abandon('RSET');
         return this.reply(250, '2.0.0', 'Flushed');
@@ -336,12 +378,70 @@ export class SmtpSession {
       return;
     }
     this.protocol = 'ESMTP';
-    this.out += `250-${greeting}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SIZE ${this.opts.sizeLimit}\r\n`;
+    const tls = this.tlsOffered() ? '250-STARTTLS\r\n' : '';
+    const auth = this.authOffered() ? '250-AUTH PLAIN LOGIN\r\n' : '';
+    this.out += `250-${greeting}\r\n250-PIPELINING\r\n250-8BITMIME\r\n${tls}${auth}250-ENHANCEDSTATUSCODES\r\n250 SIZE ${this.opts.sizeLimit}\r\n`;
+  }
+
+  private tlsOffered(): boolean {
+    return !this.batch && !this.secure && !!this.opts.starttls && !!this.hooks.starttls;
+  }
+
+  private authOffered(): boolean {
+    return !this.batch && !!this.hooks.authenticate && (this.opts.auth === 'always' || (this.opts.auth === 'tls' && this.secure));
+  }
+
+  private startTls(arg: string): void {
+    if (!this.tlsOffered()) return this.refuse(502, '5.5.1', this.secure ? 'TLS already active' : 'STARTTLS not available');
+    if (arg !== '') return this.refuse(501, '5.5.4', 'syntax: STARTTLS');
+    this.reply(220, '2.0.0', 'Ready to start TLS');
+    this.flush();
+    // Anything pipelined behind STARTTLS came in clear: it must not be taken as said under TLS.
+    this.input = EMPTY;
+    this.wait(new Promise<void>((resolve) => (this.tlsDone = resolve)));
+    this.hooks.starttls!();
+  }
+
+  private auth(arg: string): void {
+    if (!this.authOffered()) {
+      if (this.opts.auth === 'tls' && !this.secure && this.hooks.authenticate) return this.refuse(530, '5.7.0', 'Must issue a STARTTLS command first');
+      return this.refuse(502, '5.5.1', 'AUTH not available');
+    }
+    if (this.protocol !== 'ESMTP') return this.refuse(503, '5.5.1', 'send EHLO first');
+    if (this.user !== undefined) return this.refuse(503, '5.5.1', 'already authenticated');
+    if (this.sender !== undefined) return this.refuse(503, '5.5.1', 'AUTH not allowed in a mail transaction');
+    const started = Sasl.start(arg);
+    if ('code' in started) return this.refuse(started.code, started.status, started.text);
+    this.sasl = started;
+    this.saslStep(started.first());
+  }
+
+  private saslResponse(text: string): void {
+    this.saslStep(this.sasl!.respond(text));
+  }
+
+  private saslStep(step: SaslStep): void {
+    if ('challenge' in step) {
+      this.out += `334 ${step.challenge}\r\n`;
+      return;
+    }
+    this.sasl = undefined;
+    if ('refusal' in step) return this.refuse(step.refusal.code, step.refusal.status, step.refusal.text);
+    const { user, password } = step;
+    this.wait(
+      this.hooks.authenticate!(user, password)
+        .catch((): Verdict & { user?: string } => ({ code: 454, status: '4.7.0', text: 'temporary authentication failure' }))
+        .then((v) => {
+          if (v.code === 235) this.user = v.user ?? user;
+          this.reply(v.code, v.status, v.text);
+        }),
+    );
   }
 
   private mail(arg: string): void {
     if (this.helo === undefined) return this.refuse(503, '5.5.1', 'send HELO/EHLO first');
     if (this.sender !== undefined && !this.batch) return this.refuse(503, '5.5.1', 'nested MAIL command');
+    if (this.opts.authRequired && this.user === undefined) return this.refuse(530, '5.7.0', 'Authentication required');
     this.abandon('MAIL (no DATA)');
     const p = parsePathArg(arg, 'FROM', this.lenient);
     // A bare `postmaster` is a recipient only, unless unqualified addresses are taken anyway.
@@ -350,6 +450,8 @@ export class SmtpSession {
       const refusal = this.mailParam(param);
       if (refusal) return this.refuse(refusal.code, refusal.status, refusal.text);
     }
+    const wrongSender = this.hooks.sender?.(p.path, this.user);
+    if (wrongSender) return this.refuse(wrongSender.code, wrongSender.status, wrongSender.text);
     this.sender = p.path;
     this.mailAt = this.lineAt;
     this.reply(250, '2.1.0', 'Accepted');
@@ -360,6 +462,8 @@ export class SmtpSession {
     const eq = param.indexOf('=');
     const key = (eq < 0 ? param : param.slice(0, eq)).toUpperCase();
     const value = eq < 0 ? '' : param.slice(eq + 1);
+    // AUTH=: RFC 4954 5, who the message was first submitted by; we record our own client only.
+    if (key === 'AUTH' && this.authOffered() && this.protocol === 'ESMTP') return undefined;
     if ((this.protocol !== 'ESMTP' && !this.batch) || (key !== 'SIZE' && key !== 'BODY')) return { code: 555, status: '5.5.4', text: `parameter ${key} not supported` };
     if (key === 'BODY') return /^(?:7BIT|8BITMIME)$/i.test(value) ? undefined : { code: 501, status: '5.5.4', text: `BODY=${value} not supported` };
     if (!/^\d{1,15}$/.test(value)) return { code: 501, status: '5.5.4', text: 'bad SIZE parameter' };
@@ -455,7 +559,11 @@ export class SmtpSession {
   }
 
   private transaction(): Transaction {
-    return { sender: this.sender!, recipients: this.recipients, refused: this.refusedRcpts, helo: this.helo!, protocol: this.protocol, offset: this.mailAt };
+    // RFC 3848: ESMTPS, ESMTPA, ESMTPSA.
+    const protocol = this.protocol === 'ESMTP' ? `ESMTP${this.secure ? 'S' : ''}${this.user !== undefined ? 'A' : ''}` : this.protocol;
+    const tx: Transaction = { sender: this.sender!, recipients: this.recipients, refused: this.refusedRcpts, helo: this.helo!, protocol, offset: this.mailAt };
+    if (this.user !== undefined) tx.user = this.user;
+    return tx;
   }
 
   /** Ends the open transaction, if any; a batch reports it (by `what`) as dropped. */

@@ -30,18 +30,28 @@
 //             last reply; a message must come without a silence of
 //             smtp_timeout and at smtp_min_data_rate on average (client-clock.ts).
 //             Else 421 4.4.2. docs/smtp.md "Limits against slow and early clients".
+//   TLS, AUTH STARTTLS when tls_certificate is set (tls.ts); AUTH (authenticators.ts)
+//             on submission_listen, where MAIL needs it, and on smtp_listen
+//             with smtp_auth; an authenticated client may relay, but only
+//             from its own addresses (sender-check.ts). docs/submission.md.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { acceptContext, type Gateway } from '../runtime/gateway.js';
 import { commitMessages, prepareMessage, type PreparedMessage } from '../queue/accept.js';
 import { openRouter, type OpenRouter } from '../runtime/routing.js';
 import { deliverAccepted } from '../runtime/after-accept.js';
-import { GatewayError } from '../util/errors.js';
+import { configError, GatewayError } from '../util/errors.js';
 import { netList, plainAddress, type ListenAddress } from '../config/cidr.js';
 import { logRefusals } from './refusal-log.js';
 import { checkRecipient, isRelayClient, type Refusal, type RelayContext } from './relay.js';
 import { SmtpSession, failureVerdict, type Transaction, type Verdict } from './engine.js';
 import { ClientClock } from './client-clock.js';
+import type tls from 'node:tls';
+import { describeTls, loadServerTls, upgradeToTls } from './tls.js';
+import { AuthFailures, login, type Authenticator } from './auth.js';
+import { openAuthenticator } from './authenticators.js';
+import { checkSender } from './sender-check.js';
+import { loadSenders, type SendersTable } from '../config/senders.js';
 
 const BANNER = 'uugate ready';
 /** How long close() lets clients finish what they are doing. */
@@ -50,12 +60,15 @@ const CLOSE_GRACE_MS = 3000;
 export interface SmtpServerOptions {
   /** Where to listen; default cfg.smtp_listen. Port 0 picks a free port. */
   listen?: ListenAddress[];
+  /** Where the submission port listens; default cfg.submission_listen. */
+  submissionListen?: ListenAddress[];
   /** Called with each queued id once the 250 has gone out; default: deliverAccepted (coalesced). */
   afterAccept?: (id: string) => void;
 }
 
 export interface RunningSmtpServer {
   addresses: AddressInfo[];
+  submissionAddresses: AddressInfo[];
   /** Current number of client connections. */
   connections(): number;
   reload(gw: Gateway): Promise<void>;
@@ -70,11 +83,24 @@ interface State {
   verdicts: Map<string, { until: number; refusal: Refusal | undefined }>;
   /** isRelayClient per client address (a CIDR check per RCPT shows in profiles). */
   relayClients: Map<string, boolean>;
+  tls: tls.SecureContext | undefined;
+  auth: Authenticator | undefined;
+  senders: SendersTable;
 }
 
 async function buildState(gw: Gateway): Promise<State> {
+  const [tlsContext, senders] = await Promise.all([loadServerTls(gw.cfg), loadSenders(gw.cfg.configDir)]);
   const routing = await openRouter(gw);
-  return { gw, routing, verdicts: new Map(), relayClients: new Map(), relay: { cfg: gw.cfg, router: routing.router, site: routing.tables.site, relayNets: netList(gw.cfg.relay_networks) } };
+  const relay = { cfg: gw.cfg, router: routing.router, site: routing.tables.site, relayNets: netList(gw.cfg.relay_networks) };
+  return { gw, routing, verdicts: new Map(), relayClients: new Map(), relay, tls: tlsContext, auth: openAuthenticator(gw.cfg), senders };
+}
+
+/** A submission port nobody could log in to, or only in clear, is a configuration mistake. */
+function checkSubmission(gw: Gateway, listen: ListenAddress[], state: State): void {
+  if (!listen.length) return;
+  const file = `${gw.cfg.configDir}/uugate.conf`;
+  if (!state.auth) throw configError(file, 'submission_listen needs auth_dovecot or auth_passwd_file');
+  if (!state.tls && !gw.cfg.auth_plaintext) throw configError(file, 'submission_listen needs tls_certificate and tls_key (or auth_plaintext=on, for loopback clients only)');
 }
 
 const VERDICT_MS = 2000;
@@ -85,8 +111,8 @@ const VERDICT_MS = 2000;
  * configuration reload starts afresh; a temporary failure is never remembered.
  * A remembered verdict is returned at once, without a promise.
  */
-function checkCached(state: State, addr: string, ip: string): Refusal | undefined | Promise<Refusal | undefined> {
-  let relay = state.relayClients.get(ip);
+function checkCached(state: State, addr: string, ip: string, authenticated: boolean): Refusal | undefined | Promise<Refusal | undefined> {
+  let relay = authenticated || state.relayClients.get(ip);
   if (relay === undefined) {
     if (state.relayClients.size >= 10_000) state.relayClients.clear();
     state.relayClients.set(ip, (relay = isRelayClient(state.relay, ip)));
@@ -123,7 +149,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
   const clients = new Clients();
 
   /** The final reply for a complete message: prepared, then committed with others. */
-  const queue = (tx: Transaction, data: Buffer, ip: string): Promise<Verdict> => {
+  const queue = (tx: Transaction, data: Buffer, ip: string, details: string[]): Promise<Verdict> => {
     const { gw } = state;
     return new Promise<PreparedMessage>((resolve) =>
       resolve(
@@ -134,6 +160,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
           origin: 'smtp',
           protocol: tx.protocol,
           receivedFrom: `${tx.helo} ([${ip}])`,
+          receivedDetails: details,
         }),
       ),
     )
@@ -141,6 +168,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
       .then(
         (id): Verdict => {
           setImmediate(() => afterAccept(id)); // after the 250 has been written
+          if (tx.user !== undefined) gw.log.log({ event: 'info', id, sender: tx.sender, reason: `smtp: from [${ip}] with ${tx.protocol}, authenticated as ${tx.user}` });
           return { code: 250, status: '2.6.0', text: `queued as ${id}` };
         },
         (err: unknown): Verdict => {
@@ -150,36 +178,78 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
       );
   };
 
-  const onConnection = (socket: net.Socket): void => {
+  const failures = new AuthFailures();
+  const onConnection = (socket: net.Socket, submission: boolean): void => {
     const { cfg } = state.gw;
+    const { tls: tlsContext, auth } = state;
     const ip = plainAddress(socket.remoteAddress ?? '');
     const noted = (text: string): string => (logRefusals(state.gw.log, text, ip), text);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     const refusal = clients.admit(ip, cfg.smtp_max_connections, cfg.smtp_max_per_client);
     if (refusal) return hangUp(socket, noted(`421 4.7.0 ${cfg.visible_name} ${refusal}, try again later\r\n`));
+    /** The connection as it is now: `socket`, or the TLS socket over it after STARTTLS. */
+    let conn: net.Socket = socket;
+    let tlsInfo: string | undefined;
+    let user: string | undefined;
+    const loopback = ip.startsWith('127.') || ip === '::1';
+    const authMode = auth && (submission || cfg.smtp_auth) ? (cfg.auth_plaintext && loopback ? 'always' : 'tls') : undefined;
+    const details = (): string[] => [...(tlsInfo ? [`(using ${tlsInfo})`] : []), ...(user !== undefined ? [`(authenticated as ${user})`] : [])];
+    const authenticate = async (name: string, password: string): Promise<Verdict & { user?: string }> => {
+      const { verdict, disconnect } = await login({ auth: auth!, failures, log: state.gw.log, ip, tls: tlsInfo, maxFailures: cfg.auth_max_failures, delayMs: cfg.auth_failure_delay * 1000 }, name, password);
+      if (verdict.user !== undefined) user = verdict.user;
+      if (disconnect) session.end('4.7.0', 'too many failed logins, closing connection');
+      return verdict;
+    };
+    const startTls = (): void => {
+      socket.off('data', onData);
+      upgradeToTls(socket, tlsContext!, cfg.smtp_timeout * 1000).then(
+        (secure) => {
+          conn = secure;
+          tlsInfo = describeTls(secure);
+          user = undefined;
+          secure.on('data', onData);
+          secure.on('end', onEnd);
+          secure.on('error', () => undefined);
+          session.secured();
+        },
+        (err: Error) => {
+          state.gw.log.log({ event: 'info', reason: `smtp: [${ip}] TLS handshake failed: ${err.message}` });
+          session.abort();
+          socket.destroy();
+        },
+      );
+    };
     const clock = new ClientClock({ timeoutMs: cfg.smtp_timeout * 1000, minDataRate: cfg.smtp_min_data_rate }, (why) => session.end('4.4.2', why));
     const session = new SmtpSession(
-      { hostname: cfg.visible_name, client: `[${ip}]`, sizeLimit: dataLimit(state.gw), maxRecipients: cfg.smtp_max_recipients },
+      { hostname: cfg.visible_name, client: `[${ip}]`, sizeLimit: dataLimit(state.gw), maxRecipients: cfg.smtp_max_recipients, starttls: !!tlsContext, auth: authMode, authRequired: submission },
       {
         send: (text, close) => {
-          if (socket.destroyed) return;
+          if (conn.destroyed) return;
           noted(text);
-          if (close) hangUp(socket, text);
-          else socket.write(text);
+          if (close) hangUp(conn, text);
+          else conn.write(text);
         },
-        rcpt: (addr) => checkCached(state, addr, ip),
-        message: (tx, data) => queue(tx, data, ip),
-        hold: (on) => (on ? socket.pause() : socket.resume()),
+        rcpt: (addr) => checkCached(state, addr, ip, user !== undefined),
+        message: (tx, data) => queue(tx, data, ip, details()),
+        hold: (on) => (on ? conn.pause() : conn.resume()),
         expecting: (what) => clock.expect(what),
+        starttls: tlsContext ? startTls : undefined,
+        authenticate: authMode ? authenticate : undefined,
+        sender: (addr) => (user === undefined ? undefined : checkSender(addr, user, state.senders, state.relay.site)),
       },
     );
+    const onData = (chunk: Buffer): void => {
+      session.receive(chunk);
+      clock.received(chunk.length);
+    };
+    const onEnd = (): void => {
+      clearTimeout(greeting);
+      void session.finish().then(() => hangUp(conn, ''));
+    };
     clients.sessions.set(socket, session);
     const greet = (): void => {
-      socket.on('data', (chunk: Buffer) => {
-        session.receive(chunk);
-        clock.received(chunk.length);
-      });
+      socket.on('data', onData);
       session.start(BANNER);
     };
     // RFC 5321 4.3.1: the client waits for the greeting; one that does not is
@@ -199,8 +269,7 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     // A client may shut down its sending side after its last command (Exim
     // pipelines QUIT after the final dot, then does): the replies still go out.
     socket.on('end', () => {
-      clearTimeout(greeting);
-      void session.finish().then(() => hangUp(socket, ''));
+      if (conn === socket) onEnd();
     });
     socket.on('close', () => {
       clearTimeout(greeting);
@@ -213,10 +282,12 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
   };
 
   const listen = opts.listen ?? gw0.cfg.smtp_listen;
+  const submissionListen = opts.submissionListen ?? gw0.cfg.submission_listen;
   const servers: net.Server[] = [];
   try {
-    for (const addr of listen) {
-      const srv = net.createServer({ allowHalfOpen: true }, onConnection);
+    checkSubmission(gw0, submissionListen, state);
+    for (const [addr, submission] of [...listen.map((a) => [a, false] as const), ...submissionListen.map((a) => [a, true] as const)]) {
+      const srv = net.createServer({ allowHalfOpen: true }, (socket) => onConnection(socket, submission));
       servers.push(srv);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
@@ -234,10 +305,17 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
   }
 
   return {
-    addresses: servers.map((s) => s.address() as AddressInfo),
+    addresses: servers.slice(0, listen.length).map((s) => s.address() as AddressInfo),
+    submissionAddresses: servers.slice(listen.length).map((s) => s.address() as AddressInfo),
     connections: () => clients.sessions.size,
     async reload(gw: Gateway): Promise<void> {
       const next = await buildState(gw);
+      try {
+        checkSubmission(gw, submissionListen, next);
+      } catch (err) {
+        await next.routing.close();
+        throw err;
+      }
       const old = state;
       state = next;
       await old.routing.close();

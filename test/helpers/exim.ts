@@ -13,6 +13,7 @@
 //                    deferring is on (setDefer(); on at start), then accepted
 //   rejectLocalParts RCPT of these local parts is answered `550 5.1.1 ...`
 //   maxConnections   smtp_accept_max (default 200; Exim's own default is 20)
+//   tls              STARTTLS with this certificate and key (none by default)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -31,6 +32,8 @@ export interface EximOptions {
   port?: number;
   /** Extra main-section lines. */
   extraMain?: string[];
+  /** Offer STARTTLS with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
 }
 
 export interface EximInstance {
@@ -84,7 +87,7 @@ export function eximConfig(dir: string, opts: EximOptions, host: string): string
     'keep_environment =',
     'host_lookup =',
     'rfc1413_hosts =',
-    'tls_advertise_hosts =',
+    ...(opts.tls ? ['tls_advertise_hosts = *', `tls_certificate = ${opts.tls.cert}`, `tls_privatekey = ${opts.tls.key}`] : ['tls_advertise_hosts =']),
     `local_interfaces = <; ${host}`,
     `smtp_accept_max = ${opts.maxConnections ?? 200}`,
     'smtp_accept_max_per_host =',
