@@ -406,32 +406,24 @@ async function session(o: FlushOptions, messages: MaildirMessage[], result: Flus
   try {
     for (; i < messages.length; i++) {
       const m = messages[i]!;
-      let body = m.body;
-      if (!eightBit) {
-        const seven = await sevenBitFor(`${o.host} (no 8BITMIME)`, body, [m.recipient]);
-        if ('results' in seven) {
-          const { status, reason } = seven.results[0]!;
-          say(`${m.name}: not sent to ${ip}: ${reason}`);
-          try {
-            await refuse(o, m, `554 ${status} ${reason}`, result);
-          } catch (err) {
-            say(`${m.name}: ${(err as Error).message}`);
-            break;
-          }
-          continue;
+      const payload = eightBit ? { data: m.body } : await sevenBitFor(`${o.host} (no 8BITMIME)`, m.body, [m.recipient]);
+      let reply = '';
+      if ('data' in payload) {
+        try {
+          reply = await sendOne(client, m, payload.data, i > 0);
+        } catch (err) {
+          // The session broke: this message and the rest stay for another session.
+          say(`${m.name}: ${ip} connection lost: ${(err as Error).message}`);
+          return { decided: i, broken: true };
         }
-        body = seven.data;
-      }
-      let reply: string;
-      try {
-        reply = await sendOne(client, m, body, i > 0);
-      } catch (err) {
-        // The session broke: this message and the rest stay for another session.
-        say(`${messages[i]!.name}: ${ip} connection lost: ${(err as Error).message}`);
-        return { decided: i, broken: true };
       }
       try {
-        await decide(o, messages[i], reply, ip, result, say);
+        if ('data' in payload) await decide(o, m, reply, ip, result, say);
+        else {
+          const { status, reason } = payload.results[0]!;
+          say(`${m.name}: not sent to ${ip}: ${reason}`);
+          await refuse(o, m, `554 ${status} ${reason}`, result);
+        }
       } catch (err) {
         // A local failure (bounce, unlink, fsync), not the line's: no new
         // session now, which would send this message again; the next flush retries.
