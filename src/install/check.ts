@@ -6,7 +6,7 @@
 // missing or run something else, a package the gateway cannot run, a TLS
 // certificate or key missing or unreadable, and listening addresses another
 // program holds.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,12 +95,16 @@ function checkConfigDir(dir: string, gateway: Account | undefined, add: (p: stri
   }
 }
 
-/** The certificate and key STARTTLS needs: there, and readable by the gateway (which reads them again on reload). */
+/** The certificate and key STARTTLS needs: there, safe from others' changes, and readable by the gateway (which reads them again on reload). */
 function checkTlsFiles(cfg: MailConfig, gateway: Account | undefined, add: (p: string) => void): void {
   for (const [setting, file] of [['tls_certificate', cfg.tls_certificate], ['tls_key', cfg.tls_key]] as const) {
     if (!file) continue;
-    if (!lstat(file)) add(`${file} (${setting}) is missing: STARTTLS cannot start (put the PEM file there, or remove ${setting} and run uugate install to make a self-signed pair)`);
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st) add(`${file} (${setting}) is missing: STARTTLS cannot start (put the PEM file there, or remove ${setting} and run uugate install to make a self-signed pair)`);
     else {
+      // The server reads them as trusted files (smtp/tls.ts): the same rule as the configuration.
+      const problem = trustProblem(file, st, statSync(path.dirname(file)));
+      if (problem) add(`${file} (${setting}): ${problem}`);
       const why = gateway && unreadableBy(file, gateway);
       if (why) add(`${file} (${setting}): the gateway user cannot read it: ${groupFix(why, file, gateway)}`);
     }

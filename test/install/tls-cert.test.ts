@@ -81,15 +81,19 @@ test.serial('--dry-run shows the certificate action and makes nothing; --no-tls-
   t.false(existsSync(s.cert));
 });
 
-test.serial('check reports a configured certificate that is missing and a key the gateway user cannot read', async (t) => {
+test.serial('check reports a configured certificate that is missing or writable by others, and a key the gateway user cannot read', async (t) => {
   const s = await site();
   const r = await uugate(['install', '--root', s.root, '--user', s.user]);
   t.is(r.code, 0, r.stderr);
   await fsp.appendFile(s.conf, `smtp_listen=127.0.0.1:${await freePort()}\n`);
   await fsp.rename(s.cert, `${s.cert}.old`);
+  const missing = await uugate(['check', '--root', s.root]);
+  t.true(missing.stdout.includes(`${s.cert} (tls_certificate) is missing`), missing.stdout);
   await fsp.chmod(s.key, 0o600);
+  await fsp.writeFile(s.cert, 'someone else\'s certificate', { mode: 0o666 });
+  await fsp.chmod(s.cert, 0o666);
   const c = await uugate(['check', '--root', s.root]);
   t.not(c.code, 0);
-  t.true(c.stdout.includes(`${s.cert} (tls_certificate) is missing`), c.stdout);
+  t.true(c.stdout.includes(`${s.cert} (tls_certificate): owner/mode 0/0666 is unsafe: writable by group or others (chmod go-w ${s.cert})`), c.stdout);
   t.true(c.stdout.includes(`${s.key} (tls_key): the gateway user cannot read it: ${s.key} is not readable by ${s.user} (chgrp ${s.user} ${s.key}; chmod g+r ${s.key})`), c.stdout);
 });
