@@ -37,11 +37,16 @@ export function registerBsmtpCommands(program: Command): void {
       const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
       if (!m) throw usageError(`bad host "${hostPort}" (host or host:port)`);
       const ms = opts.timeout ? Number(opts.timeout) * 1000 : undefined;
+      const { resolveLocations } = await import('../config/locations.js');
+      const { loadTlsPolicy, policyFor } = await import('../deliver/tls-policy.js');
+      const host = m[1].replace(/^\[(.*)\]$/, '$1');
+      const tlsPolicy = policyFor(await loadTlsPolicy(resolveLocations(opts).configDir), host);
       const bouncer = gatewayBouncer(opts);
       const r = await flushMaildir({
         maildir,
         prefix,
-        host: m[1].replace(/^\[(.*)\]$/, '$1'),
+        host,
+        tlsPolicy,
         port: m[2] ? Number(m[2]) : 25,
         helo,
         lifetime: opts.lifetime ? Number(opts.lifetime) : undefined,

@@ -8,6 +8,7 @@ interface InstallFlags {
   user?: string;
   dryRun?: boolean;
   replace?: boolean;
+  tlsCert?: boolean;
 }
 
 const withInstallFlags = (cmd: Command): Command =>
@@ -15,7 +16,8 @@ const withInstallFlags = (cmd: Command): Command =>
     .option('--root <dir>', 'install as if DIR were / (default: UUGATE_ROOT, else /)')
     .option('--user <name>', "the gateway's system account (default: gateway_user in uugate.conf, else uucp)")
     .option('--dry-run', 'print every action and change nothing')
-    .option('--replace', "set another MTA's sendmail (and mailq, ...) aside as NAME.uugate-saved");
+    .option('--replace', "set another MTA's sendmail (and mailq, ...) aside as NAME.uugate-saved")
+    .option('--no-tls-cert', 'install: make no self-signed certificate when uugate.conf names none');
 
 export function registerInstallCommands(program: Command): void {
   for (const which of ['install', 'uninstall'] as const) {
@@ -25,7 +27,7 @@ export function registerInstallCommands(program: Command): void {
         const { installPlan, uninstallPlan, applyPlan } = await import('../install/plan.js');
         const { defaultRoot } = await import('../install/layout.js');
         if (!f.dryRun && process.geteuid?.() !== 0) throw new GatewayError(`${which} needs root (or --dry-run to see what it would do)`, { exitCode: EX.NOPERM });
-        const opts = { root: f.root ?? defaultRoot(), user: f.user, replace: f.replace };
+        const opts = { root: f.root ?? defaultRoot(), user: f.user, replace: f.replace, tlsCert: f.tlsCert };
         const plan = which === 'install' ? installPlan(opts) : uninstallPlan(opts);
         await applyPlan(plan, !!f.dryRun, (line) => process.stdout.write(`${line}\n`));
       });

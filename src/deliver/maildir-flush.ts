@@ -21,6 +21,12 @@
 //      A connection that fails leaves the remaining messages in place; one that
 //      breaks mid-flush is opened again for the rest as long as the last
 //      session decided at least one message (maildirserial's loop).
+//      TLS: STARTTLS whenever the server offers it, as the smtp transport does,
+//      under the host's config/tls_policy level (tls-policy.ts): `encrypt` and
+//      `verify` make a server without it, or a failed handshake or certificate,
+//      a connection failure (the messages stay). 8-bit: for a server without
+//      8BITMIME each 8-bit message is made 7-bit (seven-bit.ts); one that
+//      cannot be is bounced and removed, as a 5xx would be.
 //   4. The maildir is locked against a concurrent flush: `.maildir2smtp.lock` in
 //      the maildir, holding the pid (util/pid-file.ts); a lock whose process is
 //      gone is taken over.
@@ -32,12 +38,15 @@
 // per-write timeouts; smtp-connection rewrites its input and folds several
 // failures into one error.
 import net from 'node:net';
+import tls from 'node:tls';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable.js';
 import { GatewayError, EX } from '../util/errors.js';
 import { tryPidFile } from '../util/pid-file.js';
 import { bsmtpTransaction, dotStuff } from '../bsmtp/writer.js';
+import { sevenBitFor } from './seven-bit.js';
+import { connectionTls, type TlsPolicy } from './tls-policy.js';
 
 export interface FlushOptions {
   maildir: string;
@@ -47,6 +56,8 @@ export interface FlushOptions {
   helo: string;
   /** Seconds after which a temporarily refused message is bounced (default 14 days). */
   lifetime?: number;
+  /** The host's config/tls_policy entry (default may). */
+  tlsPolicy?: TlsPolicy;
   /** Read and write timeouts in ms (serialsmtp: 81 s and 73 s). */
   readTimeout?: number;
   writeTimeout?: number;
@@ -230,6 +241,28 @@ class SmtpClient {
     return this.sock.remoteAddress ?? '?';
   }
 
+  /** After the server's 220 to STARTTLS: a client over the TLS session (this one is spent). */
+  startTls(options: tls.ConnectionOptions): Promise<SmtpClient> {
+    for (const ev of ['data', 'error', 'close']) this.sock.removeAllListeners(ev);
+    return new Promise((resolve, reject) => {
+      const secure = tls.connect({ ...options, socket: this.sock });
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new Error(`timed out after ${this.readTimeout / 1000} s in the TLS handshake`));
+      }, this.readTimeout);
+      secure.once('error', (e) => {
+        clearTimeout(timer);
+        secure.destroy();
+        reject(new Error(`TLS: ${e.message}`));
+      });
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        secure.removeAllListeners('error');
+        resolve(new SmtpClient(secure, this.readTimeout, this.writeTimeout));
+      });
+    });
+  }
+
   /** The next complete reply (multi-line replies joined by spaces). */
   reply(): Promise<string> {
     const early = this.ready.shift();
@@ -277,6 +310,8 @@ class SmtpClient {
 }
 
 const code = (reply: string): number => Number(reply.slice(0, 3)) || 0;
+/** Whether an EHLO reply (its lines joined by spaces) lists the extension. */
+const offers = (ehlo: string, ext: string): boolean => new RegExp(`(?:^| )250[- ]${ext}(?: |$)`, 'i').test(ehlo);
 
 // ---------------------------------------------------------------- the flush
 
@@ -310,24 +345,51 @@ export async function flushMaildir(o: FlushOptions): Promise<FlushResult> {
   }
 }
 
-/** Connects and says EHLO (HELO if refused); when that fails, says so and returns why. */
-async function openSession(o: FlushOptions, say: (line: string) => void): Promise<{ client: SmtpClient } | { error: string }> {
+interface Session {
+  client: SmtpClient;
+  /** The server takes 8-bit data as it is. */
+  eightBit: boolean;
+}
+
+/**
+ * Connects, says EHLO (HELO if refused) and, when the server offers STARTTLS,
+ * starts TLS and says EHLO again; when that fails or the TLS policy is not met,
+ * says so and returns why.
+ */
+async function openSession(o: FlushOptions, say: (line: string) => void): Promise<Session | { error: string }> {
   const port = o.port ?? 25;
   let client: SmtpClient | undefined;
   try {
+    const policy = await connectionTls(o.tlsPolicy ?? { level: 'may' });
     client = await SmtpClient.connect(o.host, port, o.readTimeout ?? 81_000, o.readTimeout ?? 81_000, o.writeTimeout ?? 73_000);
     const greeting = await client.reply();
     if (code(greeting) !== 220) throw new Error(`greeting: ${greeting}`);
-    let hello = await client.command(`EHLO ${o.helo}`);
-    if (code(hello) !== 250) hello = await client.command(`HELO ${o.helo}`);
-    if (code(hello) !== 250) throw new Error(`HELO ${o.helo}: ${hello}`);
-    return { client };
+    let hello = await hail(client, o.helo);
+    if (offers(hello, 'STARTTLS')) {
+      const r = await client.command('STARTTLS');
+      if (code(r) !== 220) throw new Error(`STARTTLS: ${r}`);
+      // A name for the certificate check (and SNI); an address is checked as itself.
+      const plain = client;
+      client = await plain.startTls({ ...policy.tls, host: o.host, ...(net.isIP(o.host) ? {} : { servername: o.host }) });
+      hello = await hail(client, o.helo);
+    } else if (policy.requireTLS) {
+      throw new Error(`the server does not offer STARTTLS and config/tls_policy says ${o.tlsPolicy?.level} for ${o.host}`);
+    }
+    return { client, eightBit: offers(hello, '8BITMIME') };
   } catch (err) {
     client?.close();
     const error = (err as Error).message;
     say(`cannot talk to ${o.host}:${port}: ${error}`);
     return { error };
   }
+}
+
+/** EHLO, or HELO when EHLO is refused; the 250 reply. */
+async function hail(client: SmtpClient, helo: string): Promise<string> {
+  let hello = await client.command(`EHLO ${helo}`);
+  if (code(hello) !== 250) hello = await client.command(`HELO ${helo}`);
+  if (code(hello) !== 250) throw new Error(`HELO ${helo}: ${hello}`);
+  return hello;
 }
 
 /**
@@ -338,21 +400,30 @@ async function openSession(o: FlushOptions, say: (line: string) => void): Promis
 async function session(o: FlushOptions, messages: MaildirMessage[], result: FlushResult, say: (line: string) => void): Promise<{ decided: number; broken: boolean } | { connectError: string }> {
   const opened = await openSession(o, say);
   if ('error' in opened) return { connectError: opened.error };
-  const { client } = opened;
+  const { client, eightBit } = opened;
   const ip = client.remoteAddress;
   let i = 0;
   try {
     for (; i < messages.length; i++) {
-      let reply: string;
-      try {
-        reply = await sendOne(client, messages[i], i > 0);
-      } catch (err) {
-        // The session broke: this message and the rest stay for another session.
-        say(`${messages[i]!.name}: ${ip} connection lost: ${(err as Error).message}`);
-        return { decided: i, broken: true };
+      const m = messages[i]!;
+      const payload = eightBit ? { data: m.body } : await sevenBitFor(`${o.host} (no 8BITMIME)`, m.body, [m.recipient]);
+      let reply = '';
+      if ('data' in payload) {
+        try {
+          reply = await sendOne(client, m, payload.data, i > 0);
+        } catch (err) {
+          // The session broke: this message and the rest stay for another session.
+          say(`${m.name}: ${ip} connection lost: ${(err as Error).message}`);
+          return { decided: i, broken: true };
+        }
       }
       try {
-        await decide(o, messages[i], reply, ip, result, say);
+        if ('data' in payload) await decide(o, m, reply, ip, result, say);
+        else {
+          const { status, reason } = payload.results[0]!;
+          say(`${m.name}: not sent to ${ip}: ${reason}`);
+          await refuse(o, m, `554 ${status} ${reason}`, result);
+        }
       } catch (err) {
         // A local failure (bounce, unlink, fsync), not the line's: no new
         // session now, which would send this message again; the next flush retries.
@@ -375,16 +446,21 @@ async function decide(o: FlushOptions, m: MaildirMessage, reply: string, ip: str
     await removeMessage(m);
     result.sent.push(m.name);
   } else if (c >= 500 || (c >= 400 && (o.now ?? Date.now)() - m.mtime > (o.lifetime ?? 1209600) * 1000)) {
-    await o.bounce(m, c >= 500 ? reply : `${reply} (and the message has been waiting too long)`);
-    await removeMessage(m);
-    result.bounced.push(m.name);
+    await refuse(o, m, c >= 500 ? reply : `${reply} (and the message has been waiting too long)`, result);
   } else {
     result.deferred.push(m.name);
   }
 }
 
-/** One transaction; returns the reply that decides the message's fate. */
-async function sendOne(client: SmtpClient, m: MaildirMessage, rset: boolean): Promise<string> {
+/** Bounces m to its sender with `reply` as the reason, then removes it. */
+async function refuse(o: FlushOptions, m: MaildirMessage, reply: string, result: FlushResult): Promise<void> {
+  await o.bounce(m, reply);
+  await removeMessage(m);
+  result.bounced.push(m.name);
+}
+
+/** One transaction sending `body` (m's, made 7-bit if need be); returns the reply that decides the message's fate. */
+async function sendOne(client: SmtpClient, m: MaildirMessage, body: Buffer, rset: boolean): Promise<string> {
   if (rset) {
     const r = await client.command('RSET');
     if (code(r) !== 250) return r;
@@ -397,7 +473,7 @@ async function sendOne(client: SmtpClient, m: MaildirMessage, rset: boolean): Pr
   if (code(r) !== 354) return r;
   const final = client.reply();
   final.catch(() => undefined);
-  await client.send(Buffer.concat([dotStuff(m.body, true), Buffer.from('.\r\n')]));
+  await client.send(Buffer.concat([dotStuff(body, true), Buffer.from('.\r\n')]));
   return final;
 }
 

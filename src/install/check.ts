@@ -3,9 +3,10 @@
 // changed. The problems are those that make mail stop or leak: configuration
 // others could write or the gateway cannot read, configuration errors
 // (file:line), a spool owned by someone else, wrappers and units that are
-// missing or run something else, a package the gateway cannot run, and
-// listening addresses another program holds.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+// missing or run something else, a package the gateway cannot run, a TLS
+// certificate or key missing or unreadable, and listening addresses another
+// program holds.
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,9 +67,13 @@ export async function checkInstall(opts: CheckOptions): Promise<CheckResult> {
   }
   const unreadable = gateway && packageUnreadable(gateway);
   if (unreadable) add(unreadable);
+  if (cfg) checkTlsFiles(cfg, gateway, add);
   if (cfg) await checkPorts(cfg, spoolDir, add, notes);
   return { problems: [...problems], notes };
 }
+
+/** unreadableBy's reason with the fix for a root-owned file: give it to the gateway's group, not to everyone. */
+const groupFix = (why: string, file: string, gateway: Account): string => why.replace(/\(chmod o\+r [^)]*\)$/, `(chgrp ${gateway.name} ${file}; chmod g+r ${file})`);
 
 /** Owner and mode of each file (the trust rule the commands apply), readable by the gateway, passwords not readable by all. */
 function checkConfigDir(dir: string, gateway: Account | undefined, add: (p: string) => void): void {
@@ -85,8 +90,24 @@ function checkConfigDir(dir: string, gateway: Account | undefined, add: (p: stri
     const problem = trustProblem(file, st, dst);
     if (problem) add(`${file}: ${problem}`);
     const why = gateway && unreadableBy(file, gateway);
-    if (why) add(`${file}: the gateway user cannot read it: ${why.replace(/\(chmod o\+r [^)]*\)$/, `(chgrp ${gateway.name} ${file}; chmod g+r ${file})`)}`);
+    if (why) add(`${file}: the gateway user cannot read it: ${groupFix(why, file, gateway)}`);
     if (SECRET_FILES.has(name) && st.mode & 0o004) add(`${file} holds passwords and everyone may read it (chmod o-r ${file}${gateway ? `; chgrp ${gateway.name} ${file}; chmod g+r ${file}` : ''})`);
+  }
+}
+
+/** The certificate and key STARTTLS needs: there, safe from others' changes, and readable by the gateway (which reads them again on reload). */
+function checkTlsFiles(cfg: MailConfig, gateway: Account | undefined, add: (p: string) => void): void {
+  for (const [setting, file] of [['tls_certificate', cfg.tls_certificate], ['tls_key', cfg.tls_key]] as const) {
+    if (!file) continue;
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st) add(`${file} (${setting}) is missing: STARTTLS cannot start (put the PEM file there, or remove ${setting} and run uugate install to make a self-signed pair)`);
+    else {
+      // The server reads them as trusted files (smtp/tls.ts): the same rule as the configuration.
+      const problem = trustProblem(file, st, statSync(path.dirname(file)));
+      if (problem) add(`${file} (${setting}): ${problem}`);
+      const why = gateway && unreadableBy(file, gateway);
+      if (why) add(`${file} (${setting}): the gateway user cannot read it: ${groupFix(why, file, gateway)}`);
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { GatewayError, EX } from '../util/errors.js';
 import { createSystemAccount, lookupAccount, useraddArgs, validAccountName, type Account } from './accounts.js';
 import { layoutFor, MARK, SECRET_FILES, SAVED_SUFFIX, UNITS, unitText, WRAPPERS, wrapperText, type Layout } from './layout.js';
 import { packageUnreadable } from './access.js';
+import { selfSignedAction } from './tls-cert.js';
 
 export interface Action {
   say: string;
@@ -27,16 +28,20 @@ export interface InstallOptions {
   root: string;
   user?: string;
   replace?: boolean;
+  /** Make a self-signed certificate when none is configured (default yes). */
+  tlsCert?: boolean;
 }
 
 
 const octal = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0');
 
-/** `gateway_user=` as set in an existing uugate.conf (the last one wins, as in the parser). */
-export function configuredUser(confFile: string): string | undefined {
+/** A setting as an existing uugate.conf gives it (the last one wins, as in the parser). */
+export function confSetting(confFile: string, name: string): string | undefined {
   const text = existsSync(confFile) ? readFileSync(confFile, 'utf8') : '';
-  return [...text.matchAll(/^\s*gateway_user\s*=\s*"?([^"\s#]*)"?/gm)].pop()?.[1] || undefined;
+  return [...text.matchAll(new RegExp(`^\\s*${name}\\s*=\\s*"?([^"\\s#]*)"?`, 'gm'))].pop()?.[1] || undefined;
 }
+
+export const configuredUser = (confFile: string): string | undefined => confSetting(confFile, 'gateway_user');
 
 const lstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
 
@@ -146,6 +151,10 @@ export function installPlan(opts: InstallOptions): Plan {
     }
   }
   if (lstat(confFile) && !already) actions.push({ say: `add gateway_user=${user} to ${confFile}`, run: () => fsp.appendFile(confFile, gatewayUserLines(user)) });
+  if (opts.tlsCert !== false) {
+    const cert = selfSignedAction(l, confFile, !!(confSetting(confFile, 'tls_certificate') || confSetting(confFile, 'tls_key')), user, gateway);
+    if (cert) actions.push(cert);
+  }
 
   for (const m of managedFiles(l, user)) {
     const st = lstat(m.file);
