@@ -48,9 +48,13 @@ export function metricsRegistry(snapshot: () => Promise<OpsSnapshot>): Registry 
     each(s.traffic.deliveries, (transport, d) => each(d.results, (result, n) => [[{ transport, result }, n]])));
   metric('counter', 'uugate_delivered_bytes_total', 'Bytes of the messages delivered, by transport', ['transport'], (s) => each(s.traffic.deliveries, (transport, d) => [[{ transport }, d.bytes]]));
   metric('counter', 'uugate_bounces_total', 'Bounce messages (delivery status notifications) sent', [], (s) => [[{}, s.traffic.bounces]]);
-  metric('counter', 'uugate_smtp_refusals_total', 'SMTP replies that turned a client down, by reason (relay, size, rate, timeout, syntax, unknown-user, no-route, other)', ['reason'], (s) =>
-    each(s.traffic.refusals, (reason, n) => [[{ reason }, n]]));
+  metric('counter', 'uugate_refusals_total', 'Messages or commands turned down, by entry point (smtp, submission, rmail, sendmail) and reason (relay, size, rate, timeout, syntax, unknown-user, no-route, other)', ['entry', 'reason'], (s) =>
+    each(s.traffic.refused, (entry, t) => each(t, (reason, n) => [[{ entry, reason }, n]])));
   metric('gauge', 'uugate_smtp_connections', 'SMTP client connections open now', [], (s) => (s.live.smtp_connections === undefined ? [] : [[{}, s.live.smtp_connections]]));
+  metric('counter', 'uugate_smtp_connections_total', 'SMTP client connections closed, by listener (smtp, submission) and whether they used TLS (yes, no)', ['listener', 'tls'], (s) =>
+    each(s.traffic.smtpConnections, (listener, t) => each(t, (tls, n) => [[{ listener, tls }, n]])));
+  metric('counter', 'uugate_smtp_auth_total', 'SMTP AUTH attempts, by listener and result (ok, fail)', ['listener', 'result'], (s) =>
+    each(s.traffic.smtpAuth, (listener, t) => each(t, (result, n) => [[{ listener, result }, n]])));
   metric('gauge', 'uugate_queue_messages', 'Messages in the queue with recipients still pending', [], (s) => [[{}, s.queue.messages]]);
   metric('gauge', 'uugate_queue_bytes', 'Bytes of the messages in the queue', [], (s) => [[{}, s.queue.bytes]]);
   metric('gauge', 'uugate_queue_oldest_age_seconds', 'Age of the oldest message in the queue (0 when empty)', [], (s) => [[{}, s.queue.oldest ? Math.round((s.now - s.queue.oldest) / 1000) : 0]]);

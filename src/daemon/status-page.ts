@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TrafficState, Volume } from '../log/traffic.js';
-import { blankAddresses, top } from '../log/traffic.js';
+import { blankAddresses, top, topPairs } from '../log/traffic.js';
 import type { OpsSnapshot } from './metrics.js';
 
 export interface ChartData {
@@ -87,17 +87,24 @@ export function tablesHtml(s: OpsSnapshot, showAddresses: boolean): string {
   const now = s.now;
   const t = s.traffic;
   const hide = (text: string | undefined): string | undefined => (showAddresses || !text ? text : blankAddresses(text));
-  const refusals = top(t.refusals, 20);
   return [
+    `<p id="smtp">${esc(smtpSummary(t))}</p>`,
     table(`Queue: ${s.queue.messages} messages, ${bytes(s.queue.bytes)}`, 'queue', ['Destination', 'Messages', 'Bytes', 'Oldest', 'Next attempt', 'Last error'],
       s.queue.rows.map((r) => [r.dest, r.messages, bytes(r.bytes), relative(r.oldest, now), relative(r.nextAttempt, now), hide(r.lastError) ?? '']), 'The queue is empty.'),
     table('UUCP neighbours', 'neighbours', ['System', 'Last call', 'Result', 'Last success', 'Next call', 'Jobs waiting', 'Bytes waiting', 'Line rate'],
       s.neighbours.map((n) => [n.system, relative(n.lastCall, now), n.lastResult ?? '—', relative(n.lastSuccess, now), n.nextCall && n.nextCall > now ? relative(n.nextCall, now) : 'when due', n.jobs, bytes(n.bytesWaiting), n.lineRate === undefined ? '—' : `${bytes(n.lineRate)}/s`]),
       'No systems in uucp/sys.'),
-    table('SMTP refusals by reason', 'refusals', ['Reason', 'Count'], refusals, 'No refusals.'),
+    table('Refusals by entry point and reason', 'refusals', ['Entry', 'Reason', 'Count'], topPairs(t.refused, 20), 'No refusals.'),
     table('Bounces by reason', 'bounces', ['Reason', 'Recipients'], top(t.bounceReasons, 15), 'No bounces.'),
     table('Deferrals by reason', 'deferrals', ['Reason', 'Attempts'], top(t.deferReasons, 15), 'No deferrals.'),
   ].join('\n');
+}
+
+/** One line on SMTP use: connections per listener, how many with TLS, and the AUTH results. */
+export function smtpSummary(t: TrafficState): string {
+  const listeners = Object.entries(t.smtpConnections).map(([l, c]) => `${(c.yes ?? 0) + (c.no ?? 0)} on ${l} (${c.yes ?? 0} with TLS)`);
+  const auth = Object.values(t.smtpAuth).reduce((a, r) => [a[0]! + (r.ok ?? 0), a[1]! + (r.fail ?? 0)], [0, 0]);
+  return `SMTP connections: ${listeners.join(', ') || 'none'}; AUTH: ${auth[0]} succeeded, ${auth[1]} failed.`;
 }
 
 /** The whole page; `scripts` are the tags that load Chart.js and the client. */

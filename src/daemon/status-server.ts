@@ -18,14 +18,11 @@ import { chartData, chartJsFile, statusPage, tablesHtml } from './status-page.js
 import { metricsRegistry, type OpsSnapshot } from './metrics.js';
 import { neighbourView, queueView } from './ops-views.js';
 import { TrafficFeed } from './traffic-feed.js';
+import { isLoopback } from '../util/loopback.js';
 import type { Daemon, DaemonService } from './daemon.js';
 
 const READ_EVERY_MS = 5_000;
 const SAVE_EVERY_MS = 60_000;
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || (net.isIPv4(host) && host.startsWith('127.')) || host === '::1';
-}
 
 /** `user:password` lines; # comments. */
 async function readPasswords(file: string): Promise<Map<string, string>> {

@@ -3,7 +3,7 @@
 // as one self-contained HTML file with the status page's charts (Chart.js
 // and the client script inlined, nothing fetched).
 import type { Traffic } from '../log/traffic.js';
-import { top } from '../log/traffic.js';
+import { top, topPairs } from '../log/traffic.js';
 import { STATUS_CLIENT_JS } from './status-client.js';
 import { bytes, CHARTS, chartData, esc, jsonForScript, STYLE, table } from './status-page.js';
 
@@ -44,7 +44,7 @@ export function reportSections(tr: Traffic): Section[] {
         ['Delivery attempts deferred', count('deferred'), ''],
         ['Recipients bounced', count('bounced'), ''],
         ['Bounce messages sent', t.bounces, ''],
-        ['SMTP refusals', sum(t.refusals), ''],
+        ['Refusals', Object.values(t.refused).reduce((a, r) => a + sum(r), 0), ''],
       ],
     },
     {
@@ -91,8 +91,17 @@ export function reportSections(tr: Traffic): Section[] {
   sections.push(
     { title: 'Deferral reasons', head: ['Reason', 'Attempts'], rows: top(t.deferReasons, 20) },
     { title: 'Bounce reasons', head: ['Reason', 'Recipients'], rows: top(t.bounceReasons, 20) },
-    { title: 'SMTP refusals by reason', head: ['Reason', 'Count'], rows: top(t.refusals, 20) },
-    { title: 'SMTP refusal replies', head: ['Reply', 'Count'], rows: top(t.refusalTexts, 20) },
+    {
+      title: 'SMTP connections and AUTH',
+      head: ['Listener', 'Connections', 'With TLS', 'AUTH ok', 'AUTH failed'],
+      rows: [...new Set([...Object.keys(t.smtpConnections), ...Object.keys(t.smtpAuth)])].map((l) => {
+        const c = t.smtpConnections[l] ?? {};
+        const a = t.smtpAuth[l] ?? {};
+        return [l, (c.yes ?? 0) + (c.no ?? 0), c.yes ?? 0, a.ok ?? 0, a.fail ?? 0];
+      }),
+    },
+    { title: 'Refusals by entry point and reason', head: ['Entry', 'Reason', 'Count'], rows: topPairs(t.refused, 20) },
+    { title: 'Refusal replies and messages', head: ['Reply', 'Count'], rows: top(t.refusalTexts, 20) },
   );
   return sections;
 }

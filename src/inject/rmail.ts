@@ -8,6 +8,7 @@ import { MessageInput, readHeader } from '../message/input.js';
 import { acceptStreamed, type Gateway } from '../runtime/gateway.js';
 import { usageError } from '../util/errors.js';
 import { refuseUnknownLocalUsers } from '../runtime/recipient-check.js';
+import { logCommandRefusal } from '../smtp/refusal-log.js';
 
 export interface RmailRequest {
   recipients: string[];
@@ -47,6 +48,8 @@ export async function rmail(gw: Gateway, req: RmailRequest): Promise<string> {
       receivedFrom: req.fromSystem ?? firstHop(sender),
       protocol: 'UUCP',
     });
+  } catch (err) {
+    logCommandRefusal(gw.log, 'rmail', err);
   } finally {
     await input.close();
   }

@@ -10,6 +10,7 @@ import { usageError } from '../util/errors.js';
 import { invokingUser } from '../util/privileges.js';
 import { addressesOf } from '../message/header-addresses.js';
 import { refuseUnknownLocalUsers } from '../runtime/recipient-check.js';
+import { logCommandRefusal } from '../smtp/refusal-log.js';
 
 export interface SubmitRequest {
   recipients: string[];
@@ -52,6 +53,8 @@ export async function submit(gw: Gateway, req: SubmitRequest): Promise<string> {
     // The header, the fields added, then a separator whatever the input had.
     const head = Buffer.from(header + add.map((l) => l + eol).join('') + eol, 'latin1');
     return await acceptStreamed(gw, { sender, recipients, head, body: input.rest(), eol, origin: 'sendmail', protocol: 'local', receivedFrom: undefined });
+  } catch (err) {
+    logCommandRefusal(gw.log, 'sendmail', err);
   } finally {
     await input.close();
   }

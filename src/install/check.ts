@@ -4,8 +4,9 @@
 // others could write or the gateway cannot read, configuration errors
 // (file:line), a spool owned by someone else, wrappers and units that are
 // missing or run something else, a package the gateway cannot run, a TLS
-// certificate or key missing or unreadable, and listening addresses another
-// program holds.
+// certificate or key missing or unreadable, listening addresses another
+// program holds, and a status page open to the network without a password
+// (or with a password file others may read).
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { SpoolLayout } from '../queue/spool.js';
 import { pidAlive } from '../util/pid-file.js';
 import { parseHostPort } from '../daemon/call-scheduler.js';
 import { trustProblem } from '../util/trusted-file.js';
+import { isLoopback } from '../util/loopback.js';
 import { accountName, lookupAccount, type Account } from './accounts.js';
 import { packageUnreadable, unreadableBy } from './access.js';
 import { layoutFor, SECRET_FILES } from './layout.js';
@@ -68,6 +70,7 @@ export async function checkInstall(opts: CheckOptions): Promise<CheckResult> {
   const unreadable = gateway && packageUnreadable(gateway);
   if (unreadable) add(unreadable);
   if (cfg) checkTlsFiles(cfg, gateway, add);
+  if (cfg) checkStatusListen(cfg, add);
   if (cfg) await checkPorts(cfg, spoolDir, add, notes);
   return { problems: [...problems], notes };
 }
@@ -135,6 +138,19 @@ function checkSpool(spool: string, maildrop: string, gateway: Account, add: (p: 
   walk(spool);
   if (foreign.length)
     add(`${foreign.length} file(s) in ${spool} belong to another user, e.g. ${foreign.slice(0, 3).join(', ')}; the gateway cannot handle them (find ${spool} -path ${maildrop} -prune -o -exec chown ${gateway.name}: {} +)`);
+}
+
+/** status_listen off loopback needs status_password_file (else the daemon serves nothing there); the file exists and only the gateway may read it. */
+function checkStatusListen(cfg: MailConfig, add: (p: string) => void): void {
+  const open = cfg.status_listen.filter((a) => !isLoopback(a.host)).map((a) => `${a.host}:${a.port}`);
+  if (!cfg.status_password_file) {
+    if (open.length) add(`status_listen ${open.join(', ')} is not loopback and status_password_file is not set: the daemon will not serve the status page and metrics there (set status_password_file, or listen on 127.0.0.1)`);
+    return;
+  }
+  const file = path.resolve(cfg.configDir, cfg.status_password_file);
+  const st = lstat(file);
+  if (!st) add(`${file} (status_password_file) is missing: the status listener will not start (write user:password lines into it)`);
+  else if (st.mode & 0o004) add(`${file} (status_password_file) holds passwords and everyone may read it (chmod o-r ${file})`);
 }
 
 /** Each address the daemon would listen on is free now (unless our daemon holds it). */

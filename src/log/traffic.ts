@@ -46,7 +46,12 @@ export interface TrafficState {
   received: Record<string, { messages: number; bytes: number }>;
   deliveries: Record<string, DeliveryFigures>;
   calls: Record<string, CallFigures>;
-  refusals: Tally;
+  /** Refused lines: entry point (smtp, submission, rmail, sendmail) → reason class → count. */
+  refused: Record<string, Tally>;
+  /** SMTP connections closed: listener (smtp, submission) → TLS used (yes, no) → count. */
+  smtpConnections: Record<string, Tally>;
+  /** AUTH attempts: listener → result (ok, fail) → count. */
+  smtpAuth: Record<string, Tally>;
   /** Reason text (addresses and ids blanked) → count, for deferrals, bounces and refusals. */
   deferReasons: Tally;
   bounceReasons: Tally;
@@ -69,7 +74,7 @@ export interface TrafficDetail {
 const emptyVolume = (): Volume => ({ in: 0, out: 0, bytesIn: 0, bytesOut: 0 });
 
 export function emptyTraffic(): TrafficState {
-  return { received: {}, deliveries: {}, calls: {}, refusals: {}, deferReasons: {}, bounceReasons: {}, refusalTexts: {}, bounces: 0, neighbours: {}, hours: {}, days: {} };
+  return { received: {}, deliveries: {}, calls: {}, refused: {}, smtpConnections: {}, smtpAuth: {}, deferReasons: {}, bounceReasons: {}, refusalTexts: {}, bounces: 0, neighbours: {}, hours: {}, days: {} };
 }
 
 /** The text with mail addresses (in <>, with an @ or a UUCP bang path) replaced by <…>. */
@@ -132,6 +137,12 @@ export class Traffic {
   constructor(state: TrafficState = emptyTraffic(), o: { detail?: boolean; keepHours?: number; keepDays?: number } = {}) {
     // A snapshot from before a figure existed gets it empty.
     this.state = { ...emptyTraffic(), ...state };
+    // Before the entry point was logged every Refused line came from the SMTP server.
+    const { refusals } = state as { refusals?: Tally };
+    if (refusals) {
+      this.state.refused = { smtp: refusals, ...state.refused };
+      delete (this.state as { refusals?: Tally }).refusals;
+    }
     if (o.detail) this.detail = { senders: {}, recipients: {}, domains: {}, hourOfDay: Array.from({ length: 24 }, emptyVolume) };
     this.keepHours = o.keepHours ?? 48;
     this.keepDays = o.keepDays ?? 40;
@@ -149,6 +160,7 @@ export class Traffic {
         this.state.bounces++;
         return;
       case 'info': {
+        if (l.f.LISTENER) return this.smtp(l.f);
         // `uuxqt: X.hubN0002 from hub (rmail …): accepted as ID`: the message's neighbour, for its Received line.
         const m = l.id && /^uuxqt: \S+ from (\S+) \(r/.exec(l.reason ?? '');
         if (m) this.fromNeighbour.set(l.id!, m[1]!);
@@ -157,10 +169,17 @@ export class Traffic {
       case 'call':
         return this.call(l);
       case 'refused':
-        bump(this.state.refusals, l.f.REASON ?? 'other');
+        bump((this.state.refused[l.f.ENTRY ?? 'smtp'] ??= {}), l.f.REASON ?? 'other');
         bump(this.state.refusalTexts, reasonKey(l.reason));
         return;
     }
+  }
+
+  /** `Info LISTENER:x TLS:yes|no` as a connection closes, `Info LISTENER:x AUTH:ok|fail` for a login. */
+  private smtp(f: Record<string, string>): void {
+    const listener = f.LISTENER!;
+    if (f.AUTH) bump((this.state.smtpAuth[listener] ??= {}), f.AUTH, 5);
+    else if (f.TLS) bump((this.state.smtpConnections[listener] ??= {}), f.TLS, 5);
   }
 
   private volume(t: number): Volume[] {
@@ -277,5 +296,13 @@ export function domainOf(addr: string): string {
 export function top(t: Tally, n: number): Array<[string, number]> {
   return Object.entries(t)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, n);
+}
+
+/** A two-level tally (entry → reason → n) as rows, largest first, at most n. */
+export function topPairs(t: Record<string, Tally>, n: number): Array<[string, string, number]> {
+  return Object.entries(t)
+    .flatMap(([a, inner]) => Object.entries(inner).map(([b, v]): [string, string, number] => [a, b, v]))
+    .sort((x, y) => y[2] - x[2] || x[0].localeCompare(y[0]) || x[1].localeCompare(y[1]))
     .slice(0, n);
 }

@@ -46,6 +46,8 @@ export interface LoginContext {
   failures: AuthFailures;
   log: Logger;
   ip: string;
+  /** smtp or submission: with the result, a field of the logged line for the AUTH counts. */
+  listener: string;
   /** How the connection is secured (describeTls), if it is. */
   tls: string | undefined;
   maxFailures: number;
@@ -63,7 +65,7 @@ export async function login(ctx: LoginContext, name: string, password: string): 
   const r = await ctx.auth.check(name, password, { ip, secured: tls !== undefined }).catch((err: Error): AuthResult => ({ result: 'temp', why: err.message }));
   if (r.result === 'ok') {
     ctx.failures.succeed(ip);
-    ctx.log.log({ event: 'info', reason: `smtp: [${ip}] authenticated as ${r.user}${tls ? ` (${tls})` : ''}` });
+    ctx.log.log({ event: 'info', fields: { listener: ctx.listener, auth: 'ok' }, reason: `smtp: [${ip}] authenticated as ${r.user}${tls ? ` (${tls})` : ''}` });
     return { verdict: { code: 235, status: '2.7.0', text: 'Authentication successful', user: r.user }, disconnect: false };
   }
   if (r.result === 'temp') {
@@ -71,7 +73,7 @@ export async function login(ctx: LoginContext, name: string, password: string): 
     return { verdict: { code: 454, status: '4.7.0', text: 'temporary authentication failure, try again later' }, disconnect: false };
   }
   const disconnect = ctx.failures.fail(ip, ctx.maxFailures);
-  ctx.log.log({ event: 'info', reason: `smtp: [${ip}] failed login as ${name}${r.why ? `: ${r.why}` : ''}${disconnect ? '; too many, disconnected' : ''}` });
+  ctx.log.log({ event: 'info', fields: { listener: ctx.listener, auth: 'fail' }, reason: `smtp: [${ip}] failed login as ${name}${r.why ? `: ${r.why}` : ''}${disconnect ? '; too many, disconnected' : ''}` });
   await new Promise((resolve) => setTimeout(resolve, ctx.delayMs));
   return { verdict: { code: 535, status: '5.7.8', text: 'Authentication credentials invalid' }, disconnect };
 }

@@ -183,20 +183,23 @@ export async function startSmtpServer(gw0: Gateway, opts: SmtpServerOptions = {}
     const { cfg } = state.gw;
     const { tls: tlsContext, auth } = state;
     const ip = plainAddress(socket.remoteAddress ?? '');
-    const noted = (text: string): string => (logRefusals(state.gw.log, text, ip), text);
+    const listener = submission ? 'submission' : 'smtp';
+    const noted = (text: string): string => (logRefusals(state.gw.log, text, ip, listener), text);
+    let tlsInfo: string | undefined;
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
+    // One line per connection, turned away or not, for the connection and TLS counts (src/log/traffic.ts).
+    socket.on('close', () => state.gw.log.log({ event: 'info', fields: { listener, tls: tlsInfo ? 'yes' : 'no' }, reason: `smtp: [${ip}] connection closed` }));
     const refusal = clients.admit(ip, cfg.smtp_max_connections, cfg.smtp_max_per_client);
     if (refusal) return hangUp(socket, noted(`421 4.7.0 ${cfg.visible_name} ${refusal}, try again later\r\n`));
     /** The connection as it is now: `socket`, or the TLS socket over it after STARTTLS. */
     let conn: net.Socket = socket;
-    let tlsInfo: string | undefined;
     let user: string | undefined;
     const loopback = ip.startsWith('127.') || ip === '::1';
     const authMode = auth && (submission || cfg.smtp_auth) ? (cfg.auth_plaintext && loopback ? 'always' : 'tls') : undefined;
     const details = (): string[] => [...(tlsInfo ? [`(using ${tlsInfo})`] : []), ...(user !== undefined ? [`(authenticated as ${user})`] : [])];
     const authenticate = async (name: string, password: string): Promise<Verdict & { user?: string }> => {
-      const { verdict, disconnect } = await login({ auth: auth!, failures, log: state.gw.log, ip, tls: tlsInfo, maxFailures: cfg.auth_max_failures, delayMs: cfg.auth_failure_delay * 1000 }, name, password);
+      const { verdict, disconnect } = await login({ auth: auth!, failures, log: state.gw.log, ip, listener, tls: tlsInfo, maxFailures: cfg.auth_max_failures, delayMs: cfg.auth_failure_delay * 1000 }, name, password);
       if (verdict.user !== undefined) user = verdict.user;
       if (disconnect) session.end('4.7.0', 'too many failed logins, closing connection');
       return verdict;

@@ -175,6 +175,24 @@ test('check: all is well on a clean install; a world-writable configuration file
   t.is((await uugate(['check', '--root', root])).code, 0, 'free again');
 });
 
+test('check warns of a status page open to the network without status_password_file, and of a password file missing or readable by all', async (t) => {
+  const { root, user } = await installed();
+  const conf = path.join(root, 'etc/uugate/uugate.conf');
+  const pw = path.join(root, 'etc/uugate/status-passwords');
+  await fsp.appendFile(conf, 'status_listen=0.0.0.0:9187\n');
+  const open = await uugate(['check', '--root', root]);
+  t.is(open.code, 78);
+  t.regex(open.stdout, /status_listen 0\.0\.0\.0:9187 is not loopback and status_password_file is not set: the daemon will not serve the status page and metrics there/);
+  await fsp.appendFile(conf, 'status_password_file=status-passwords\n');
+  t.regex((await uugate(['check', '--root', root])).stdout, new RegExp(`${pw} \\(status_password_file\\) is missing`));
+  await fsp.writeFile(pw, 'ops:secret\n', { mode: 0o644 });
+  t.regex((await uugate(['check', '--root', root])).stdout, new RegExp(`${pw} \\(status_password_file\\) holds passwords and everyone may read it \\(chmod o-r ${pw}\\)`));
+  execFileSync('chgrp', [user, pw]);
+  await fsp.chmod(pw, 0o640);
+  const fixed = await uugate(['check', '--root', root]);
+  t.is(fixed.code, 0, fixed.stdout);
+});
+
 test('check reports configuration errors with file:line, a spool file owned by another user and a wrapper naming another root', async (t) => {
   const { root, user } = await installed();
   const conf = path.join(root, 'etc/uugate/uugate.conf');

@@ -85,6 +85,42 @@ test('SMTP refusal reasons', (t) => {
   );
 });
 
+test('Traffic counts SMTP connections by listener and TLS, AUTH results, and refusals by entry point; an old snapshot keeps its SMTP refusals', (t) => {
+  const tr = new Traffic({ refusals: { relay: 4 } } as never);
+  const line = (rec: Parameters<typeof formatRecord>[0]) => tr.add(parseLogLine(`2026/12/06 10:15:00: ${formatRecord(rec)}`)!);
+  line({ event: 'info', fields: { listener: 'submission', tls: 'yes' }, reason: 'smtp: [192.0.2.1] connection closed' });
+  line({ event: 'info', fields: { listener: 'submission', tls: 'yes' }, reason: 'smtp: [192.0.2.1] connection closed' });
+  line({ event: 'info', fields: { listener: 'smtp', tls: 'no' }, reason: 'smtp: [192.0.2.2] connection closed' });
+  line({ event: 'info', fields: { listener: 'submission', auth: 'ok' }, reason: 'smtp: [192.0.2.1] authenticated as alice' });
+  line({ event: 'info', fields: { listener: 'submission', auth: 'fail' }, reason: 'smtp: [192.0.2.1] failed login as alice' });
+  line({ event: 'refused', status: '5.7.1', fields: { entry: 'smtp', reason: 'relay', client: '192.0.2.2' }, reason: '550 relaying denied' });
+  line({ event: 'refused', status: '5.1.1', fields: { entry: 'rmail', reason: 'unknown-user' }, reason: 'exit 67: unknown local user "x"' });
+  t.deepEqual(tr.state.smtpConnections, { submission: { yes: 2 }, smtp: { no: 1 } });
+  t.deepEqual(tr.state.smtpAuth, { submission: { ok: 1, fail: 1 } });
+  t.deepEqual(tr.state.refused, { smtp: { relay: 5 }, rmail: { 'unknown-user': 1 } });
+  t.false('refusals' in tr.state);
+});
+
+test('rmail and sendmail log their refusals (unknown user, bad data, size) as Refused lines with the entry point and reason', async (t) => {
+  const site = makeSite({ conf: { message_size_limit: '200' } });
+  t.is((await run(site, ['rmail', 'nosuch'], 'From a Fri Nov 27 10:00:00 2026\nSubject: x\n\ny\n')).code, 67);
+  t.is((await run(site, ['rmail', 'bob'], 'Subject: x\n\nab\0cd\n')).code, 65);
+  t.is((await run(site, ['sendmail', 'bob'], `Subject: x\n\n${'y'.repeat(300)}\n`)).code, 65);
+  t.is((await run(site, ['sendmail', 'nosuch'], 'Subject: x\n\ny\n')).code, 67);
+  const lines = readFileSync(path.join(site.spool, 'log/logfile'), 'utf8').split('\n').map(parseLogLine).filter((l) => l?.event === 'refused');
+  t.deepEqual(lines.map((l) => [l!.f.ENTRY, l!.f.REASON, l!.f.STATUS]), [
+    ['rmail', 'unknown-user', '5.1.1'],
+    ['rmail', 'syntax', '5.6.0'],
+    ['sendmail', 'size', '5.3.4'],
+    ['sendmail', 'unknown-user', '5.1.1'],
+  ]);
+  t.regex(lines[0]!.reason!, /^exit 67: unknown local user "nosuch"/);
+  const stats = await run(site, ['stats']);
+  t.regex(stats.stdout, /Refusals +4/);
+  t.regex(stats.stdout, /rmail +unknown-user +1/);
+  t.regex(stats.stdout, /sendmail +size +1/);
+});
+
 const DAY1 = [
   '2026/12/01 08:59:59: [m1-aa-01] Info uuxqt: X.hubN0002 from hub (rmail alice): accepted as m1-aa-01',
   '2026/12/01 09:00:00: [m1-aa-01] Received FROM:<carol@hub> TO:<alice> SIZE:1000 VIA:rmail',
@@ -96,6 +132,7 @@ const DAY2 = [
   '2026/12/02 10:00:01: [m2-aa-01] Deferred TO:<hub!zed> ROUTER:smart TRANSPORT:uux STATUS:4.3.0 TIME:2 ERROR:(spool full)',
   '2026/12/02 10:20:00: [m2-aa-01] Delivered TO:<hub!zed> ROUTER:smart TRANSPORT:uux STATUS:2.0.0 TIME:3 queued for hub as UUCP job hubN0003 (rmail zed)',
   '2026/12/02 10:05:00: Refused STATUS:5.7.1 REASON:relay CLIENT:192.0.2.9 ERROR:(550 relaying denied)',
+  '2026/12/02 10:05:00: Info LISTENER:smtp TLS:no smtp: [192.0.2.9] connection closed',
 ];
 
 test('uugate stats reads rotated and gzipped logs oldest first, honours --since/--until, and writes a self-contained HTML report', async (t) => {
@@ -108,17 +145,18 @@ test('uugate stats reads rotated and gzipped logs oldest first, honours --since/
   writeFileSync(path.join(log, 'logfile'), '');
   const all = await run(site, ['stats']);
   t.is(all.code, 0, all.stderr);
-  t.regex(all.stdout, /\(8 log lines\)/);
+  t.regex(all.stdout, /\(9 log lines\)/);
   t.regex(all.stdout, /Messages received +2 +3\.9 KiB/);
   t.regex(all.stdout, /2026-12-01 +1 +1 +1000 B +1000 B\n +2026-12-02 +1 +1 +2\.9 KiB +2\.9 KiB/);
   t.regex(all.stdout, /Mail per UUCP neighbour\n-+\n +System +Messages in +Bytes in +Messages out +Bytes out\n +hub +1 +1000 B +1 +2\.9 KiB\n/);
   t.regex(all.stdout, /hub +1 +100\.0% +4\.0 s +0 B +1\.2 KiB +0\/1 +300 B\/s +0 +0/);
   t.regex(all.stdout, /carol@hub +1/);
   t.regex(all.stdout, /spool full +1/);
-  t.regex(all.stdout, /relay +1/);
+  t.regex(all.stdout, /smtp +relay +1/);
+  t.regex(all.stdout, /Listener +Connections +With TLS +AUTH ok +AUTH failed\n +smtp +1 +0 +0 +0\n/);
   const day2 = await run(site, ['stats', '--since', '2026-12-02', '--until', '2026-12-03', '--html', path.join(site.dir, 'r.html')]);
   t.is(day2.code, 0, day2.stderr);
-  t.regex(day2.stdout, /\(4 log lines\)/);
+  t.regex(day2.stdout, /\(5 log lines\)/);
   t.notRegex(day2.stdout, /carol/);
   const html = readFileSync(path.join(site.dir, 'r.html'), 'utf8');
   t.regex(html, /<canvas id="chart-hourly">/);
