@@ -53,7 +53,8 @@ export class ModemEmulator {
 
   async stop(): Promise<void> {
     this.child?.kill('SIGTERM');
-    if (this.sp?.isOpen) await new Promise<void>((r) => this.sp.close(() => r()));
+    // Bounded: a serial close on a pty whose other side is going away may never call back.
+    if (this.sp?.isOpen) await Promise.race([new Promise<void>((r) => this.sp.close(() => r())), new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
   }
 
   private say(s: string): void {

@@ -258,6 +258,9 @@ class TtyDuplex extends Duplex implements Tappable {
       s.closed ? Promise.resolve() : new Promise((resolve) => s.once('close', () => resolve()));
     const both = Promise.all([gone(this.r), gone(this.w)]);
     this.destroy();
-    await both;
+    // A tty handle whose close never reports (seen once on a loaded machine) must not hold the lock for ever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([both, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
   }
 }
