@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import type { QueueIndex } from '../queue/index-db.js';
 import { domainOf, type CallFigures } from '../log/traffic.js';
-import { loadUucpConfig } from '../config/uucp/load.js';
+import type { UucpConfigSource } from '../config/uucp/load.js';
 import { spoolFilePath } from '../uucp/spool/names.js';
 import { listPendingWork } from '../uucp/spool/work-file.js';
 import { listStatus } from '../uucp/status.js';
@@ -65,8 +65,8 @@ export interface NeighbourRow {
 }
 
 /** Every system in uucp/sys, with its status and the work waiting for it. */
-export async function neighbourView(uucpDir: string, spoolDir: string, calls: Record<string, CallFigures>): Promise<NeighbourRow[]> {
-  const uucp = await loadUucpConfig(uucpDir);
+export async function neighbourView(uucpConfig: UucpConfigSource, spoolDir: string, calls: Record<string, CallFigures>): Promise<NeighbourRow[]> {
+  const uucp = await uucpConfig();
   const status = new Map((await listStatus(spoolDir).catch(() => [])).map((s) => [s.system, s]));
   const rows: NeighbourRow[] = [];
   for (const system of uucp.systems.keys()) {

@@ -72,7 +72,7 @@ export function statusService(): DaemonService {
       const snapshot = async (): Promise<OpsSnapshot> => {
         await f.catchUp();
         const gw = d.gw;
-        const [queue, neighbours] = await Promise.all([queueView(d.queueIndex), neighbourView(gw.loc.uucpDir, path.join(gw.loc.spoolDir, 'uucp'), f.traffic.state.calls)]);
+        const [queue, neighbours] = await Promise.all([queueView(d.queueIndex), neighbourView(gw.uucp, path.join(gw.loc.spoolDir, 'uucp'), f.traffic.state.calls)]);
         return { now: gw.clock(), traffic: f.traffic.state, queue, neighbours, live: d.figures() };
       };
       const registry = metricsRegistry(snapshot);
